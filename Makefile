@@ -1,0 +1,29 @@
+# Two commands on a fresh machine: `make app` and `make test`.
+# Each creates .venv when missing and installs the project into it.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-stamp
+
+.PHONY: app test bench browser clean
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e ".[test]"
+	touch $(STAMP)
+
+app: $(STAMP)
+	$(BIN)/twitchcause infer --evidence-file examples/coffee_exam_week.json
+
+browser:
+	bash tests/install_browser.sh
+
+test: $(STAMP) browser
+	$(BIN)/python -m pytest
+
+bench: $(STAMP)
+	$(BIN)/python benchmarks/run.py
+
+clean:
+	rm -rf $(VENV)

@@ -1,0 +1,1 @@
+"""The twitchcause dashboard (Dash): shows what ``model`` computes; never imports pgmpy."""

@@ -1,0 +1,195 @@
+"""The Python API: load the model once, ask it about many cases.
+
+Examples
+--------
+>>> import model
+>>> m = model.load()
+>>> r = m.infer({"caffeine_intake": "high", "weakness": "no"})
+>>> r.ranking[0]
+'caffeine'
+>>> r.posterior["caffeine"] > r.prior["caffeine"]
+True
+>>> r.escalation.level
+'self_care'
+"""
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+
+import numpy as np
+
+from priors import Priors, load_priors
+
+from .engine import Engine
+from .errors import ImpossibleEvidenceError
+from .escalation import Escalation, escalate
+from .evidence import parse_evidence
+
+DISCLAIMER = ("twitchcause informs, it does not diagnose: it weighs the causes that health articles describe. "
+              "See a doctor for weakness, muscle wasting, trouble walking, or anything that worries you.")
+
+
+@dataclass(frozen=True)
+class Result:
+    """What the model says about one case.
+
+    Attributes
+    ----------
+    evidence : dict
+        The answered variables, validated.
+    posterior, prior : dict
+        P(cause contributing) given the evidence, and given nothing.
+    escalation : Escalation
+        Level and every reason that fired.
+    """
+
+    evidence: dict[str, str]
+    posterior: dict[str, float]
+    prior: dict[str, float]
+    escalation: Escalation
+    extras: dict = field(default_factory=dict)
+
+    @property
+    def ranking(self) -> list[str]:
+        """Causes from most to least probable."""
+        return sorted(self.posterior, key=lambda c: -self.posterior[c])
+
+    def to_dict(self) -> dict:
+        """A JSON-ready dict: posterior, prior, ranking, escalation, evidence, disclaimer."""
+        return {
+            "evidence": dict(self.evidence),
+            "posterior": dict(self.posterior),
+            "prior": dict(self.prior),
+            "ranking": self.ranking,
+            "escalation": self.escalation.to_dict(),
+            **self.extras,
+            "disclaimer": DISCLAIMER,
+        }
+
+
+class Model:
+    """The twitchcause network with its priors, fast engine and rules.
+
+    Use :func:`load` to make one. ``network`` is the pgmpy
+    ``DiscreteBayesianNetwork`` (built on first use); inference runs on the
+    compiled engine, which agrees with pgmpy's VariableElimination.
+    """
+
+    def __init__(self, priors: Priors, engine: Engine | None = None):
+        self.priors = priors
+        self._engine = engine
+
+    # -- the pieces ------------------------------------------------------------
+    @property
+    def causes(self) -> tuple[str, ...]:
+        return tuple(self.priors.causes)
+
+    @property
+    def variables(self):
+        return self.priors.variables
+
+    @cached_property
+    def network(self):
+        """The pgmpy network (importing pgmpy on first use)."""
+        from .network import build_network
+        return build_network(self.priors)
+
+    @property
+    def engine(self) -> Engine:
+        if self._engine is None:
+            from .engine import compile_network
+            states = {name: v.states for name, v in self.variables.items()}
+            self._engine = compile_network(self.network, self.causes, states)
+        return self._engine
+
+    @cached_property
+    def prior(self) -> dict[str, float]:
+        """P(cause contributing) before any answer."""
+        return self.engine.posterior({})
+
+    # -- asking ----------------------------------------------------------------
+    def parse(self, evidence: Mapping[str, object] | None) -> dict[str, str]:
+        """Validate evidence; see :func:`model.evidence.parse_evidence`."""
+        return parse_evidence(evidence, self.variables)
+
+    def posterior(self, evidence: Mapping[str, object] | None) -> dict[str, float]:
+        """``{cause: P(cause contributing | evidence)}``.
+
+        Raises
+        ------
+        EvidenceError
+            For a variable or state outside the vocabulary.
+        ImpossibleEvidenceError
+            When the network gives the evidence probability zero.
+        """
+        return self.engine.posterior(self.parse(evidence))
+
+    def infer(self, evidence: Mapping[str, object] | None = None) -> Result:
+        """Posterior, prior and escalation for one case.
+
+        Parameters
+        ----------
+        evidence : mapping of str to str, optional
+            ``{variable: state}`` in the vocabulary's words; a variable left out
+            (or given as None or "") is unknown and is marginalised.
+
+        Returns
+        -------
+        Result
+
+        Examples
+        --------
+        >>> import model
+        >>> r = model.load().infer({"urge_to_move": "yes", "timing": "at_night"})
+        >>> r.ranking[0]
+        'restless_legs'
+        >>> model.load().infer({"weakness": "yes"}).escalation.level
+        'see_doctor_promptly'
+        """
+        parsed = self.parse(evidence)
+        posterior = self.engine.posterior(parsed)
+        return Result(parsed, posterior, dict(self.prior), escalate(self.priors, parsed, posterior))
+
+    def infer_coded(self, codes: np.ndarray) -> np.ndarray:
+        """Posteriors (cases x causes) for state codes from ``engine.encode``; for batches."""
+        return self.engine.posterior_codes(codes)
+
+    def reference_posterior(self, evidence: Mapping[str, object] | None) -> dict[str, float]:
+        """The same posterior by pgmpy's VariableElimination (slow; the reference)."""
+        from .reference import ReferenceInference
+        return ReferenceInference(self.network, self.causes).posterior(self.parse(evidence))
+
+    def schema(self) -> dict:
+        """The vocabulary: causes, evidence variables with questions and states, levels."""
+        return {
+            "causes": {c: {"description": d} for c, d in self.priors.causes.items()},
+            "evidence": {
+                name: {"question": v.question, "states": list(v.states), "state_labels": dict(v.state_labels)}
+                for name, v in self.variables.items()
+            },
+            "escalation_levels": dict(self.priors.level_descriptions),
+        }
+
+
+def load(priors_dir: str | Path | None = None) -> Model:
+    """Load and validate a priors folder (the packaged one by default) into a Model.
+
+    Raises
+    ------
+    PriorsError
+        Naming each file, entry and problem.
+
+    Examples
+    --------
+    >>> import model
+    >>> m = model.load()
+    >>> len(m.causes), len(m.variables)
+    (12, 32)
+    """
+    return Model(load_priors(priors_dir))
+
+
+__all__ = ["DISCLAIMER", "ImpossibleEvidenceError", "Model", "Result", "load"]

@@ -1,0 +1,177 @@
+"""Many cases from a CSV file: one case per row, streamed in chunks.
+
+Columns are evidence variables; an empty cell is unknown. The output keeps
+every input row in order with its columns, then ``posterior_<cause>`` for each
+cause, then ``escalation``. Outputs are written to a temporary file beside the
+target and moved into place only when complete.
+"""
+from __future__ import annotations
+
+import csv
+import os
+import sys
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from .api import Model
+from .engine import UNKNOWN
+from .errors import EvidenceError, TwitchcauseError
+from .escalation import escalate
+from .evidence import unknown_state_message, unknown_variable_message
+
+DEFAULT_CHUNK_ROWS = 20_000
+
+
+@dataclass(frozen=True)
+class BatchSummary:
+    rows: int
+    rejected: int
+    rejected_path: Path | None
+
+
+class BadCellError(EvidenceError):
+    """A cell holding a state its column does not have."""
+
+
+@contextmanager
+def atomic_path(target: Path) -> Iterator[Path]:
+    """A temporary path beside ``target`` that replaces it only on success."""
+    target = Path(target)
+    fd, name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".part", dir=target.parent or ".")
+    os.close(fd)
+    try:
+        yield Path(name)
+        os.replace(name, target)
+    finally:
+        if os.path.exists(name):
+            os.unlink(name)
+
+
+def read_header(path: Path, model: Model) -> list[str]:
+    """The CSV's columns, each checked against the vocabulary."""
+    try:
+        with open(path, newline="", encoding="utf-8-sig") as handle:
+            header = next(csv.reader(handle), None)
+    except FileNotFoundError:
+        raise TwitchcauseError(f"{path}: no such file") from None
+    except (UnicodeDecodeError, csv.Error) as exc:
+        raise TwitchcauseError(f"{path}: not a readable CSV file ({exc})") from None
+    if not header:
+        raise TwitchcauseError(f"{path}: empty file; expected a header row of evidence variables")
+    seen = set()
+    for column in header:
+        if column not in model.variables:
+            raise EvidenceError(f"{path}: column '{column}': {unknown_variable_message(column, model.variables)}")
+        if column in seen:
+            raise EvidenceError(f"{path}: column '{column}' appears twice")
+        seen.add(column)
+    return header
+
+
+def encode_chunk(chunk: pd.DataFrame, model: Model, first_row: int) -> tuple[np.ndarray, dict[int, str]]:
+    """State codes (rows x variables) and the problem of each bad row, keyed by position."""
+    engine = model.engine
+    codes = np.full((len(chunk), len(engine.variables)), UNKNOWN, dtype=np.int64)
+    problems: dict[int, str] = {}
+    for column in chunk.columns:
+        states = engine.states[column]
+        lookup = {state: i for i, state in enumerate(states)} | {"": UNKNOWN}
+        cells = chunk[column].str.strip()
+        mapped = cells.map(lookup)
+        for position in np.flatnonzero(mapped.isna().to_numpy()):
+            if position not in problems:
+                problems[int(position)] = (
+                    f"row {first_row + position}, column '{column}': "
+                    f"{unknown_state_message(column, cells.iloc[position], model.variables[column])}")
+        codes[:, engine.variables.index(column)] = mapped.fillna(UNKNOWN).astype(np.int64).to_numpy()
+    return codes, problems
+
+
+def _escalation_levels(model: Model, codes: np.ndarray, posteriors: np.ndarray) -> list[str]:
+    engine = model.engine
+    levels = []
+    for row, posterior in zip(codes, posteriors):
+        evidence = {v: engine.states[v][c] for v, c in zip(engine.variables, row) if c != UNKNOWN}
+        levels.append(escalate(model.priors, evidence, dict(zip(model.causes, posterior))).level)
+    return levels
+
+
+def _count_rows(path: Path) -> int:
+    with open(path, "rb") as handle:
+        return max(sum(1 for _ in handle) - 1, 0)
+
+
+def run_batch(model: Model, source: str | Path, target: str | Path, *, skip_bad_rows: bool = False,
+              chunk_rows: int = DEFAULT_CHUNK_ROWS, progress: bool | None = None) -> BatchSummary:
+    """Posterior and escalation for every row of ``source``, written to ``target``.
+
+    Parameters
+    ----------
+    skip_bad_rows : bool
+        Write rows with a bad cell to ``<target>.rejected.csv`` (with an
+        ``error`` column) and go on, instead of stopping at the first.
+    progress : bool or None
+        Show a progress bar on stderr; None shows it for multi-chunk files on a terminal.
+
+    Raises
+    ------
+    EvidenceError
+        For a column outside the vocabulary or, without ``skip_bad_rows``, a bad cell.
+    """
+    source, target = Path(source), Path(target)
+    header = read_header(source, model)
+    total = _count_rows(source)
+    rejected_path = target.with_name(target.name + ".rejected.csv")
+    rejected = 0
+    bar = None
+    if (progress if progress is not None else (total > chunk_rows and sys.stderr.isatty())):
+        from tqdm import tqdm
+        bar = tqdm(total=total, unit="rows", file=sys.stderr)
+    with atomic_path(target) as out_tmp, atomic_path(rejected_path) as rej_tmp:
+        reader = pd.read_csv(source, dtype=str, keep_default_na=False, chunksize=chunk_rows,
+                             encoding="utf-8-sig", skip_blank_lines=False)
+        first_row, wrote_header, wrote_rejected = 1, False, False
+        for chunk in reader:
+            chunk = chunk[header]
+            codes, problems = encode_chunk(chunk, model, first_row)
+            if problems and not skip_bad_rows:
+                raise BadCellError(f"{source}: {problems[min(problems)]}")
+            good = np.ones(len(chunk), dtype=bool)
+            if problems:
+                bad = sorted(problems)
+                good[bad] = False
+                side = chunk.iloc[bad].assign(error=[problems[i] for i in bad])
+                side.to_csv(rej_tmp, mode="a", header=not wrote_rejected, index=False)
+                wrote_rejected = True
+                rejected += len(bad)
+            kept, kept_codes = chunk[good], codes[good]
+            unique, inverse = np.unique(kept_codes, axis=0, return_inverse=True)
+            posterior = model.infer_coded(unique) if len(unique) else np.zeros((0, len(model.causes)))
+            levels = np.array(_escalation_levels(model, unique, posterior), dtype=object)
+            inverse = inverse.reshape(-1)
+            out = kept.copy()
+            for i, cause in enumerate(model.causes):
+                out[f"posterior_{cause}"] = posterior[inverse, i] if len(kept) else []
+            out["escalation"] = levels[inverse] if len(kept) else []
+            out.to_csv(out_tmp, mode="a", header=not wrote_header, index=False)
+            wrote_header = True
+            first_row += len(chunk)
+            if bar is not None:
+                bar.update(len(chunk))
+        if not wrote_header:
+            columns = header + [f"posterior_{c}" for c in model.causes] + ["escalation"]
+            pd.DataFrame(columns=columns).to_csv(out_tmp, index=False)
+        if not wrote_rejected:
+            os.unlink(rej_tmp)
+            rej_tmp.touch()
+    if bar is not None:
+        bar.close()
+    if not rejected:
+        rejected_path.unlink(missing_ok=True)
+    return BatchSummary(first_row - 1, rejected, rejected_path if rejected else None)

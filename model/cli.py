@@ -1,0 +1,191 @@
+"""The ``twitchcause`` command line: infer, batch, schema, app, priors check.
+
+User errors print one line (per problem) on stderr and exit with status 2.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from priors import PriorsError, check_quotes, load_priors
+
+from .api import DISCLAIMER, Model, Result, load
+from .errors import TwitchcauseError
+
+EXIT_USAGE = 2
+BAR_WIDTH = 24
+
+
+def _parse_assignments(items: list[str]) -> dict[str, str]:
+    evidence = {}
+    for item in items:
+        name, sep, state = item.partition("=")
+        if not sep or not name:
+            raise TwitchcauseError(f"evidence '{item}' is not VAR=STATE (for example caffeine_intake=high)")
+        evidence[name.strip()] = state.strip()
+    return evidence
+
+
+def _read_evidence_file(path: str) -> dict[str, str]:
+    try:
+        data = json.loads(Path(path).read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise TwitchcauseError(f"{path}: no such file") from None
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise TwitchcauseError(f"{path}: not valid JSON ({exc})") from None
+    if not isinstance(data, dict):
+        raise TwitchcauseError(f"{path}: expected a JSON object {{variable: state}}, got {type(data).__name__}")
+    return data
+
+
+def format_table(result: Result, model: Model) -> str:
+    width = max(len(c) for c in model.causes)
+    lines = [f"{'cause':<{width}}  {'prior':>6}  {'posterior':>9}", "-" * (width + 2 + 6 + 2 + 9 + 2 + BAR_WIDTH)]
+    for cause in result.ranking:
+        p = result.posterior[cause]
+        bar = "#" * round(p * BAR_WIDTH)
+        lines.append(f"{cause:<{width}}  {result.prior[cause]:>6.1%}  {p:>9.1%}  {bar}")
+    esc = result.escalation
+    lines += ["", f"escalation: {esc.level} - {model.priors.level_descriptions[esc.level]}"]
+    for reason in esc.reasons:
+        lines.append(f"  - [{reason.rule}] {reason.message} (source: {reason.source})")
+    return "\n".join(lines)
+
+
+def cmd_infer(args) -> int:
+    evidence = _read_evidence_file(args.evidence_file) if args.evidence_file else {}
+    evidence.update(_parse_assignments(args.evidence))
+    model = load(args.priors)
+    result = model.infer(evidence)
+    if args.json:
+        out = {"posterior": result.posterior, "prior": result.prior, "escalation": result.escalation.to_dict(),
+               "ranking": result.ranking, "evidence": result.evidence, "disclaimer": DISCLAIMER}
+        print(json.dumps(out, indent=2))
+    else:
+        print(format_table(result, model))
+        print(f"\n{DISCLAIMER}")
+    return 0
+
+
+def cmd_batch(args) -> int:
+    from .batch import run_batch
+    model = load(args.priors)
+    summary = run_batch(model, args.input, args.output, skip_bad_rows=args.skip_bad_rows,
+                        chunk_rows=args.chunk_rows)
+    message = f"{summary.rows} rows -> {args.output}"
+    if summary.rejected:
+        message += f"; {summary.rejected} bad rows -> {summary.rejected_path}"
+    print(message, file=sys.stderr)
+    return 0
+
+
+def cmd_schema(args) -> int:
+    model = load(args.priors)
+    schema = model.schema()
+    if args.json:
+        print(json.dumps(schema, indent=2))
+        return 0
+    print("causes:")
+    for cause, info in schema["causes"].items():
+        print(f"  {cause}: {info['description']}")
+    print("\nevidence variables:")
+    for name, info in schema["evidence"].items():
+        print(f"  {name}: {info['question']}\n      states: {', '.join(info['states'])}")
+    print("\nescalation levels:")
+    for level, text in schema["escalation_levels"].items():
+        print(f"  {level}: {text}")
+    print(f"\n{DISCLAIMER}")
+    return 0
+
+
+def cmd_priors_check(args) -> int:
+    directory = args.directory
+    try:
+        priors = load_priors(directory)
+    except PriorsError as exc:
+        for problem in exc.problems:
+            print(problem, file=sys.stderr)
+        return EXIT_USAGE
+    problems = []
+    if args.documents:
+        problems = check_quotes(priors, args.documents)
+        for problem in problems:
+            print(problem, file=sys.stderr)
+    if problems:
+        return EXIT_USAGE
+    from priors import iter_citations, iter_entries
+    numbers = sum(1 for _ in iter_entries(priors))
+    quotes = sum(1 for _ in iter_citations(priors))
+    checked = f"; {quotes} quotes found verbatim in {args.documents}" if args.documents else ""
+    print(f"{priors.directory}: ok: {numbers} numbers, {len(priors.variables)} variables, "
+          f"{len(priors.causes)} causes, {len(priors.escalation.rules)} rules{checked}")
+    return 0
+
+
+def cmd_app(args) -> int:
+    from app.server import serve
+    serve(host=args.host, port=args.port, priors_dir=args.priors, debug=args.debug)
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="twitchcause", description=(
+        "Estimate the likely causes of leg, foot and toe twitching. " + DISCLAIMER))
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    def with_priors(p):
+        p.add_argument("--priors", metavar="DIR", help="priors folder (default: the packaged one)")
+        return p
+
+    infer = with_priors(sub.add_parser("infer", help="posterior of each cause for one case"))
+    infer.add_argument("evidence", nargs="*", metavar="VAR=STATE", help="answers, e.g. caffeine_intake=high")
+    infer.add_argument("--evidence-file", metavar="CASE.json", help="a JSON object {variable: state}")
+    infer.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    infer.set_defaults(func=cmd_infer)
+
+    batch = with_priors(sub.add_parser("batch", help="one case per CSV row"))
+    batch.add_argument("input", metavar="IN.csv")
+    batch.add_argument("-o", "--output", required=True, metavar="OUT.csv")
+    batch.add_argument("--skip-bad-rows", action="store_true",
+                       help="write rows with a bad cell to OUT.csv.rejected.csv and go on")
+    batch.add_argument("--chunk-rows", type=int, default=20_000, help=argparse.SUPPRESS)
+    batch.set_defaults(func=cmd_batch)
+
+    schema = with_priors(sub.add_parser("schema", help="causes, evidence variables and levels"))
+    schema.add_argument("--json", action="store_true")
+    schema.set_defaults(func=cmd_schema)
+
+    app = with_priors(sub.add_parser("app", help="serve the dashboard"))
+    app.add_argument("--host", default="127.0.0.1")
+    app.add_argument("--port", type=int, default=8050)
+    app.add_argument("--debug", action="store_true")
+    app.set_defaults(func=cmd_app)
+
+    priors = sub.add_parser("priors", help="work with priors folders")
+    priors_sub = priors.add_subparsers(dest="priors_command", required=True)
+    check = priors_sub.add_parser("check", help="validate a priors folder")
+    check.add_argument("directory", nargs="?", metavar="DIR", help="default: the packaged priors")
+    check.add_argument("--documents", metavar="DIR", help="also check every quote verbatim against these texts")
+    check.set_defaults(func=cmd_priors_check)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return args.func(args)
+    except PriorsError as exc:
+        for problem in exc.problems:
+            print(f"twitchcause: error: {problem}", file=sys.stderr)
+    except TwitchcauseError as exc:
+        print(f"twitchcause: error: {exc}", file=sys.stderr)
+    except BrokenPipeError:
+        return 0
+    return EXIT_USAGE
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,240 @@
+"""Exact inference compiled to numpy over the joint states of the hidden causes.
+
+The network has three layers: exposures (observable roots), causes (hidden)
+and findings (observable, with causes as parents). With 12 binary causes the
+joint cause state fits on one axis of 2**12 = 4096 entries, and every piece
+of evidence becomes a row of log-probabilities over that axis:
+
+* a finding contributes ``log P(finding = state | causes)``;
+* exposures are grouped into *blocks*: the causes that share an exposure are
+  joined (union-find), and for each block a table holds, for every pattern
+  of its exposures (each one observed in some state, or unknown), the log of
+  the exposures' prior times the causes' CPDs with the unknown exposures
+  summed out exactly.
+
+A case is then the sum of one row per block and per finding, normalised with
+a max shift; a batch is the same with fancy indexing over rows. All numbers
+come from the pgmpy network's CPDs, so the engine is the network's own model.
+"""
+from __future__ import annotations
+
+import itertools
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from .errors import ImpossibleEvidenceError
+
+UNKNOWN = -1
+
+
+@dataclass(frozen=True)
+class Block:
+    """A group of evidence variables whose rows are looked up together."""
+
+    variables: tuple[str, ...]
+    radices: tuple[int, ...]  # number of states + 1 (the last code is "unknown")
+    table: np.ndarray  # (patterns, joint cause states), log space
+
+    def pattern(self, codes: Sequence[int]) -> int:
+        index = 0
+        for code, radix in zip(codes, self.radices):
+            index = index * radix + (radix - 1 if code == UNKNOWN else code)
+        return index
+
+
+def _log(values: np.ndarray) -> np.ndarray:
+    with np.errstate(divide="ignore"):
+        return np.log(values)
+
+
+class Engine:
+    """Posterior of every cause in one pass, exact; see the module docstring.
+
+    Parameters
+    ----------
+    causes : sequence of str
+        Hidden binary variables, states ordered (absent, present).
+    states : mapping of str to sequence of str
+        Every evidence variable with its states.
+    blocks : sequence of Block
+        Each evidence variable in exactly one block.
+    """
+
+    def __init__(self, causes: Sequence[str], states: Mapping[str, Sequence[str]], blocks: Sequence[Block]):
+        self.causes = tuple(causes)
+        self.states = {name: tuple(s) for name, s in states.items()}
+        self.variables = tuple(self.states)
+        self.blocks = tuple(blocks)
+        n_joint = 2 ** len(self.causes)
+        joint = np.arange(n_joint)
+        # bit i of a joint index is the state of cause i (cause 0 is the lowest bit)
+        self.presence = ((joint[:, None] >> np.arange(len(self.causes))[None, :]) & 1).astype(float)
+        self._var_index = {name: i for i, name in enumerate(self.variables)}
+        self._block_columns = [np.array([self._var_index[v] for v in b.variables], dtype=np.int64)
+                               for b in self.blocks]
+        self._block_radices = [np.array(b.radices, dtype=np.int64) for b in self.blocks]
+
+    # -- encoding --------------------------------------------------------------
+    def encode(self, evidence: Mapping[str, str]) -> np.ndarray:
+        """State codes of validated evidence in variable order; UNKNOWN where not given."""
+        codes = np.full(len(self.variables), UNKNOWN, dtype=np.int64)
+        for name, state in evidence.items():
+            codes[self._var_index[name]] = self.states[name].index(state)
+        return codes
+
+    def patterns(self, codes: np.ndarray) -> np.ndarray:
+        """Row index into each block's table for each case: (cases, blocks)."""
+        codes = np.atleast_2d(codes)
+        rows = np.zeros((codes.shape[0], len(self.blocks)), dtype=np.int64)
+        for b, (columns, radices) in enumerate(zip(self._block_columns, self._block_radices)):
+            block_codes = codes[:, columns]
+            block_codes = np.where(block_codes == UNKNOWN, radices - 1, block_codes)
+            index = np.zeros(codes.shape[0], dtype=np.int64)
+            for k in range(len(radices)):
+                index = index * radices[k] + block_codes[:, k]
+            rows[:, b] = index
+        return rows
+
+    # -- inference -------------------------------------------------------------
+    def log_joint(self, codes: np.ndarray) -> np.ndarray:
+        """``log P(causes = j, evidence)`` for every joint state j: (cases, 2**n)."""
+        rows = self.patterns(codes)
+        total = np.zeros((rows.shape[0], self.presence.shape[0]))
+        for b, block in enumerate(self.blocks):
+            if block.table.shape[0] == 1:
+                total += block.table[0]
+                continue
+            total += block.table[rows[:, b]]
+        return total
+
+    def normalise(self, log_joint: np.ndarray, evidence_repr=None) -> tuple[np.ndarray, np.ndarray]:
+        """Posterior over joint states and ``log P(evidence)`` per case."""
+        top = log_joint.max(axis=-1, keepdims=True)
+        if not np.all(np.isfinite(top)):
+            raise ImpossibleEvidenceError(
+                "the network gives this evidence probability zero, so no posterior exists"
+                + (f": {evidence_repr}" if evidence_repr else ""))
+        weights = np.exp(log_joint - top)
+        mass = weights.sum(axis=-1, keepdims=True)
+        return weights / mass, (top + np.log(mass))[..., 0]
+
+    def posterior_codes(self, codes: np.ndarray) -> np.ndarray:
+        """P(cause present | evidence) for coded cases: (cases, causes)."""
+        joint, _ = self.normalise(self.log_joint(codes))
+        return joint @ self.presence
+
+    def posterior(self, evidence: Mapping[str, str]) -> dict[str, float]:
+        """``{cause: P(cause present | evidence)}`` for validated evidence."""
+        codes = self.encode(evidence)
+        joint, _ = self.normalise(self.log_joint(codes), ", ".join(f"{k}={v}" for k, v in evidence.items()))
+        return dict(zip(self.causes, (joint @ self.presence)[0].tolist()))
+
+    # -- persistence -----------------------------------------------------------
+    def to_arrays(self) -> dict[str, np.ndarray]:
+        arrays = {
+            "causes": np.array(self.causes),
+            "variables": np.array(self.variables),
+            "states": np.array(["\t".join(self.states[v]) for v in self.variables]),
+            "block_variables": np.array(["\t".join(b.variables) for b in self.blocks]),
+        }
+        for i, block in enumerate(self.blocks):
+            arrays[f"table_{i}"] = block.table
+            arrays[f"radices_{i}"] = np.array(block.radices)
+        return arrays
+
+    @classmethod
+    def from_arrays(cls, arrays: Mapping[str, np.ndarray]) -> "Engine":
+        variables = [str(v) for v in arrays["variables"]]
+        states = {v: str(s).split("\t") for v, s in zip(variables, arrays["states"])}
+        blocks = [Block(tuple(str(names).split("\t")), tuple(int(r) for r in arrays[f"radices_{i}"]),
+                        np.asarray(arrays[f"table_{i}"], dtype=float))
+                  for i, names in enumerate(arrays["block_variables"])]
+        return cls([str(c) for c in arrays["causes"]], states, blocks)
+
+
+# -- compiling a pgmpy network ------------------------------------------------
+def _cpd_table(network, node: str) -> tuple[list[str], np.ndarray]:
+    """The CPD of ``node`` as (variables, probability array), axes in that order."""
+    cpd = network.get_cpds(node)
+    return list(cpd.variables), np.asarray(cpd.values, dtype=float)
+
+
+def _groups(causes: Sequence[str], exposures: Sequence[str], network) -> list[list[str]]:
+    """Causes joined when they share an exposure parent (union-find)."""
+    leader = {c: c for c in causes}
+
+    def find(c: str) -> str:
+        while leader[c] != c:
+            leader[c] = leader[leader[c]]
+            c = leader[c]
+        return c
+
+    for exposure in exposures:
+        children = [c for c in network.get_children(exposure) if c in leader]
+        for other in children[1:]:
+            leader[find(other)] = find(children[0])
+    groups: dict[str, list[str]] = {}
+    for c in causes:
+        groups.setdefault(find(c), []).append(c)
+    return list(groups.values())
+
+
+def _exposure_block(network, group: list[str], causes: Sequence[str], states) -> Block:
+    exposures = sorted({p for c in group for p in network.get_parents(c) if p not in causes},
+                       key=list(states).index)
+    scope = sorted({c for c in group} | {p for c in group for p in network.get_parents(c) if p in causes},
+                   key=list(causes).index)
+    tables = {node: _cpd_table(network, node) for node in list(exposures) + group}
+    radices = tuple(len(states[x]) + 1 for x in exposures)
+    local = np.zeros((int(np.prod(radices)) if radices else 1, 2 ** len(scope)))
+    for pattern, codes in enumerate(itertools.product(*(range(r) for r in radices))):
+        choices = [range(len(states[x])) if code == len(states[x]) else [code] for x, code in zip(exposures, codes)]
+        for local_state in range(2 ** len(scope)):
+            assignment = {c: (local_state >> k) & 1 for k, c in enumerate(scope)}
+            total = 0.0
+            for exposure_states in itertools.product(*choices):
+                assignment.update(zip(exposures, exposure_states))
+                product = 1.0
+                for node in list(exposures) + group:
+                    names, values = tables[node]
+                    product *= values[tuple(assignment[n] for n in names)]
+                total += product
+            local[pattern, local_state] = total
+    joint = np.arange(2 ** len(causes))
+    local_index = np.zeros_like(joint)
+    for k, c in enumerate(scope):
+        local_index |= ((joint >> list(causes).index(c)) & 1) << k
+    return Block(tuple(exposures), radices, _log(local[:, local_index]))
+
+
+def _finding_block(network, finding: str, causes: Sequence[str], states) -> Block:
+    names, values = _cpd_table(network, finding)
+    joint = np.arange(2 ** len(causes))
+    parent_bits = tuple((joint >> list(causes).index(p)) & 1 for p in names[1:])
+    rows = [values[(s, *parent_bits)] for s in range(len(states[finding]))]
+    rows.append(np.ones(len(joint)))  # unknown: the finding sums out to 1
+    return Block((finding,), (len(states[finding]) + 1,), _log(np.array(rows)))
+
+
+def compile_network(network, causes: Sequence[str], states: Mapping[str, Sequence[str]]) -> Engine:
+    """Compile a three-layer pgmpy network (exposures -> causes -> findings).
+
+    Raises
+    ------
+    ValueError
+        If the network does not have that shape.
+    """
+    causes = list(causes)
+    exposures = [v for v in states if not network.get_parents(v)]
+    findings = [v for v in states if network.get_parents(v)]
+    for finding in findings:
+        if not set(network.get_parents(finding)) <= set(causes):
+            raise ValueError(f"evidence variable '{finding}' has a parent that is not a cause")
+    for cause in causes:
+        if not set(network.get_parents(cause)) <= set(causes) | set(exposures):
+            raise ValueError(f"cause '{cause}' has a parent that is neither a cause nor an exposure")
+    blocks = [_exposure_block(network, group, causes, states) for group in _groups(causes, exposures, network)]
+    blocks += [_finding_block(network, f, causes, states) for f in findings]
+    return Engine(causes, states, blocks)

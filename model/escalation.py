@@ -1,0 +1,60 @@
+"""Deterministic escalation: rules on the answers first, posterior thresholds second.
+
+A rule that fires can only raise the level; probabilities never lower what a
+red-flag rule decided.
+"""
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass
+
+from priors import Priors
+
+
+@dataclass(frozen=True)
+class Reason:
+    """One rule that fired: its id, the level it asks for, and why."""
+
+    rule: str
+    level: str
+    message: str
+    source: str
+    quote: str
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class Escalation:
+    level: str
+    reasons: tuple[Reason, ...]
+
+    def to_dict(self) -> dict:
+        return {"level": self.level, "reasons": [r.to_dict() for r in self.reasons]}
+
+
+def _matches(condition: Mapping[str, list[str]], evidence: Mapping[str, str]) -> bool:
+    return all(evidence.get(name) in states for name, states in condition.items())
+
+
+def rule_reasons(priors: Priors, evidence: Mapping[str, str]) -> list[Reason]:
+    """The deterministic rules that fire on ``evidence`` (no probability involved)."""
+    fired = []
+    for rule in priors.escalation.rules:
+        blocked = any(evidence.get(name) in states for name, states in rule.unless.items())
+        if _matches(rule.when, evidence) and not blocked:
+            fired.append(Reason(rule.id, rule.level, rule.message, rule.source, rule.quote))
+    return fired
+
+
+def escalate(priors: Priors, evidence: Mapping[str, str], posterior: Mapping[str, float]) -> Escalation:
+    """The level for a case and every reason that fired, most urgent first."""
+    reasons = rule_reasons(priors, evidence)
+    for rule in priors.escalation.posterior_thresholds:
+        if posterior[rule.cause] > priors.threshold(rule):
+            reasons.append(Reason(rule.id, rule.level, rule.message, rule.source, rule.quote))
+    order = {level: i for i, level in enumerate(priors.levels)}
+    reasons.sort(key=lambda r: -order[r.level])
+    level = reasons[0].level if reasons else priors.levels[0]
+    return Escalation(level, tuple(reasons))

@@ -1,0 +1,52 @@
+"""Validate evidence where it enters: names and states of the vocabulary only.
+
+A variable that is missing, None or an empty string is unknown and is left
+out, so the network marginalises it; it is never read as "no".
+"""
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from priors import Variable, did_you_mean
+
+from .errors import EvidenceError
+
+
+def unknown_variable_message(name: str, variables: Mapping[str, Variable]) -> str:
+    return (f"unknown evidence variable '{name}'{did_you_mean(name, variables)}; "
+            f"expected one of {', '.join(variables)}")
+
+
+def unknown_state_message(name: str, state: str, variable: Variable) -> str:
+    return (f"evidence '{name}' has no state '{state}'; expected one of "
+            f"{', '.join(variable.states)}{did_you_mean(state, variable.states)}")
+
+
+def parse_evidence(evidence: Mapping[str, object] | None, variables: Mapping[str, Variable]) -> dict[str, str]:
+    """Return ``{variable: state}`` for the answered variables, in vocabulary order.
+
+    Raises
+    ------
+    EvidenceError
+        For a name or state outside the vocabulary, naming the valid ones.
+    """
+    if evidence is None:
+        return {}
+    if not isinstance(evidence, Mapping):
+        raise EvidenceError(f"evidence must be a mapping of variable to state, got {type(evidence).__name__}")
+    for name in evidence:
+        if name not in variables:
+            raise EvidenceError(unknown_variable_message(str(name), variables))
+    parsed = {}
+    for name, variable in variables.items():
+        state = evidence.get(name)
+        if state is None or (isinstance(state, str) and not state.strip()):
+            continue
+        if not isinstance(state, str):
+            raise EvidenceError(f"evidence '{name}' must be a state name (text), got {state!r}; "
+                                f"expected one of {', '.join(variable.states)}")
+        state = state.strip()
+        if state not in variable.states:
+            raise EvidenceError(unknown_state_message(name, state, variable))
+        parsed[name] = state
+    return parsed

@@ -1,0 +1,33 @@
+"""The numbers of the twitchcause network, as data, and their loader.
+
+The YAML files beside this module hold every probability of the network, each
+tied to a word of the verbal scale and to the document phrase (or stated
+assumption) it rests on. :func:`load_priors` validates a folder of them whole.
+"""
+from .loader import (
+    DEFAULT_DIR,
+    Number,
+    Priors,
+    PriorsError,
+    Variable,
+    check_quotes,
+    closest,
+    did_you_mean,
+    iter_citations,
+    iter_entries,
+    load_priors,
+)
+
+__all__ = [
+    "DEFAULT_DIR",
+    "Number",
+    "Priors",
+    "PriorsError",
+    "Variable",
+    "check_quotes",
+    "closest",
+    "did_you_mean",
+    "iter_citations",
+    "iter_entries",
+    "load_priors",
+]

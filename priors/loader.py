@@ -1,0 +1,427 @@
+"""Load a priors folder, validate it whole, and resolve every word to a number.
+
+Every problem found is reported as ``file: entry: what is wrong`` so that a
+broken folder can be mended in one pass; :class:`PriorsError` carries them all.
+"""
+from __future__ import annotations
+
+import difflib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ValidationError
+
+from . import schema
+
+DEFAULT_DIR = Path(__file__).resolve().parent
+SUM_TOLERANCE = 1e-9
+
+FILES = {
+    "vocabulary": ("vocabulary.yaml", schema.VocabularyFile),
+    "sources": ("sources.yaml", schema.SourcesFile),
+    "scale": ("scale.yaml", schema.ScaleFile),
+    "context": ("context.yaml", schema.ContextFile),
+    "causes": ("causes.yaml", schema.CausesFile),
+    "findings": ("findings.yaml", schema.FindingsFile),
+    "escalation": ("escalation.yaml", schema.EscalationFile),
+    "advice": ("advice.yaml", schema.AdviceFile),
+}
+
+
+class PriorsError(ValueError):
+    """A priors folder that cannot be used; ``problems`` lists every finding."""
+
+    def __init__(self, problems: list[str]):
+        self.problems = list(problems)
+        super().__init__("\n".join(self.problems))
+
+
+def closest(name: str, choices) -> str | None:
+    """The choice most like ``name``, or None when nothing is close."""
+    found = difflib.get_close_matches(str(name), [str(c) for c in choices], n=1, cutoff=0.5)
+    return found[0] if found else None
+
+
+def did_you_mean(name: str, choices) -> str:
+    match = closest(name, choices)
+    return f" (did you mean '{match}'?)" if match else ""
+
+
+@dataclass(frozen=True)
+class Number:
+    """A resolved probability and where it came from."""
+
+    value: float
+    entry: schema.Entry | None  # None for a `rest` state, derived from its siblings
+
+    @property
+    def word(self) -> str | None:
+        return self.entry.word if self.entry else None
+
+
+@dataclass(frozen=True)
+class Variable:
+    name: str
+    question: str
+    states: tuple[str, ...]
+    state_labels: dict[str, str]
+
+
+@dataclass(frozen=True)
+class CausePrior:
+    leak: Number
+    links: dict[str, dict[str, Number]]
+
+
+@dataclass(frozen=True)
+class FindingPrior:
+    combine: str
+    leak: dict[str, Number]
+    causes: dict[str, dict[str, Number]]
+
+
+@dataclass
+class Priors:
+    """A validated priors folder: the raw files and every number resolved."""
+
+    directory: Path
+    raw: dict[str, BaseModel]
+    causes: dict[str, str]
+    variables: dict[str, Variable]
+    levels: tuple[str, ...]
+    context: dict[str, dict[str, Number]]
+    cause_priors: dict[str, CausePrior]
+    findings: dict[str, FindingPrior]
+    escalation: schema.EscalationFile
+    advice: dict[str, list[schema.Advice]] = field(default_factory=dict)
+
+    @property
+    def level_descriptions(self) -> dict[str, str]:
+        return dict(self.raw["vocabulary"].escalation_levels)
+
+    @property
+    def sources(self) -> dict[str, schema.Source]:
+        return dict(self.raw["sources"].root)
+
+    @property
+    def scale(self) -> schema.ScaleFile:
+        return self.raw["scale"]
+
+    def threshold(self, threshold: schema.Threshold) -> float:
+        return _word_value(threshold.threshold, self.scale)
+
+
+def _read_yaml(path: Path, problems: list[str]) -> Any:
+    try:
+        with path.open(encoding="utf-8") as handle:
+            return yaml.safe_load(handle)
+    except FileNotFoundError:
+        problems.append(f"{path}: file is missing")
+    except yaml.YAMLError as exc:
+        problems.append(f"{path}: not valid YAML: {exc}".replace("\n", " "))
+    return None
+
+
+def _pydantic_problems(path: Path, exc: ValidationError) -> list[str]:
+    lines = []
+    for error in exc.errors():
+        loc = [str(part) for part in error["loc"] if not str(part).startswith(("function-", "literal[", "Entry"))]
+        where = " -> ".join(loc) or "(top level)"
+        message = error["msg"].removeprefix("Value error, ")
+        lines.append(f"{path}: {where}: {message}")
+    return lines
+
+
+def _word_value(entry: schema.Entry, scale: schema.ScaleFile) -> float:
+    return entry.p if entry.p is not None else scale.words[entry.word].p
+
+
+class _Checker:
+    """Cross-file checks; collects problems instead of stopping at the first."""
+
+    def __init__(self, directory: Path, raw: dict[str, BaseModel]):
+        self.directory = directory
+        self.raw = raw
+        self.problems: list[str] = []
+
+    def where(self, key: str) -> Path:
+        return self.directory / FILES[key][0]
+
+    def add(self, key: str, entry: str, problem: str) -> None:
+        self.problems.append(f"{self.where(key)}: {entry}: {problem}")
+
+    def entry(self, key: str, where: str, entry: schema.Entry) -> None:
+        words = self.raw["scale"].words
+        if entry.word is not None and entry.word not in words:
+            self.add(key, where, f"word '{entry.word}' is not in scale.yaml; expected one of "
+                     f"{', '.join(words)}{did_you_mean(entry.word, words)}")
+        sources = self.raw["sources"].root
+        if entry.source is not None and entry.source not in sources:
+            self.add(key, where, f"source '{entry.source}' is not in sources.yaml; expected one of "
+                     f"{', '.join(sources)}{did_you_mean(entry.source, sources)}")
+
+    def states(self, key: str, where: str, given, expected: tuple[str, ...]) -> None:
+        for state in given:
+            if state not in expected:
+                self.add(key, where, f"unknown state '{state}'; expected one of "
+                         f"{', '.join(expected)}{did_you_mean(state, expected)}")
+
+    def distribution(self, key: str, where: str, dist: schema.Distribution, states: tuple[str, ...]) -> None:
+        before = len(self.problems)
+        self.states(key, where, dist, states)
+        missing = [s for s in states if s not in dist]
+        if missing:
+            self.add(key, where, f"state(s) {', '.join(missing)} not covered; every state needs a number or 'rest'")
+        rest = [s for s, e in dist.items() if e == schema.REST]
+        if len(rest) > 1:
+            self.add(key, where, f"only one state may be 'rest', got {', '.join(rest)}")
+        entries = {s: e for s, e in dist.items() if e != schema.REST}
+        for state, entry in entries.items():
+            self.entry(key, f"{where} -> {state}", entry)
+        if len(self.problems) > before:
+            return
+        total = sum(_word_value(e, self.raw["scale"]) for e in entries.values())
+        if rest and not total < 1.0:
+            self.add(key, where, f"the given states sum to {total:.6g}, leaving nothing for 'rest' ({rest[0]})")
+        if not rest and abs(total - 1.0) > SUM_TOLERANCE:
+            self.add(key, where, f"probabilities sum to {total:.12g}, expected 1 (within {SUM_TOLERANCE})")
+
+
+def _resolve(dist: schema.Distribution, scale: schema.ScaleFile, states: tuple[str, ...]) -> dict[str, Number]:
+    given = {s: Number(_word_value(e, scale), e) for s, e in dist.items() if e != schema.REST}
+    resolved = {}
+    for state in states:
+        resolved[state] = given.get(state) or Number(1.0 - sum(n.value for n in given.values()), None)
+    return resolved
+
+
+def _check_acyclic(check: _Checker, causes: dict[str, schema.CauseSpec]) -> None:
+    visiting, done = set(), set()
+
+    def visit(name: str, path: list[str]) -> None:
+        if name in done or name not in causes:
+            return
+        if name in visiting:
+            check.add("causes", name, f"causes form a cycle: {' -> '.join(path + [name])}")
+            return
+        visiting.add(name)
+        for parent in causes[name].links:
+            visit(parent, path + [name])
+        visiting.discard(name)
+        done.add(name)
+
+    for name in causes:
+        visit(name, [])
+
+
+def load_priors(directory: str | Path | None = None) -> Priors:
+    """Read, validate and resolve a priors folder (the packaged one by default).
+
+    Raises
+    ------
+    PriorsError
+        Listing every problem as ``file: entry: what is wrong``.
+    """
+    directory = Path(directory) if directory is not None else DEFAULT_DIR
+    if not directory.is_dir():
+        raise PriorsError([f"{directory}: not a folder of priors files"])
+    problems: list[str] = []
+    raw: dict[str, BaseModel] = {}
+    for key, (name, model) in FILES.items():
+        path = directory / name
+        if key == "advice" and not path.exists():
+            raw[key] = schema.AdviceFile({})
+            continue
+        data = _read_yaml(path, problems)
+        if data is None:
+            continue
+        try:
+            raw[key] = model.model_validate(data)
+        except ValidationError as exc:
+            problems.extend(_pydantic_problems(path, exc))
+    if problems:
+        raise PriorsError(problems)
+    return _build(directory, raw)
+
+
+def _build(directory: Path, raw: dict[str, BaseModel]) -> Priors:
+    check = _Checker(directory, raw)
+    vocab: schema.VocabularyFile = raw["vocabulary"]
+    variables = {
+        name: Variable(name, spec.question, tuple(spec.states), dict(spec.states))
+        for name, spec in vocab.evidence.items()
+    }
+    causes = dict(vocab.causes)
+    context_raw = raw["context"].root
+    findings_raw = raw["findings"].root
+    causes_raw = raw["causes"].root
+
+    for name in set(context_raw) | set(findings_raw):
+        if name not in variables:
+            key = "context" if name in context_raw else "findings"
+            check.add(key, name, f"not an evidence variable of vocabulary.yaml{did_you_mean(name, variables)}")
+    for name in set(context_raw) & set(findings_raw):
+        check.add("findings", name, "is also in context.yaml; a variable lives in exactly one file")
+    for name in variables:
+        if name not in context_raw and name not in findings_raw:
+            check.problems.append(f"{directory}: variable '{name}' has no priors in context.yaml or findings.yaml")
+    for name in set(causes) ^ set(causes_raw):
+        if name in causes_raw:
+            check.add("causes", name, f"not a cause of vocabulary.yaml{did_you_mean(name, causes)}")
+        else:
+            check.add("causes", name, "cause of vocabulary.yaml has no entry")
+
+    for name, dist in context_raw.items():
+        if name in variables:
+            check.distribution("context", name, dist, variables[name].states)
+
+    for cause, spec in causes_raw.items():
+        check.entry("causes", f"{cause} -> leak", spec.leak)
+        for parent, links in spec.links.items():
+            where = f"{cause} -> {parent}"
+            if parent in causes:
+                states = ("no", "yes")
+            elif parent in context_raw and parent in variables:
+                states = variables[parent].states
+            else:
+                check.add("causes", where, "a parent must be an exposure of context.yaml or another cause"
+                          f"{did_you_mean(parent, list(context_raw) + list(causes))}")
+                continue
+            check.states("causes", where, links, states[1:])
+            for state in states[1:]:
+                if state not in links:
+                    check.add("causes", where, f"state '{state}' has no link probability (only the first state, "
+                              f"'{states[0]}', has no effect)")
+            for state, entry in links.items():
+                check.entry("causes", f"{where} -> {state}", entry)
+    _check_acyclic(check, causes_raw)
+
+    for name, spec in findings_raw.items():
+        if name not in variables:
+            continue
+        states = variables[name].states
+        check.distribution("findings", f"{name} -> leak", spec.leak, states)
+        for cause, dist in spec.causes.items():
+            if cause not in causes:
+                check.add("findings", f"{name} -> {cause}", f"not a cause{did_you_mean(cause, causes)}")
+                continue
+            check.distribution("findings", f"{name} -> {cause}", dist, states)
+
+    _check_escalation(check, raw["escalation"], variables, causes, tuple(vocab.escalation_levels))
+    for cause, items in raw["advice"].root.items():
+        if cause not in causes:
+            check.add("advice", cause, f"not a cause{did_you_mean(cause, causes)}")
+        for i, item in enumerate(items):
+            if item.source not in raw["sources"].root:
+                check.add("advice", f"{cause} -> {i}", f"source '{item.source}' is not in sources.yaml")
+    if check.problems:
+        raise PriorsError(check.problems)
+
+    scale = raw["scale"]
+    return Priors(
+        directory=directory,
+        raw=raw,
+        causes=causes,
+        variables=variables,
+        levels=tuple(vocab.escalation_levels),
+        context={n: _resolve(d, scale, variables[n].states) for n, d in context_raw.items()},
+        cause_priors={
+            cause: CausePrior(
+                leak=Number(_word_value(spec.leak, scale), spec.leak),
+                links={p: {s: Number(_word_value(e, scale), e) for s, e in links.items()}
+                       for p, links in spec.links.items()},
+            )
+            for cause, spec in causes_raw.items()
+        },
+        findings={
+            name: FindingPrior(
+                combine=spec.combine,
+                leak=_resolve(spec.leak, scale, variables[name].states),
+                causes={c: _resolve(d, scale, variables[name].states) for c, d in spec.causes.items()},
+            )
+            for name, spec in findings_raw.items()
+        },
+        escalation=raw["escalation"],
+        advice=dict(raw["advice"].root),
+    )
+
+
+def _check_escalation(check: _Checker, esc: schema.EscalationFile, variables, causes, levels) -> None:
+    seen = set()
+    for rule in list(esc.rules) + list(esc.posterior_thresholds):
+        if rule.id in seen:
+            check.add("escalation", rule.id, "rule id is used twice")
+        seen.add(rule.id)
+        if rule.level not in levels:
+            check.add("escalation", rule.id, f"unknown level '{rule.level}'; expected one of "
+                      f"{', '.join(levels)}{did_you_mean(rule.level, levels)}")
+        if rule.source not in check.raw["sources"].root:
+            check.add("escalation", rule.id, f"source '{rule.source}' is not in sources.yaml")
+    for rule in esc.rules:
+        for part in ("when", "unless"):
+            for name, states in getattr(rule, part).items():
+                if name not in variables:
+                    check.add("escalation", f"{rule.id} -> {part} -> {name}",
+                              f"not an evidence variable{did_you_mean(name, variables)}")
+                    continue
+                check.states("escalation", f"{rule.id} -> {part} -> {name}", states, variables[name].states)
+    for rule in esc.posterior_thresholds:
+        if rule.cause not in causes:
+            check.add("escalation", rule.id, f"unknown cause '{rule.cause}'{did_you_mean(rule.cause, causes)}")
+        check.entry("escalation", f"{rule.id} -> threshold", rule.threshold)
+
+
+def check_quotes(priors: Priors, documents: str | Path) -> list[str]:
+    """Every quote that is not found verbatim in its document, as problem lines.
+
+    White space is folded before matching; nothing else is normalised.
+    """
+    documents = Path(documents)
+    texts = {}
+    for source_id, source in priors.sources.items():
+        path = documents / source.file
+        texts[source_id] = " ".join(path.read_text(encoding="utf-8").split()) if path.exists() else None
+    problems = []
+    for key, where, source, quote in iter_citations(priors):
+        text = texts.get(source)
+        if text is None:
+            problems.append(f"{priors.directory / FILES[key][0]}: {where}: document of source '{source}' "
+                            f"not found in {documents}")
+        elif " ".join(quote.split()) not in text:
+            problems.append(f"{priors.directory / FILES[key][0]}: {where}: quote not found verbatim in "
+                            f"'{source}': \"{quote}\"")
+    return problems
+
+
+def iter_citations(priors: Priors):
+    """Yield ``(file key, entry path, source id, quote)`` for every quoted citation."""
+    for key, where, entry in iter_entries(priors):
+        if entry.source is not None:
+            yield key, where, entry.source, entry.quote
+    for rule in list(priors.escalation.rules) + list(priors.escalation.posterior_thresholds):
+        yield "escalation", rule.id, rule.source, rule.quote
+    for cause, items in priors.advice.items():
+        for i, item in enumerate(items):
+            yield "advice", f"{cause} -> {i}", item.source, item.quote
+
+
+def iter_entries(priors: Priors):
+    """Yield ``(file key, entry path, Entry)`` for every number written in the folder."""
+    for name, dist in priors.raw["context"].root.items():
+        for state, entry in dist.items():
+            if entry != schema.REST:
+                yield "context", f"{name} -> {state}", entry
+    for cause, spec in priors.raw["causes"].root.items():
+        yield "causes", f"{cause} -> leak", spec.leak
+        for parent, links in spec.links.items():
+            for state, entry in links.items():
+                yield "causes", f"{cause} -> {parent} -> {state}", entry
+    for name, spec in priors.raw["findings"].root.items():
+        for owner, dist in [("leak", spec.leak), *spec.causes.items()]:
+            for state, entry in dist.items():
+                if entry != schema.REST:
+                    yield "findings", f"{name} -> {owner} -> {state}", entry
+    for rule in priors.escalation.posterior_thresholds:
+        yield "escalation", f"{rule.id} -> threshold", rule.threshold

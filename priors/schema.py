@@ -1,0 +1,170 @@
+"""Pydantic models of the priors files: the shape each YAML file must have.
+
+Only the shape of single entries is checked here; what needs the whole folder
+(known words, known sources, vocabulary states, sums) is checked in
+:mod:`priors.loader`.
+"""
+from __future__ import annotations
+
+from typing import Literal, Union
+
+from pydantic import BaseModel, ConfigDict, Field, RootModel, field_validator, model_validator
+
+MAX_QUOTE_WORDS = 25
+REST = "rest"
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Learned(_Strict):
+    """Provenance of a number estimated from cases rather than read from a word."""
+
+    cases: int = Field(ge=0)
+    estimator: str
+
+
+class Entry(_Strict):
+    """One probability: a word of the scale or an explicit number, with its grounds.
+
+    Grounds are either a document (``source`` + verbatim ``quote``) or an
+    ``assumption`` sentence saying why the documents could not be used.
+    """
+
+    word: str | None = None
+    p: float | None = None
+    source: str | None = None
+    quote: str | None = None
+    assumption: str | None = None
+    learned: Learned | None = None
+    tuned: str | None = None
+
+    @model_validator(mode="after")
+    def _one_value_and_grounds(self) -> "Entry":
+        if (self.word is None) == (self.p is None):
+            raise ValueError("give exactly one of 'word' (from scale.yaml) or 'p' (a number)")
+        if self.p is not None and not 0.0 < self.p < 1.0:
+            raise ValueError(f"probability {self.p} is outside (0, 1)")
+        cited = self.source is not None or self.quote is not None
+        if cited and (self.source is None or self.quote is None):
+            raise ValueError("a citation needs both 'source' and 'quote'")
+        if cited == (self.assumption is not None):
+            raise ValueError("give either 'source' + 'quote' or 'assumption', not both or neither")
+        if self.quote is not None and len(self.quote.split()) > MAX_QUOTE_WORDS:
+            raise ValueError(f"quote has {len(self.quote.split())} words; at most {MAX_QUOTE_WORDS}")
+        if self.assumption is not None and not self.assumption.strip():
+            raise ValueError("assumption is empty")
+        return self
+
+
+DistributionEntry = Union[Literal["rest"], Entry]
+Distribution = dict[str, DistributionEntry]
+
+
+class ScaleWord(_Strict):
+    p: float = Field(gt=0.0, lt=1.0)
+    band: tuple[float, float]
+    anchor: str
+
+    @model_validator(mode="after")
+    def _band_holds_p(self) -> "ScaleWord":
+        low, high = self.band
+        if not 0.0 < low <= self.p <= high < 1.0:
+            raise ValueError(f"band [{low}, {high}] must lie in (0, 1) and hold p = {self.p}")
+        return self
+
+
+class Convention(_Strict):
+    name: str
+    reference: str
+
+
+class ScaleFile(_Strict):
+    convention: Convention
+    words: dict[str, ScaleWord]
+
+
+class Source(_Strict):
+    title: str
+    file: str
+
+
+class SourcesFile(RootModel[dict[str, Source]]):
+    pass
+
+
+class ContextFile(RootModel[dict[str, Distribution]]):
+    pass
+
+
+class CauseSpec(_Strict):
+    leak: Entry
+    links: dict[str, dict[str, Entry]] = Field(default_factory=dict)
+
+
+class CausesFile(RootModel[dict[str, CauseSpec]]):
+    pass
+
+
+class FindingSpec(_Strict):
+    combine: Literal["noisy_max", "mixture"]
+    leak: Distribution
+    causes: dict[str, Distribution]
+
+
+class FindingsFile(RootModel[dict[str, FindingSpec]]):
+    pass
+
+
+class Rule(_Strict):
+    id: str
+    level: str
+    when: dict[str, list[str]]
+    unless: dict[str, list[str]] = Field(default_factory=dict)
+    message: str
+    source: str
+    quote: str
+
+    @field_validator("when")
+    @classmethod
+    def _not_empty(cls, value: dict[str, list[str]]) -> dict[str, list[str]]:
+        if not value:
+            raise ValueError("a rule needs at least one condition under 'when'")
+        return value
+
+
+class Threshold(_Strict):
+    id: str
+    cause: str
+    level: str
+    threshold: Entry
+    message: str
+    source: str
+    quote: str
+
+
+class EscalationFile(_Strict):
+    rules: list[Rule]
+    posterior_thresholds: list[Threshold] = Field(default_factory=list)
+
+
+class Advice(_Strict):
+    text: str
+    source: str
+    quote: str
+
+
+class AdviceFile(RootModel[dict[str, list[Advice]]]):
+    pass
+
+
+class VariableSpec(_Strict):
+    question: str
+    states: dict[str, str]
+
+
+class VocabularyFile(_Strict):
+    causes: dict[str, str]
+    evidence: dict[str, VariableSpec]
+    escalation_levels: dict[str, str]
