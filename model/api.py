@@ -100,9 +100,10 @@ class Model:
     @property
     def engine(self) -> Engine:
         if self._engine is None:
-            from .engine import compile_network
+            from .engine import compile_factors
+            from .network import factors, node_tables
             states = {name: v.states for name, v in self.variables.items()}
-            self._engine = compile_network(self.network, self.causes, states)
+            self._engine = compile_factors(factors(node_tables(self.priors)), self.causes, states)
         return self._engine
 
     @cached_property

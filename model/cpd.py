@@ -1,75 +1,147 @@
-"""The one place that turns priors into pgmpy TabularCPDs.
+"""The one place that turns priors into conditional probability tables.
 
-pgmpy lays a CPD out as one column per joint state of the parents, the first
-parent varying slowest. :func:`tabular_cpd` is the only code that knows that
-order; the combination rules below give one column for one parent state.
+A table has axes ``(child state, parent 1 state, parent 2 state, ...)``.
+pgmpy lays a CPD out as one column per joint parent state, the first parent
+varying slowest: that is this table reshaped in C order, and
+:func:`tabular_cpd` is the only code that does it.
+
+Each combination rule is a callable giving the child's distribution for one
+parent configuration (the definition, easy to check by hand) and has a
+``table`` method computing every column at once with numpy broadcasting.
 """
 from __future__ import annotations
 
-import itertools
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 
 import numpy as np
-from pgmpy.factors.discrete import TabularCPD
 
 from priors import Number
 
-Column = Callable[[Mapping[str, str]], np.ndarray]
-
-
-def tabular_cpd(variable: str, states: Sequence[str], parents: Sequence[tuple[str, Sequence[str]]],
-                column: Column) -> TabularCPD:
-    """Build the CPD of ``variable`` by asking ``column`` for each parent configuration.
-
-    ``column`` maps ``{parent: state}`` to the distribution over ``states``.
-    """
-    names = [name for name, _ in parents]
-    columns = [column(dict(zip(names, combo)))
-               for combo in itertools.product(*(parent_states for _, parent_states in parents))]
-    values = np.column_stack(columns) if columns else np.zeros((len(states), 1))
-    state_names = {variable: list(states), **{name: list(s) for name, s in parents}}
-    return TabularCPD(variable, len(states), values,
-                      evidence=names or None, evidence_card=[len(s) for _, s in parents] or None,
-                      state_names=state_names)
+Parents = Sequence[tuple[str, Sequence[str]]]
 
 
 def distribution(numbers: Mapping[str, Number], states: Sequence[str]) -> np.ndarray:
     return np.array([numbers[state].value for state in states])
 
 
-def noisy_or(leak: float, links: Mapping[str, Mapping[str, float]]) -> Column:
+def _along(vector: np.ndarray, axis: int, n_axes: int) -> np.ndarray:
+    """``vector`` shaped to broadcast along ``axis`` of ``n_axes`` parent axes."""
+    shape = [1] * n_axes
+    shape[axis] = len(vector)
+    return vector.reshape(shape)
+
+
+class noisy_or:
     """P(no), P(yes) of a binary child: each parent state sets it off independently.
 
     ``links[parent][state]`` is the chance that state alone sets the child off;
-    a state without a link (a parent's first state) has no effect.
+    a state without a link (a parent's first state) has no effect; ``leak`` is
+    the chance it is on with no parent pushing.
     """
-    def column(config: Mapping[str, str]) -> np.ndarray:
-        stays_off = 1.0 - leak
+
+    def __init__(self, leak: float, links: Mapping[str, Mapping[str, float]]):
+        self.leak = leak
+        self.links = links
+
+    def __call__(self, config: Mapping[str, str]) -> np.ndarray:
+        stays_off = 1.0 - self.leak
         for parent, state in config.items():
-            stays_off *= 1.0 - links[parent].get(state, 0.0)
+            stays_off *= 1.0 - self.links[parent].get(state, 0.0)
         return np.array([stays_off, 1.0 - stays_off])
-    return column
+
+    def table(self, parents: Parents) -> np.ndarray:
+        stays_off = np.full([len(s) for _, s in parents], 1.0 - self.leak)
+        for axis, (name, states) in enumerate(parents):
+            link = np.array([self.links[name].get(state, 0.0) for state in states])
+            stays_off = stays_off * _along(1.0 - link, axis, len(parents))
+        return np.stack([stays_off, 1.0 - stays_off])
 
 
-def noisy_max(leak: np.ndarray, pushes: Mapping[str, np.ndarray], active_state: str) -> Column:
+class noisy_max:
     """Ordered child: the highest of the states pushed by the leak and each active parent.
 
     P(child <= k) is the product of the cumulative distributions of the leak and
     of every parent in ``active_state``.
     """
-    def column(config: Mapping[str, str]) -> np.ndarray:
-        cumulative = np.cumsum(leak)
+
+    def __init__(self, leak: np.ndarray, pushes: Mapping[str, np.ndarray], active_state: str):
+        self.leak = np.asarray(leak, dtype=float)
+        self.pushes = pushes
+        self.active_state = active_state
+
+    def __call__(self, config: Mapping[str, str]) -> np.ndarray:
+        cumulative = np.cumsum(self.leak)
         for parent, state in config.items():
-            if state == active_state:
-                cumulative = cumulative * np.cumsum(pushes[parent])
+            if state == self.active_state:
+                cumulative = cumulative * np.cumsum(self.pushes[parent])
         cumulative[-1] = 1.0
         return np.diff(cumulative, prepend=0.0)
-    return column
+
+    def table(self, parents: Parents) -> np.ndarray:
+        n = len(parents)
+        cumulative = np.broadcast_to(np.cumsum(self.leak), [len(s) for _, s in parents] + [len(self.leak)]).copy()
+        for axis, (name, states) in enumerate(parents):
+            active = np.array([state == self.active_state for state in states])
+            factor = np.where(active[:, None], np.cumsum(self.pushes[name])[None, :], 1.0)
+            shape = [1] * n + [len(self.leak)]
+            shape[axis] = len(states)
+            cumulative = cumulative * factor.reshape(shape)
+        cumulative[..., -1] = 1.0
+        return np.moveaxis(np.diff(cumulative, axis=-1, prepend=0.0), -1, 0)
 
 
-def mixture(leak: np.ndarray, patterns: Mapping[str, np.ndarray], active_state: str) -> Column:
+class mixture:
     """Unordered child: the pattern of the leak or of one active parent, each equally likely."""
-    def column(config: Mapping[str, str]) -> np.ndarray:
-        active = [patterns[parent] for parent, state in config.items() if state == active_state]
-        return (leak + sum(active, np.zeros_like(leak))) / (1 + len(active))
-    return column
+
+    def __init__(self, leak: np.ndarray, patterns: Mapping[str, np.ndarray], active_state: str):
+        self.leak = np.asarray(leak, dtype=float)
+        self.patterns = patterns
+        self.active_state = active_state
+
+    def __call__(self, config: Mapping[str, str]) -> np.ndarray:
+        active = [self.patterns[parent] for parent, state in config.items() if state == self.active_state]
+        return (self.leak + sum(active, np.zeros_like(self.leak))) / (1 + len(active))
+
+    def table(self, parents: Parents) -> np.ndarray:
+        n = len(parents)
+        cards = [len(s) for _, s in parents]
+        numerator = np.broadcast_to(self.leak, cards + [len(self.leak)]).copy()
+        count = np.ones(cards + [1])
+        for axis, (name, states) in enumerate(parents):
+            active = np.array([state == self.active_state for state in states], dtype=float)
+            shape = [1] * n + [1]
+            shape[axis] = len(states)
+            numerator = numerator + active.reshape(shape) * self.patterns[name].reshape([1] * n + [-1])
+            count = count + active.reshape(shape)
+        return np.moveaxis(numerator / count, -1, 0)
+
+
+class fixed:
+    """A root node's distribution (no parents)."""
+
+    def __init__(self, probabilities: np.ndarray):
+        self.probabilities = np.asarray(probabilities, dtype=float)
+
+    def __call__(self, config: Mapping[str, str]) -> np.ndarray:
+        return self.probabilities
+
+    def table(self, parents: Parents) -> np.ndarray:
+        return self.probabilities.copy()
+
+
+def conditional_table(parents: Parents, rule) -> np.ndarray:
+    """The full table, axes (child, *parents), of a combination rule."""
+    return rule.table(parents)
+
+
+def tabular_cpd(variable: str, states: Sequence[str], parents: Parents, rule):
+    """A pgmpy TabularCPD of ``variable`` from a combination rule (or a ready table)."""
+    from pgmpy.factors.discrete import TabularCPD
+
+    table = rule if isinstance(rule, np.ndarray) else conditional_table(parents, rule)
+    names = [name for name, _ in parents]
+    values = table.reshape(len(states), -1)
+    state_names = {variable: list(states), **{name: list(s) for name, s in parents}}
+    return TabularCPD(variable, len(states), values,
+                      evidence=names or None, evidence_card=[len(s) for _, s in parents] or None,
+                      state_names=state_names)

@@ -154,14 +154,15 @@ class Engine:
         return cls([str(c) for c in arrays["causes"]], states, blocks)
 
 
-# -- compiling a pgmpy network ------------------------------------------------
-def _cpd_table(network, node: str) -> tuple[list[str], np.ndarray]:
-    """The CPD of ``node`` as (variables, probability array), axes in that order."""
-    cpd = network.get_cpds(node)
-    return list(cpd.variables), np.asarray(cpd.values, dtype=float)
+# -- compiling ------------------------------------------------------------------
+Factors = Mapping[str, tuple[Sequence[str], np.ndarray]]
 
 
-def _groups(causes: Sequence[str], exposures: Sequence[str], network) -> list[list[str]]:
+def _parents(factors: Factors, node: str) -> list[str]:
+    return list(factors[node][0][1:])
+
+
+def _groups(causes: Sequence[str], exposures: Sequence[str], factors: Factors) -> list[list[str]]:
     """Causes joined when they share an exposure parent (union-find)."""
     leader = {c: c for c in causes}
 
@@ -172,7 +173,7 @@ def _groups(causes: Sequence[str], exposures: Sequence[str], network) -> list[li
         return c
 
     for exposure in exposures:
-        children = [c for c in network.get_children(exposure) if c in leader]
+        children = [c for c in causes if exposure in _parents(factors, c)]
         for other in children[1:]:
             leader[find(other)] = find(children[0])
     groups: dict[str, list[str]] = {}
@@ -181,12 +182,11 @@ def _groups(causes: Sequence[str], exposures: Sequence[str], network) -> list[li
     return list(groups.values())
 
 
-def _exposure_block(network, group: list[str], causes: Sequence[str], states) -> Block:
-    exposures = sorted({p for c in group for p in network.get_parents(c) if p not in causes},
-                       key=list(states).index)
-    scope = sorted({c for c in group} | {p for c in group for p in network.get_parents(c) if p in causes},
+def _exposure_block(factors: Factors, group: list[str], causes: Sequence[str], states) -> Block:
+    exposures = sorted({p for c in group for p in _parents(factors, c) if p not in causes}, key=list(states).index)
+    scope = sorted(set(group) | {p for c in group for p in _parents(factors, c) if p in causes},
                    key=list(causes).index)
-    tables = {node: _cpd_table(network, node) for node in list(exposures) + group}
+    nodes = list(exposures) + group
     radices = tuple(len(states[x]) + 1 for x in exposures)
     local = np.zeros((int(np.prod(radices)) if radices else 1, 2 ** len(scope)))
     for pattern, codes in enumerate(itertools.product(*(range(r) for r in radices))):
@@ -197,8 +197,8 @@ def _exposure_block(network, group: list[str], causes: Sequence[str], states) ->
             for exposure_states in itertools.product(*choices):
                 assignment.update(zip(exposures, exposure_states))
                 product = 1.0
-                for node in list(exposures) + group:
-                    names, values = tables[node]
+                for node in nodes:
+                    names, values = factors[node]
                     product *= values[tuple(assignment[n] for n in names)]
                 total += product
             local[pattern, local_state] = total
@@ -209,8 +209,8 @@ def _exposure_block(network, group: list[str], causes: Sequence[str], states) ->
     return Block(tuple(exposures), radices, _log(local[:, local_index]))
 
 
-def _finding_block(network, finding: str, causes: Sequence[str], states) -> Block:
-    names, values = _cpd_table(network, finding)
+def _finding_block(factors: Factors, finding: str, causes: Sequence[str], states) -> Block:
+    names, values = factors[finding]
     joint = np.arange(2 ** len(causes))
     parent_bits = tuple((joint >> list(causes).index(p)) & 1 for p in names[1:])
     rows = [values[(s, *parent_bits)] for s in range(len(states[finding]))]
@@ -218,8 +218,11 @@ def _finding_block(network, finding: str, causes: Sequence[str], states) -> Bloc
     return Block((finding,), (len(states[finding]) + 1,), _log(np.array(rows)))
 
 
-def compile_network(network, causes: Sequence[str], states: Mapping[str, Sequence[str]]) -> Engine:
-    """Compile a three-layer pgmpy network (exposures -> causes -> findings).
+def compile_factors(factors: Factors, causes: Sequence[str], states: Mapping[str, Sequence[str]]) -> Engine:
+    """Compile a three-layer network (exposures -> causes -> findings) given as factors.
+
+    ``factors[node]`` is ``([node, *parents], table)`` with the table's axes in
+    that order and states indexed as in ``states`` (causes: absent, present).
 
     Raises
     ------
@@ -227,14 +230,30 @@ def compile_network(network, causes: Sequence[str], states: Mapping[str, Sequenc
         If the network does not have that shape.
     """
     causes = list(causes)
-    exposures = [v for v in states if not network.get_parents(v)]
-    findings = [v for v in states if network.get_parents(v)]
+    exposures = [v for v in states if not _parents(factors, v)]
+    findings = [v for v in states if _parents(factors, v)]
     for finding in findings:
-        if not set(network.get_parents(finding)) <= set(causes):
+        if not set(_parents(factors, finding)) <= set(causes):
             raise ValueError(f"evidence variable '{finding}' has a parent that is not a cause")
     for cause in causes:
-        if not set(network.get_parents(cause)) <= set(causes) | set(exposures):
+        if not set(_parents(factors, cause)) <= set(causes) | set(exposures):
             raise ValueError(f"cause '{cause}' has a parent that is neither a cause nor an exposure")
-    blocks = [_exposure_block(network, group, causes, states) for group in _groups(causes, exposures, network)]
-    blocks += [_finding_block(network, f, causes, states) for f in findings]
+    blocks = [_exposure_block(factors, group, causes, states) for group in _groups(causes, exposures, factors)]
+    blocks += [_finding_block(factors, f, causes, states) for f in findings]
     return Engine(causes, states, blocks)
+
+
+def compile_network(network, causes: Sequence[str], states: Mapping[str, Sequence[str]]) -> Engine:
+    """Compile a pgmpy network of the three-layer shape; see :func:`compile_factors`.
+
+    Cause states must be ordered (absent, present) and every node's state
+    names in the order of ``states``.
+    """
+    factors = {}
+    for cpd in network.get_cpds():
+        order = states.get(cpd.variable) if cpd.variable in states else None
+        if order is not None and list(cpd.state_names[cpd.variable]) != list(order):
+            raise ValueError(f"states of '{cpd.variable}' in the network are {cpd.state_names[cpd.variable]}, "
+                             f"expected {list(order)}")
+        factors[cpd.variable] = (list(cpd.variables), np.asarray(cpd.values, dtype=float))
+    return compile_factors(factors, causes, states)

@@ -4,10 +4,16 @@ Exposures (context.yaml) are root nodes. Each cause is present or absent and
 depends on its exposures (and on other causes) through a noisy-OR. Each
 finding depends on the causes the documents tie to it, through a noisy-MAX
 (ordered states) or an equal-weight mixture (unordered states).
+
+:func:`node_tables` gives every node's conditional table as numpy (no pgmpy
+needed, which keeps start-up fast); :func:`build_network` turns the same
+tables into a checked pgmpy ``DiscreteBayesianNetwork``.
 """
 from __future__ import annotations
 
-from pgmpy.models import DiscreteBayesianNetwork
+from dataclasses import dataclass
+
+import numpy as np
 
 from priors import Priors
 
@@ -17,40 +23,61 @@ CAUSE_STATES = ("no", "yes")
 ABSENT, PRESENT = CAUSE_STATES
 
 
-def cause_parents(priors: Priors, cause: str) -> list[str]:
-    return list(priors.cause_priors[cause].links)
+@dataclass(frozen=True)
+class NodeTable:
+    """A node's states, its parents with their states, and its table (axes: node, *parents)."""
+
+    states: tuple[str, ...]
+    parents: tuple[tuple[str, tuple[str, ...]], ...]
+    values: np.ndarray
 
 
-def finding_parents(priors: Priors, finding: str) -> list[str]:
-    return list(priors.findings[finding].causes)
-
-
-def _states(priors: Priors, name: str) -> tuple[str, ...]:
+def states_of(priors: Priors, name: str) -> tuple[str, ...]:
     return CAUSE_STATES if name in priors.causes else priors.variables[name].states
 
 
-def build_network(priors: Priors) -> DiscreteBayesianNetwork:
-    """A checked pgmpy network holding every cause and evidence variable."""
-    edges = [(parent, cause) for cause in priors.causes for parent in cause_parents(priors, cause)]
-    edges += [(cause, finding) for finding in priors.findings for cause in finding_parents(priors, finding)]
-    network = DiscreteBayesianNetwork(edges)
-    network.add_nodes_from(list(priors.variables) + list(priors.causes))
-
-    cpds = []
+def combination_rules(priors: Priors) -> dict[str, tuple[tuple[str, ...], list[str], object]]:
+    """``{node: (states, parent names, rule)}`` for every node of the network."""
+    rules = {}
     for name, numbers in priors.context.items():
         states = priors.variables[name].states
-        cpds.append(cpd.tabular_cpd(name, states, [], lambda _, n=numbers, s=states: cpd.distribution(n, s)))
+        rules[name] = (states, [], cpd.fixed(cpd.distribution(numbers, states)))
     for cause, spec in priors.cause_priors.items():
         links = {p: {s: n.value for s, n in by_state.items()} for p, by_state in spec.links.items()}
-        parents = [(p, _states(priors, p)) for p in spec.links]
-        cpds.append(cpd.tabular_cpd(cause, CAUSE_STATES, parents, cpd.noisy_or(spec.leak.value, links)))
+        rules[cause] = (CAUSE_STATES, list(spec.links), cpd.noisy_or(spec.leak.value, links))
     for finding, spec in priors.findings.items():
         states = priors.variables[finding].states
         leak = cpd.distribution(spec.leak, states)
         by_cause = {c: cpd.distribution(numbers, states) for c, numbers in spec.causes.items()}
         combine = cpd.noisy_max if spec.combine == "noisy_max" else cpd.mixture
-        parents = [(c, CAUSE_STATES) for c in spec.causes]
-        cpds.append(cpd.tabular_cpd(finding, states, parents, combine(leak, by_cause, PRESENT)))
-    network.add_cpds(*cpds)
+        rules[finding] = (states, list(spec.causes), combine(leak, by_cause, PRESENT))
+    return rules
+
+
+def node_table(priors: Priors, node: str, rule_spec=None) -> NodeTable:
+    states, parent_names, rule = rule_spec or combination_rules(priors)[node]
+    parents = tuple((p, states_of(priors, p)) for p in parent_names)
+    return NodeTable(tuple(states), parents, cpd.conditional_table(parents, rule))
+
+
+def node_tables(priors: Priors) -> dict[str, NodeTable]:
+    """Every node's conditional table, computed from the priors."""
+    return {node: node_table(priors, node, spec) for node, spec in combination_rules(priors).items()}
+
+
+def factors(tables: dict[str, NodeTable]) -> dict[str, tuple[list[str], np.ndarray]]:
+    """``{node: ([node, *parents], table)}``: the form the engine compiles."""
+    return {node: ([node, *(p for p, _ in t.parents)], t.values) for node, t in tables.items()}
+
+
+def build_network(priors: Priors, tables: dict[str, NodeTable] | None = None):
+    """A checked pgmpy network holding every cause and evidence variable."""
+    from pgmpy.models import DiscreteBayesianNetwork
+
+    tables = tables or node_tables(priors)
+    edges = [(parent, node) for node, table in tables.items() for parent, _ in table.parents]
+    network = DiscreteBayesianNetwork(edges)
+    network.add_nodes_from(list(priors.variables) + list(priors.causes))
+    network.add_cpds(*(cpd.tabular_cpd(node, t.states, t.parents, t.values) for node, t in tables.items()))
     network.check_model()
     return network
