@@ -24,7 +24,7 @@ import numpy as np
 from priors import Priors, load_priors
 
 from .engine import Engine
-from .errors import ImpossibleEvidenceError
+from .errors import ImpossibleEvidenceError, UnknownCauseError
 from .escalation import Escalation, escalate
 from .evidence import parse_evidence
 
@@ -153,6 +153,51 @@ class Model:
         parsed = self.parse(evidence)
         posterior = self.engine.posterior(parsed)
         return Result(parsed, posterior, dict(self.prior), escalate(self.priors, parsed, posterior))
+
+    def explain(self, evidence: Mapping[str, object] | None, cause: str) -> list:
+        """Each answer's signed contribution to ``cause``, largest first.
+
+        The contribution is the change in the cause's log-odds when that answer
+        alone is removed (see :mod:`model.explain`): positive supports the
+        cause, negative conflicts with it.
+
+        Raises
+        ------
+        UnknownCauseError
+            For a cause outside the vocabulary.
+
+        Examples
+        --------
+        >>> import model
+        >>> items = model.load().explain({"caffeine_intake": "high", "sleep": "adequate"}, "caffeine")
+        >>> [(i.variable, i.direction) for i in items]
+        [('caffeine_intake', 'supports'), ('sleep', 'neutral')]
+        """
+        from .explain import explain
+        self._check_cause(cause)
+        questions = {name: v.question for name, v in self.variables.items()}
+        return explain(self.engine, self.parse(evidence), cause, questions)
+
+    def ask_next(self, evidence: Mapping[str, object] | None = None, n: int | None = None) -> list:
+        """Unanswered questions, most useful first (red flags always first).
+
+        Each carries the expected information gain about the causes (bits) and
+        the probability that its answer raises the escalation level.
+
+        Examples
+        --------
+        >>> import model
+        >>> [q.variable for q in model.load().ask_next({"caffeine_intake": "high"}, n=4)]
+        ['weakness', 'muscle_wasting', 'walking_difficulty', 'urge_to_move']
+        """
+        from .ask_next import ask_next
+        return ask_next(self.engine, self.priors, self.parse(evidence), n)
+
+    def _check_cause(self, cause: str) -> None:
+        if cause not in self.priors.causes:
+            from priors import did_you_mean
+            raise UnknownCauseError(f"unknown cause '{cause}'{did_you_mean(cause, self.causes)}; "
+                                    f"expected one of {', '.join(self.causes)}")
 
     def infer_coded(self, codes: np.ndarray) -> np.ndarray:
         """Posteriors (cases x causes) for state codes from ``engine.encode``; for batches."""

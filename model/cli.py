@@ -54,18 +54,53 @@ def format_table(result: Result, model: Model) -> str:
     return "\n".join(lines)
 
 
+def format_explanation(items) -> str:
+    if not items:
+        return "  (no answers given)"
+    width = max(len(f"{i.variable}={i.state}") for i in items)
+    return "\n".join(f"  {f'{i.variable}={i.state}':<{width}}  {i.contribution:+8.3f}  {i.direction:<9}  {i.question}"
+                     for i in items)
+
+
+def format_questions(questions) -> str:
+    if not questions:
+        return "  (every question is answered)"
+    width = max(len(q.variable) for q in questions)
+    lines = [f"  {'variable':<{width}}  {'gain (bits)':>11}  {'P(level rises)':>14}  question"]
+    for q in questions:
+        flag = " [red flag]" if q.red_flag else ""
+        lines.append(f"  {q.variable:<{width}}  {q.information_gain:>11.3f}  {q.p_escalation_rises:>14.1%}  "
+                     f"{q.question}{flag}")
+    return "\n".join(lines)
+
+
 def cmd_infer(args) -> int:
     evidence = _read_evidence_file(args.evidence_file) if args.evidence_file else {}
     evidence.update(_parse_assignments(args.evidence))
+    if args.next is not None and args.next < 0:
+        raise TwitchcauseError(f"--next takes a count of questions (0 or more), got {args.next}")
     model = load(args.priors)
     result = model.infer(evidence)
+    explanation = model.explain(result.evidence, args.explain) if args.explain else None
+    questions = model.ask_next(result.evidence, args.next) if args.next is not None else None
     if args.json:
         out = {"posterior": result.posterior, "prior": result.prior, "escalation": result.escalation.to_dict(),
-               "ranking": result.ranking, "evidence": result.evidence, "disclaimer": DISCLAIMER}
+               "ranking": result.ranking, "evidence": result.evidence}
+        if explanation is not None:
+            out["explanation"] = [item.to_dict() for item in explanation]
+        if questions is not None:
+            out["next"] = [q.to_dict() for q in questions]
+        out["disclaimer"] = DISCLAIMER
         print(json.dumps(out, indent=2))
-    else:
-        print(format_table(result, model))
-        print(f"\n{DISCLAIMER}")
+        return 0
+    print(format_table(result, model))
+    if explanation is not None:
+        print(f"\nwhy {args.explain} (change in log-odds when the answer alone is removed):")
+        print(format_explanation(explanation))
+    if questions is not None:
+        print("\nwhat to ask next:")
+        print(format_questions(questions))
+    print(f"\n{DISCLAIMER}")
     return 0
 
 
@@ -143,6 +178,8 @@ def build_parser() -> argparse.ArgumentParser:
     infer.add_argument("evidence", nargs="*", metavar="VAR=STATE", help="answers, e.g. caffeine_intake=high")
     infer.add_argument("--evidence-file", metavar="CASE.json", help="a JSON object {variable: state}")
     infer.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    infer.add_argument("--explain", metavar="CAUSE", help="each answer's contribution to CAUSE")
+    infer.add_argument("--next", type=int, metavar="N", help="the N most useful unanswered questions")
     infer.set_defaults(func=cmd_infer)
 
     batch = with_priors(sub.add_parser("batch", help="one case per CSV row"))

@@ -37,12 +37,6 @@ class Block:
     radices: tuple[int, ...]  # number of states + 1 (the last code is "unknown")
     table: np.ndarray  # (patterns, joint cause states), log space
 
-    def pattern(self, codes: Sequence[int]) -> int:
-        index = 0
-        for code, radix in zip(codes, self.radices):
-            index = index * radix + (radix - 1 if code == UNKNOWN else code)
-        return index
-
 
 def _log(values: np.ndarray) -> np.ndarray:
     with np.errstate(divide="ignore"):
@@ -60,6 +54,12 @@ class Engine:
         Every evidence variable with its states.
     blocks : sequence of Block
         Each evidence variable in exactly one block.
+
+    Notes
+    -----
+    Each block's table is stored as its change from the block's all-unknown
+    row, stacked into one matrix of rows; ``base`` is the log prior over joint
+    cause states. A case is ``base`` plus the rows of the blocks it answers.
     """
 
     def __init__(self, causes: Sequence[str], states: Mapping[str, Sequence[str]], blocks: Sequence[Block]):
@@ -67,14 +67,24 @@ class Engine:
         self.states = {name: tuple(s) for name, s in states.items()}
         self.variables = tuple(self.states)
         self.blocks = tuple(blocks)
-        n_joint = 2 ** len(self.causes)
-        joint = np.arange(n_joint)
+        joint = np.arange(2 ** len(self.causes))
         # bit i of a joint index is the state of cause i (cause 0 is the lowest bit)
         self.presence = ((joint[:, None] >> np.arange(len(self.causes))[None, :]) & 1).astype(float)
         self._var_index = {name: i for i, name in enumerate(self.variables)}
-        self._block_columns = [np.array([self._var_index[v] for v in b.variables], dtype=np.int64)
-                               for b in self.blocks]
-        self._block_radices = [np.array(b.radices, dtype=np.int64) for b in self.blocks]
+        self._block_of = {}  # variable -> (block number, position in block)
+        for b, block in enumerate(self.blocks):
+            for k, name in enumerate(block.variables):
+                self._block_of[name] = (b, k)
+        self._place = [np.array([int(np.prod(block.radices[k + 1:])) for k in range(len(block.radices))],
+                                dtype=np.int64) for block in self.blocks]
+        self._offsets = np.cumsum([0] + [block.table.shape[0] for block in self.blocks])
+        unknown_rows = np.array([block.table[-1] for block in self.blocks])
+        self.base = unknown_rows.sum(axis=0)
+        with np.errstate(invalid="ignore"):
+            deltas = [np.where(np.isfinite(block.table[-1]), block.table - block.table[-1], 0.0)
+                      for block in self.blocks]
+        self.rows = np.vstack(deltas)
+        self._zero_rows = {int(self._offsets[b + 1] - 1) for b in range(len(self.blocks))}  # all-unknown rows
 
     # -- encoding --------------------------------------------------------------
     def encode(self, evidence: Mapping[str, str]) -> np.ndarray:
@@ -84,33 +94,52 @@ class Engine:
             codes[self._var_index[name]] = self.states[name].index(state)
         return codes
 
-    def patterns(self, codes: np.ndarray) -> np.ndarray:
-        """Row index into each block's table for each case: (cases, blocks)."""
-        codes = np.atleast_2d(codes)
-        rows = np.zeros((codes.shape[0], len(self.blocks)), dtype=np.int64)
-        for b, (columns, radices) in enumerate(zip(self._block_columns, self._block_radices)):
-            block_codes = codes[:, columns]
-            block_codes = np.where(block_codes == UNKNOWN, radices - 1, block_codes)
-            index = np.zeros(codes.shape[0], dtype=np.int64)
-            for k in range(len(radices)):
-                index = index * radices[k] + block_codes[:, k]
-            rows[:, b] = index
+    def _digits(self, codes: Sequence[int], b: int) -> list[int]:
+        block = self.blocks[b]
+        return [radix - 1 if codes[self._var_index[name]] == UNKNOWN else int(codes[self._var_index[name]])
+                for name, radix in zip(block.variables, block.radices)]
+
+    def _pattern(self, digits: Sequence[int], b: int) -> int:
+        return int(np.dot(digits, self._place[b])) if len(digits) else 0
+
+    def answered_rows(self, codes: Sequence[int]) -> list[int]:
+        """Global row of each block that the case answers (blocks left unknown add nothing)."""
+        rows = []
+        for b, block in enumerate(self.blocks):
+            digits = self._digits(codes, b)
+            if any(d != r - 1 for d, r in zip(digits, block.radices)):
+                rows.append(self._offsets[b] + self._pattern(digits, b))
         return rows
 
-    # -- inference -------------------------------------------------------------
-    def log_joint(self, codes: np.ndarray) -> np.ndarray:
-        """``log P(causes = j, evidence)`` for every joint state j: (cases, 2**n)."""
-        rows = self.patterns(codes)
-        total = np.zeros((rows.shape[0], self.presence.shape[0]))
-        for b, block in enumerate(self.blocks):
-            if block.table.shape[0] == 1:
-                total += block.table[0]
-                continue
-            total += block.table[rows[:, b]]
-        return total
+    def row_indicator(self, codes: np.ndarray):
+        """Sparse (cases x rows) matrix of the rows each case answers."""
+        from scipy.sparse import csr_matrix
 
-    def normalise(self, log_joint: np.ndarray, evidence_repr=None) -> tuple[np.ndarray, np.ndarray]:
-        """Posterior over joint states and ``log P(evidence)`` per case."""
+        codes = np.atleast_2d(codes)
+        case_ids, row_ids = [], []
+        for b, block in enumerate(self.blocks):
+            columns = [self._var_index[name] for name in block.variables]
+            radices = np.array(block.radices)
+            digits = np.where(codes[:, columns] == UNKNOWN, radices - 1, codes[:, columns])
+            answered = np.flatnonzero((digits != radices - 1).any(axis=1))
+            case_ids.append(answered)
+            row_ids.append(self._offsets[b] + digits[answered] @ self._place[b])
+        case_ids, row_ids = np.concatenate(case_ids), np.concatenate(row_ids)
+        return csr_matrix((np.ones(len(case_ids)), (case_ids, row_ids)), shape=(len(codes), len(self.rows)))
+
+    # -- inference -------------------------------------------------------------
+    def log_joint(self, codes: Sequence[int]) -> np.ndarray:
+        """``log P(causes = j, evidence)`` for every joint state j of one case."""
+        rows = self.answered_rows(codes)
+        return self.base + self.rows[rows].sum(axis=0) if rows else self.base.copy()
+
+    def log_joint_batch(self, codes: np.ndarray) -> np.ndarray:
+        """``log P(causes = j, evidence)`` for each case: (cases, 2**n)."""
+        return self.base + self.row_indicator(codes) @ self.rows
+
+    @staticmethod
+    def normalise(log_joint: np.ndarray, evidence_repr: str = "") -> tuple[np.ndarray, np.ndarray]:
+        """Posterior over joint states and ``log P(evidence)``, per case (last axis)."""
         top = log_joint.max(axis=-1, keepdims=True)
         if not np.all(np.isfinite(top)):
             raise ImpossibleEvidenceError(
@@ -120,16 +149,62 @@ class Engine:
         mass = weights.sum(axis=-1, keepdims=True)
         return weights / mass, (top + np.log(mass))[..., 0]
 
-    def posterior_codes(self, codes: np.ndarray) -> np.ndarray:
-        """P(cause present | evidence) for coded cases: (cases, causes)."""
-        joint, _ = self.normalise(self.log_joint(codes))
-        return joint @ self.presence
+    def joint_posterior(self, evidence: Mapping[str, str]) -> tuple[np.ndarray, float]:
+        """Posterior over joint cause states and ``log P(evidence)`` for one case."""
+        log_joint = self.log_joint(self.encode(evidence))
+        joint, log_evidence = self.normalise(log_joint, ", ".join(f"{k}={v}" for k, v in evidence.items()))
+        return joint, float(log_evidence)
 
     def posterior(self, evidence: Mapping[str, str]) -> dict[str, float]:
         """``{cause: P(cause present | evidence)}`` for validated evidence."""
-        codes = self.encode(evidence)
-        joint, _ = self.normalise(self.log_joint(codes), ", ".join(f"{k}={v}" for k, v in evidence.items()))
-        return dict(zip(self.causes, (joint @ self.presence)[0].tolist()))
+        joint, _ = self.joint_posterior(evidence)
+        return dict(zip(self.causes, (joint @ self.presence).tolist()))
+
+    def posterior_codes(self, codes: np.ndarray, chunk: int = 2048) -> np.ndarray:
+        """P(cause present | evidence) for coded cases: (cases, causes)."""
+        codes = np.atleast_2d(codes)
+        out = np.empty((len(codes), len(self.causes)))
+        for start in range(0, len(codes), chunk):
+            joint, _ = self.normalise(self.log_joint_batch(codes[start:start + chunk]))
+            out[start:start + chunk] = joint @ self.presence
+        return out
+
+    # -- what-if rows for explanations and next questions -----------------------
+    def without_each(self, codes: Sequence[int]) -> tuple[list[str], np.ndarray]:
+        """For each answered variable, the log joint with that one answer left out."""
+        names, joints = [], []
+        for name in self.variables:
+            if codes[self._var_index[name]] == UNKNOWN:
+                continue
+            reduced = np.array(codes, copy=True)
+            reduced[self._var_index[name]] = UNKNOWN
+            names.append(name)
+            joints.append(self.log_joint(reduced))
+        return names, np.array(joints).reshape(len(names), len(self.base))
+
+    def answer_deltas(self, codes: Sequence[int]) -> tuple[list[tuple[str, str]], np.ndarray]:
+        """For each state of each unanswered variable, the change in the log joint if given."""
+        pairs, before_rows, after_rows = [], [], []
+        for name in self.variables:
+            if codes[self._var_index[name]] != UNKNOWN:
+                continue
+            b, k = self._block_of[name]
+            digits = self._digits(codes, b)
+            before = self._offsets[b] + self._pattern(digits, b)
+            for s, state in enumerate(self.states[name]):
+                digits[k] = s
+                pairs.append((name, state))
+                before_rows.append(before)
+                after_rows.append(self._offsets[b] + self._pattern(digits, b))
+        if not pairs:
+            return [], np.zeros((0, len(self.base)))
+        deltas = self.rows[after_rows]
+        shared = [i for i, row in enumerate(before_rows) if row not in self._zero_rows]
+        if shared:
+            before = self.rows[[before_rows[i] for i in shared]]
+            # where the current evidence is impossible the state has no weight; keep the delta finite there
+            deltas[shared] = np.where(np.isfinite(before), deltas[shared] - before, 0.0)
+        return pairs, deltas
 
     # -- persistence -----------------------------------------------------------
     def to_arrays(self) -> dict[str, np.ndarray]:

@@ -48,6 +48,20 @@ def rule_reasons(priors: Priors, evidence: Mapping[str, str]) -> list[Reason]:
     return fired
 
 
+def level_rank(priors: Priors, evidence: Mapping[str, str], posterior: Mapping[str, float]) -> int:
+    """Rank (index in ``priors.levels``) of the level :func:`escalate` gives, without the reasons."""
+    order = {level: i for i, level in enumerate(priors.levels)}
+    rank = 0
+    for rule in priors.escalation.rules:
+        if order[rule.level] > rank and _matches(rule.when, evidence) and not any(
+                evidence.get(name) in states for name, states in rule.unless.items()):
+            rank = order[rule.level]
+    for rule in priors.escalation.posterior_thresholds:
+        if order[rule.level] > rank and posterior[rule.cause] > priors.threshold(rule):
+            rank = order[rule.level]
+    return rank
+
+
 def escalate(priors: Priors, evidence: Mapping[str, str], posterior: Mapping[str, float]) -> Escalation:
     """The level for a case and every reason that fired, most urgent first."""
     reasons = rule_reasons(priors, evidence)
