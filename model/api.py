@@ -100,11 +100,19 @@ class Model:
     @property
     def engine(self) -> Engine:
         if self._engine is None:
-            from .engine import compile_factors
-            from .network import factors, node_tables
-            states = {name: v.states for name, v in self.variables.items()}
-            self._engine = compile_factors(factors(node_tables(self.priors)), self.causes, states)
+            from .cache import cached_engine
+            self._engine = cached_engine(self.priors, self.causes, self._states, self.compile)
         return self._engine
+
+    @property
+    def _states(self) -> dict[str, tuple[str, ...]]:
+        return {name: v.states for name, v in self.variables.items()}
+
+    def compile(self) -> Engine:
+        """Compile the engine from the priors (no cache, no pgmpy)."""
+        from .engine import compile_factors
+        from .network import factors, node_tables
+        return compile_factors(factors(node_tables(self.priors)), self.causes, self._states)
 
     @cached_property
     def prior(self) -> dict[str, float]:

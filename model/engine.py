@@ -118,6 +118,8 @@ class Engine:
         codes = np.atleast_2d(codes)
         case_ids, row_ids = [], []
         for b, block in enumerate(self.blocks):
+            if not block.variables:
+                continue
             columns = [self._var_index[name] for name in block.variables]
             radices = np.array(block.radices)
             digits = np.where(codes[:, columns] == UNKNOWN, radices - 1, codes[:, columns])
@@ -223,7 +225,8 @@ class Engine:
     def from_arrays(cls, arrays: Mapping[str, np.ndarray]) -> "Engine":
         variables = [str(v) for v in arrays["variables"]]
         states = {v: str(s).split("\t") for v, s in zip(variables, arrays["states"])}
-        blocks = [Block(tuple(str(names).split("\t")), tuple(int(r) for r in arrays[f"radices_{i}"]),
+        blocks = [Block(tuple(str(names).split("\t")) if str(names) else (),
+                        tuple(int(r) for r in arrays[f"radices_{i}"]),
                         np.asarray(arrays[f"table_{i}"], dtype=float))
                   for i, names in enumerate(arrays["block_variables"])]
         return cls([str(c) for c in arrays["causes"]], states, blocks)
