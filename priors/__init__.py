@@ -17,6 +17,7 @@ from .loader import (
     iter_entries,
     load_priors,
 )
+from .tuning import learn, numbers_of, save_priors, tune, tune_number, tune_word
 
 __all__ = [
     "DEFAULT_DIR",
@@ -29,5 +30,11 @@ __all__ = [
     "did_you_mean",
     "iter_citations",
     "iter_entries",
+    "learn",
     "load_priors",
+    "numbers_of",
+    "save_priors",
+    "tune",
+    "tune_number",
+    "tune_word",
 ]

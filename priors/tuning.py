@@ -1,0 +1,479 @@
+"""Change priors and save them: every change gives a new, validated :class:`Priors`.
+
+A number is named as :func:`priors.iter_entries` names it: a file key
+(``context``, ``causes``, ``findings``, ``escalation``) and an entry path such
+as ``"cramps -> overexertion -> brief"``. A change keeps the entry's citation
+(source and quote, or assumption) and records why the number moved: ``tuned``
+for a hand change, ``learned`` for a number estimated from cases. A word of
+the verbal scale can be retuned too, which moves every number resting on it.
+
+:func:`save_priors` writes a whole folder atomically: everything goes to a
+temporary folder beside the target, is loaded and checked there, and only
+then replaces the target by renames, so a failure leaves the old folder as
+it was.
+
+Examples
+--------
+>>> import tempfile
+>>> from priors import load_priors
+>>> from priors.tuning import save_priors, tune_number, tune_word
+>>> base = load_priors()
+>>> tuned = tune_number(base, "findings", "cramps -> overexertion -> brief", 0.5,
+...                     why="example: exercise cramps read as common")
+>>> tuned.findings["cramps"].causes["overexertion"]["brief"].value
+0.5
+>>> base.findings["cramps"].causes["overexertion"]["brief"].value   # the old one is untouched
+0.6
+>>> tune_word(base, "rare", 0.03, why="example").scale.words["rare"].p
+0.03
+>>> with tempfile.TemporaryDirectory() as tmp:
+...     saved = save_priors(tuned, f"{tmp}/my_priors")
+...     numbers_of(saved) == numbers_of(tuned)
+True
+"""
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ValidationError
+
+from . import schema
+from .loader import FILES, Priors, PriorsError, _build, _pydantic_problems, did_you_mean, load_priors
+
+TUNABLE = ("context", "causes", "findings", "escalation")
+SEPARATOR = " -> "
+ENTRY_FIELDS = set(schema.Entry.model_fields)
+_TUNED_MARK = " [tuned: "
+
+
+# -- naming numbers ---------------------------------------------------------------
+def numbers_of(priors: Priors) -> dict[str, float]:
+    """Every resolved number of the network, ``rest`` states included.
+
+    Parameters
+    ----------
+    priors : Priors
+
+    Returns
+    -------
+    dict
+        ``{"file: entry path": value}``, e.g. ``{"findings: cramps -> leak -> none": 0.84, ...}``;
+        two folders give equal dicts exactly when they define the same network
+        and thresholds.
+    """
+    out: dict[str, float] = {}
+    for name, numbers in priors.context.items():
+        for state, number in numbers.items():
+            out[f"context: {name}{SEPARATOR}{state}"] = number.value
+    for cause, spec in priors.cause_priors.items():
+        out[f"causes: {cause}{SEPARATOR}leak"] = spec.leak.value
+        for parent, links in spec.links.items():
+            for state, number in links.items():
+                out[f"causes: {cause}{SEPARATOR}{parent}{SEPARATOR}{state}"] = number.value
+    for name, spec in priors.findings.items():
+        for owner, numbers in [("leak", spec.leak), *spec.causes.items()]:
+            for state, number in numbers.items():
+                out[f"findings: {name}{SEPARATOR}{owner}{SEPARATOR}{state}"] = number.value
+    for rule in priors.escalation.posterior_thresholds:
+        out[f"escalation: {rule.id}{SEPARATOR}threshold"] = priors.threshold(rule)
+    return out
+
+
+def _file(priors: Priors, key: str) -> Path:
+    return priors.directory / FILES[key][0]
+
+
+def _locate(priors: Priors, data: dict, key: str, path: str) -> tuple[dict, str]:
+    """The container holding the entry at ``path`` in a dumped file, and the key in it."""
+    where = _file(priors, key)
+    parts = path.split(SEPARATOR)
+    if key == "escalation":
+        rules = {rule["id"]: rule for rule in data.get("posterior_thresholds", [])}
+        if parts[0] not in rules:
+            raise PriorsError([f"{where}: {path}: no posterior threshold '{parts[0]}'; expected one of "
+                               f"{', '.join(rules)}{did_you_mean(parts[0], rules)}"])
+        if parts[1:] != ["threshold"]:
+            raise PriorsError([f"{where}: {path}: expected '{parts[0]}{SEPARATOR}threshold'"])
+        return rules[parts[0]], "threshold"
+
+    def children(depth: int, node: dict) -> dict:
+        """What the part at ``depth`` is looked up in, given the node reached so far."""
+        if depth == 1 and key == "causes" and parts[1] != "leak":
+            return node.get("links", {})
+        if depth == 1 and key == "findings":
+            return {"leak": node.get("leak", {}), **node.get("causes", {})}
+        return node
+
+    size = {"context": 2, "findings": 3}.get(key, 2 if parts[1:2] == ["leak"] else 3)
+    if len(parts) != size:
+        raise PriorsError([f"{where}: {path}: does not name one number; expected a path of {size} parts, "
+                           "as priors.iter_entries yields them"])
+    node: Any = data
+    for depth, part in enumerate(parts):
+        node = children(depth, node)
+        if part not in node:
+            under = f" under '{SEPARATOR.join(parts[:depth])}'" if depth else ""
+            raise PriorsError([f"{where}: {path}: no '{part}'{under}; expected one of "
+                               f"{', '.join(map(str, node))}{did_you_mean(part, node)}"])
+        if depth < len(parts) - 1:
+            node = node[part]
+    if node[parts[-1]] == schema.REST:
+        raise PriorsError([f"{where}: {path}: this state is 'rest' (1 minus the others); "
+                           "change the other states of its distribution instead"])
+    return node, parts[-1]
+
+
+# -- changing numbers -------------------------------------------------------------
+def _with_entries(priors: Priors, key: str, changes: Mapping[str, dict]) -> Priors:
+    """A new Priors with the entries at ``changes`` (path -> new entry fields) of one file replaced."""
+    data = priors.raw[key].model_dump(mode="python", exclude_none=True)
+    where = _file(priors, key)
+    for path, fields in changes.items():
+        container, name = _locate(priors, data, key, path)
+        try:
+            schema.Entry.model_validate(fields)
+        except ValidationError as exc:
+            raise PriorsError([f"{where}: {path}: {e['msg'].removeprefix('Value error, ')}"
+                               for e in exc.errors()]) from None
+        container[name] = fields
+    try:
+        new_file = FILES[key][1].model_validate(data)
+    except ValidationError as exc:
+        raise PriorsError(_pydantic_problems(where, exc)) from None
+    return _build(priors.directory, {**priors.raw, key: new_file})
+
+
+def _entry_fields(priors: Priors, key: str, path: str) -> dict:
+    if key not in TUNABLE:
+        raise PriorsError([f"{priors.directory}: '{key}' is not a file of numbers; expected one of "
+                           f"{', '.join(TUNABLE)}{did_you_mean(key, TUNABLE)}"])
+    data = priors.raw[key].model_dump(mode="python", exclude_none=True)
+    container, name = _locate(priors, data, key, path)
+    return dict(container[name])
+
+
+def _grounds(fields: dict) -> dict:
+    return {k: fields[k] for k in ("source", "quote", "assumption") if k in fields}
+
+
+def tune(priors: Priors, changes: Mapping[tuple[str, str], float | str], why: str) -> Priors:
+    """Set several numbers at once (all or none), each to a word of the scale or an explicit p.
+
+    Use it when numbers of one distribution move together, so that no
+    intermediate step breaks its sum.
+
+    Parameters
+    ----------
+    priors : Priors
+        Left unchanged.
+    changes : mapping
+        ``{(file key, entry path): value}``; a str value is a word of
+        ``scale.yaml``, a float an explicit probability in (0, 1).
+    why : str
+        Recorded as the entry's ``tuned`` note.
+
+    Returns
+    -------
+    Priors
+        A new, validated Priors.
+
+    Raises
+    ------
+    PriorsError
+        Naming the file and entry, e.g. ``.../findings.yaml: cramps -> overexertion -> brief:
+        probability 1.3 is outside (0, 1)``; nothing is changed.
+    """
+    if not str(why).strip():
+        raise PriorsError([f"{priors.directory}: a tuned number needs a reason ('why' is empty)"])
+    by_file: dict[str, dict[str, dict]] = {}
+    for (key, path), value in changes.items():
+        fields = _grounds(_entry_fields(priors, key, path))
+        if isinstance(value, str):
+            fields = {"word": value, **fields}
+        else:
+            fields = {"p": float(value), **fields}
+        by_file.setdefault(key, {})[path] = {**fields, "tuned": str(why)}
+    result = priors
+    for key, file_changes in by_file.items():
+        result = _with_entries(result, key, file_changes)
+    return result
+
+
+def tune_number(priors: Priors, key: str, path: str, value: float | str, why: str) -> Priors:
+    """Set one number to a word of the scale (str) or an explicit probability (float).
+
+    The entry keeps its citation and gets ``tuned: why``. See :func:`tune`.
+
+    Parameters
+    ----------
+    priors : Priors
+        Left unchanged.
+    key : str
+        ``context``, ``causes``, ``findings`` or ``escalation``.
+    path : str
+        The entry path as :func:`priors.iter_entries` yields it.
+    value : float or str
+    why : str
+
+    Returns
+    -------
+    Priors
+
+    Raises
+    ------
+    PriorsError
+        Naming file and entry when the path is unknown or the value invalid.
+
+    Examples
+    --------
+    >>> from priors import load_priors
+    >>> p = tune_number(load_priors(), "causes", "caffeine -> leak", "rare", why="example")
+    >>> p.cause_priors["caffeine"].leak.value, p.cause_priors["caffeine"].leak.entry.tuned
+    (0.04, 'example')
+    """
+    return tune(priors, {(key, path): value}, why)
+
+
+def learn(priors: Priors, values: Mapping[tuple[str, str], float], cases: int, estimator: str) -> Priors:
+    """Set numbers estimated from cases: each becomes ``p`` with ``learned: {cases, estimator}``.
+
+    Citations are kept; a previous ``tuned`` note is dropped (the number is now
+    the learned one).
+
+    Parameters
+    ----------
+    priors : Priors
+        Left unchanged.
+    values : mapping
+        ``{(file key, entry path): probability}``.
+    cases : int
+        How many cases the numbers were learned from.
+    estimator : str
+        How, e.g. ``"pgmpy BayesianEstimator (dirichlet, ess=50)"``.
+
+    Returns
+    -------
+    Priors
+
+    Raises
+    ------
+    PriorsError
+        Naming file and entry.
+    """
+    by_file: dict[str, dict[str, dict]] = {}
+    for (key, path), value in values.items():
+        fields = _grounds(_entry_fields(priors, key, path))
+        by_file.setdefault(key, {})[path] = {"p": float(value), **fields,
+                                              "learned": {"cases": int(cases), "estimator": str(estimator)}}
+    result = priors
+    for key, file_changes in by_file.items():
+        result = _with_entries(result, key, file_changes)
+    return result
+
+
+def tune_word(priors: Priors, word: str, p: float, why: str,
+              band: tuple[float, float] | None = None) -> Priors:
+    """Give a word of the verbal scale a new value; every number resting on it moves.
+
+    The word's ``anchor`` gets a ``[tuned: why]`` note (the scale has no
+    other place for it).
+
+    Parameters
+    ----------
+    priors : Priors
+        Left unchanged.
+    word : str
+        A word of ``scale.yaml``.
+    p : float
+        Its new value, in (0, 1).
+    why : str
+    band : (float, float), optional
+        A new plausible range; by default the old one, which must then hold ``p``.
+
+    Returns
+    -------
+    Priors
+
+    Raises
+    ------
+    PriorsError
+        Naming ``scale.yaml`` and the word: unknown word, ``p`` outside its band,
+        or a distribution whose words now leave nothing for its ``rest`` state.
+
+    Examples
+    --------
+    >>> from priors import load_priors
+    >>> p = tune_word(load_priors(), "seldom", 0.09, why="example")
+    >>> p.cause_priors["restless_legs"].leak.value
+    0.09
+    """
+    where = _file(priors, "scale")
+    words = priors.scale.words
+    if word not in words:
+        raise PriorsError([f"{where}: {word}: not a word of the scale; expected one of "
+                           f"{', '.join(words)}{did_you_mean(word, words)}"])
+    if not str(why).strip():
+        raise PriorsError([f"{where}: {word}: a tuned word needs a reason ('why' is empty)"])
+    old = words[word]
+    anchor = old.anchor.split(_TUNED_MARK)[0] + f"{_TUNED_MARK}{why}]"
+    fields = {"p": float(p), "band": tuple(band) if band is not None else old.band, "anchor": anchor}
+    try:
+        new_word = schema.ScaleWord.model_validate(fields)
+    except ValidationError as exc:
+        raise PriorsError([f"{where}: words -> {word}: {e['msg'].removeprefix('Value error, ')}"
+                           for e in exc.errors()]) from None
+    scale = priors.scale.model_copy(update={"words": {**words, word: new_word}})
+    return _build(priors.directory, {**priors.raw, "scale": scale})
+
+
+# -- writing ------------------------------------------------------------------------
+class _Flow(dict):
+    """A mapping written on one line: an entry, a scale word, a rule condition."""
+
+
+class _Dumper(yaml.SafeDumper):
+    def ignore_aliases(self, data) -> bool:
+        return True
+
+    def increase_indent(self, flow: bool = False, indentless: bool = False):
+        return super().increase_indent(flow, False)  # list items indented under their key
+
+
+_Dumper.add_representer(_Flow, lambda d, data: d.represent_mapping("tag:yaml.org,2002:map", data, flow_style=True))
+_PLAIN_WORDS = {"yes", "no", "on", "off", "true", "false", "y", "n", "null", "~", ""}
+
+
+def _represent_str(dumper: yaml.SafeDumper, data: str):
+    """Names stay plain; sentences, and words YAML would read as booleans, get double quotes."""
+    quoted = data.lower() in _PLAIN_WORDS or not data.replace("_", "").replace("-", "").isalnum()
+    return dumper.represent_scalar("tag:yaml.org,2002:str", data, style='"' if quoted else None)
+
+
+_Dumper.add_representer(str, _represent_str)
+
+
+def _flowed(value: Any, parent_key: str | None = None) -> Any:
+    """Mark the small mappings of a dumped file to be written on one line."""
+    if isinstance(value, dict):
+        small = set(value) <= ENTRY_FIELDS and ("word" in value or "p" in value)
+        small = small or set(value) == {"p", "band", "anchor"} or parent_key in ("when", "unless")
+        inner = {k: _flowed(v, k) for k, v in value.items()}
+        return _Flow(inner) if small else inner
+    if isinstance(value, (list, tuple)):
+        return [_flowed(v) for v in value]
+    return value
+
+
+def _header(path: Path) -> str:
+    """The comment block at the top of an existing file, to keep it in the saved one."""
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except OSError:
+        return ""
+    header = []
+    for line in lines:
+        if not line.startswith("#"):
+            break
+        header.append(line)
+    return "\n".join(header) + "\n" if header else ""
+
+
+def render(priors: Priors) -> dict[str, str]:
+    """The YAML text of every file of a priors folder, ``{file name: text}``.
+
+    Entries stay on one line each and ``rest`` states stay ``rest``; the
+    comment block at the top of each file of ``priors.directory`` is kept.
+    """
+    texts = {}
+    for key, (name, _) in FILES.items():
+        model: BaseModel = priors.raw[key]
+        if key == "advice" and not model.root:
+            continue
+        data = _flowed(model.model_dump(mode="python", exclude_defaults=True))
+        body = yaml.dump(data, Dumper=_Dumper, sort_keys=False, allow_unicode=True, width=100_000,
+                         default_flow_style=False)
+        if key == "findings":  # a blank line between findings, as in the hand-written file
+            body = "\n".join(("\n" + line) if i and line[:1].isalpha() else line
+                             for i, line in enumerate(body.split("\n")))
+        texts[name] = _header(priors.directory / name) + body
+    return texts
+
+
+def _check_target(directory: Path) -> None:
+    if directory.exists() and not directory.is_dir():
+        raise PriorsError([f"{directory}: exists and is not a folder; expected a priors folder or a new path"])
+    if directory.is_dir():
+        known = {name for name, _ in FILES.values()}
+        strangers = sorted(p.name for p in directory.iterdir() if p.name not in known)
+        if strangers:
+            raise PriorsError([f"{directory}: holds files that are not priors files ({', '.join(strangers)}); "
+                               "expected an empty folder, a priors folder or a new path, so nothing is replaced"])
+
+
+def save_priors(priors: Priors, directory: str | Path) -> Priors:
+    """Write a priors folder atomically, after validating it; return it as loaded back.
+
+    Steps: render every file, write them to a temporary folder beside
+    ``directory``, load and validate that folder and check it gives exactly the
+    numbers of ``priors``, then move the old folder aside, rename the new one
+    into place and delete the old one. On any failure the temporary folder is
+    removed and ``directory`` is left as it was.
+
+    Parameters
+    ----------
+    priors : Priors
+        For instance from :func:`tune_number`, :func:`tune_word` or :func:`learn`.
+    directory : str or Path
+        The folder to write. It may exist only as a priors folder (nothing but
+        priors files), which is then replaced whole; the packaged folder, which
+        holds Python modules, is never replaced.
+
+    Returns
+    -------
+    Priors
+        The saved folder, loaded with :func:`priors.load_priors`.
+
+    Raises
+    ------
+    PriorsError
+        When ``priors`` is invalid, when the written files do not load back to
+        the same numbers, or when ``directory`` holds other files. Nothing is
+        written then.
+    """
+    target = Path(directory).resolve()
+    _check_target(target)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    texts = render(priors)
+    staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.saving-", dir=target.parent))
+    retired = None
+    try:
+        for name, text in texts.items():
+            (staging / name).write_text(text, encoding="utf-8")
+        written = load_priors(staging)
+        if numbers_of(written) != numbers_of(priors):
+            changed = sorted(k for k, v in numbers_of(written).items() if numbers_of(priors).get(k) != v)
+            raise PriorsError([f"{target}: written files do not load back to the same numbers: "
+                               f"{', '.join(changed[:5]) or 'a number is missing'}"])
+        if target.exists():
+            retired = Path(tempfile.mkdtemp(prefix=f".{target.name}.old-", dir=target.parent))
+            os.rename(target, retired / target.name)
+        try:
+            os.rename(staging, target)
+        except BaseException:
+            if retired is not None:
+                os.rename(retired / target.name, target)
+            raise
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+        if retired is not None:
+            shutil.rmtree(retired, ignore_errors=True)
+    return load_priors(target)
+
+
+__all__ = ["learn", "numbers_of", "render", "save_priors", "tune", "tune_number", "tune_word"]

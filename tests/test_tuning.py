@@ -1,0 +1,283 @@
+"""Tuning priors and saving them: new validated folders, atomic writes, the CLI reads them."""
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+import model
+from priors import (
+    PriorsError,
+    iter_entries,
+    learn,
+    load_priors,
+    numbers_of,
+    save_priors,
+    tune,
+    tune_number,
+    tune_word,
+)
+from priors import tuning
+
+URGE = ("findings", "urge_to_move -> restless_legs -> yes")
+
+
+@pytest.fixture(scope="module")
+def base():
+    return load_priors()
+
+
+def snapshot(folder: Path) -> dict[str, bytes]:
+    """Every file under ``folder`` with its bytes."""
+    return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+def cli(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-c", "from model.cli import main; raise SystemExit(main())", *args],
+                          capture_output=True, text=True, timeout=120)
+
+
+# -- round trip -----------------------------------------------------------------
+def test_saved_folder_loads_back_to_the_same_files_and_numbers(base, tmp_path):
+    saved = save_priors(base, tmp_path / "copy")
+    assert numbers_of(saved) == numbers_of(base)
+    assert all(saved.raw[key] == base.raw[key] for key in base.raw)
+    assert saved.directory == (tmp_path / "copy").resolve()
+
+
+def test_saving_a_saved_folder_writes_the_same_text(base, tmp_path):
+    first = save_priors(base, tmp_path / "a")
+    save_priors(first, tmp_path / "b")
+    assert snapshot(tmp_path / "a") == snapshot(tmp_path / "b")
+
+
+def test_saved_files_stay_readable(base, tmp_path):
+    save_priors(base, tmp_path / "copy")
+    findings = (tmp_path / "copy" / "findings.yaml").read_text(encoding="utf-8")
+    original = (base.directory / "findings.yaml").read_text(encoding="utf-8")
+    # one line per entry, `rest` states kept as `rest`, the explanatory header kept
+    assert "    brief: {word: often, source: ankle, quote: " in findings
+    assert findings.count(": rest\n") >= original.count(": rest\n")
+    assert findings.startswith("# What each cause does to what a person notices.")
+
+
+def test_only_priors_files_are_written(base, tmp_path):
+    save_priors(base, tmp_path / "copy")
+    assert sorted(os.listdir(tmp_path)) == ["copy"]  # no staging or retired folders left behind
+    assert sorted(os.listdir(tmp_path / "copy")) == sorted(
+        name for key, (name, _) in tuning.FILES.items() if key != "advice" or base.advice)
+
+
+# -- changing numbers ---------------------------------------------------------------
+def test_a_changed_number_is_tuned_and_keeps_its_citation(base):
+    tuned = tune_number(base, *URGE, 0.5, why="urge is less typical than read")
+    number = tuned.findings["urge_to_move"].causes["restless_legs"]["yes"]
+    old = base.findings["urge_to_move"].causes["restless_legs"]["yes"]
+    assert number.value == 0.5 and number.entry.p == 0.5 and number.entry.word is None
+    assert number.entry.tuned == "urge is less typical than read"
+    assert (number.entry.source, number.entry.quote) == (old.entry.source, old.entry.quote)
+    assert tuned.findings["urge_to_move"].causes["restless_legs"]["no"].value == pytest.approx(0.5)
+    assert old.value == 0.75  # the old Priors is untouched
+
+
+def test_a_number_can_move_to_another_word(base):
+    tuned = tune_number(base, "causes", "caffeine -> caffeine_intake -> high", "likely", why="test")
+    assert tuned.cause_priors["caffeine"].links["caffeine_intake"]["high"].value == 0.70
+    changed = {k for k, v in numbers_of(tuned).items() if numbers_of(base)[k] != v}
+    assert changed == {"causes: caffeine -> caffeine_intake -> high"}
+
+
+def test_a_finding_number_moves_exactly_the_posteriors_that_use_it(base):
+    before, after = model.Model(base), model.Model(tune_number(base, *URGE, 0.5, why="test"))
+    # the finding observed: restless legs moves, and only through that evidence
+    asked = {"urge_to_move": "yes", "timing": "at_night"}
+    assert after.posterior(asked)["restless_legs"] < before.posterior(asked)["restless_legs"] - 0.01
+    # the finding not observed: it sums out, so nothing moves, not even the prior
+    other = {"caffeine_intake": "high", "timing": "at_night", "duration": "weeks"}
+    assert after.posterior(other) == pytest.approx(before.posterior(other), abs=1e-12)
+    assert after.prior == pytest.approx(before.prior, abs=1e-12)
+
+
+def test_an_exposure_number_moves_the_prior_of_its_causes_only(base):
+    before = model.Model(base)
+    after = model.Model(tune_number(base, "context", "caffeine_intake -> high", 0.5, why="test"))
+    assert after.prior["caffeine"] > before.prior["caffeine"] + 0.05
+    others = [c for c in base.causes if c != "caffeine"]
+    assert [after.prior[c] for c in others] == pytest.approx([before.prior[c] for c in others], abs=1e-12)
+    # once the exposure is answered, its prior frequency no longer matters
+    answered = {"caffeine_intake": "high", "urge_to_move": "no"}
+    assert after.posterior(answered) == pytest.approx(before.posterior(answered), abs=1e-12)
+
+
+def test_a_threshold_moves_the_escalation_not_the_posterior(base):
+    case = {"numbness_tingling": "yes", "weakness": "no", "duration": "days", "diabetes": "yes"}
+    before = model.Model(base).infer(case)
+    threshold = before.posterior["neuropathy"] / 2
+    after = model.Model(tune_number(base, "escalation", "neuropathy_likely -> threshold", threshold,
+                                    why="test")).infer(case)
+    assert after.posterior == before.posterior
+    assert "neuropathy_likely" in [r.rule for r in after.escalation.reasons]
+    assert "neuropathy_likely" not in [r.rule for r in before.escalation.reasons]
+
+
+def test_several_numbers_of_one_distribution_move_together(base):
+    # one at a time, raising `brief` first would leave nothing for `none`
+    changes = {("findings", "cramps -> overexertion -> brief"): 0.9,
+               ("findings", "cramps -> overexertion -> painful_sustained"): 0.05}
+    with pytest.raises(PriorsError):
+        tune_number(tune_number(base, "findings", "cramps -> overexertion -> painful_sustained", 0.5, why="t"),
+                    "findings", "cramps -> overexertion -> brief", 0.9, why="t")
+    tuned = tune(base, changes, why="together")
+    assert tuned.findings["cramps"].causes["overexertion"]["none"].value == pytest.approx(0.05)
+
+
+def test_a_scale_word_moves_every_number_resting_on_it(base):
+    tuned = tune_word(base, "seldom", 0.09, why="seldom read higher")
+    assert tuned.scale.words["seldom"].p == 0.09 and "[tuned: seldom read higher]" in tuned.scale.words["seldom"].anchor
+    resting = {f"{k}: {w}" for k, w, e in iter_entries(base) if e.word == "seldom"}
+    changed = {k for k, v in numbers_of(tuned).items() if numbers_of(base)[k] != v}
+    assert resting <= changed
+    # the rest: only the `rest` state of a distribution holding a `seldom` entry
+    for key in changed - resting:
+        owner = key.rsplit(" -> ", 1)[0]
+        assert any(r.startswith(owner + " -> ") for r in resting), key
+    assert base.scale.words["seldom"].p == 0.08
+
+
+def test_learned_numbers_carry_cases_and_estimator(base):
+    learned = learn(base, {URGE: 0.6, ("context", "sleep -> short"): 0.35}, cases=1000, estimator="test estimator")
+    entry = learned.findings["urge_to_move"].causes["restless_legs"]["yes"].entry
+    assert entry.p == 0.6 and entry.learned.cases == 1000 and entry.learned.estimator == "test estimator"
+    assert entry.quote == base.findings["urge_to_move"].causes["restless_legs"]["yes"].entry.quote
+    assert learned.context["sleep"]["short"].entry.assumption == base.context["sleep"]["short"].entry.assumption
+
+
+# -- invalid changes ----------------------------------------------------------------
+@pytest.mark.parametrize(("change", "message"), [
+    (("findings", "cramps -> overexertion -> brief", 1.3),
+     r"findings\.yaml: cramps -> overexertion -> brief: probability 1\.3 is outside \(0, 1\)"),
+    (("findings", "cramps -> overexertion -> brief", 0.99),
+     r"findings\.yaml: cramps -> overexertion: the given states sum to 1\.03, leaving nothing for 'rest' \(none\)"),
+    (("findings", "cramps -> overexertion -> brief", "rarely"),
+     r"findings\.yaml: cramps -> overexertion -> brief: word 'rarely' is not in scale\.yaml.*did you mean 'rare'"),
+    (("findings", "cramps -> overexertn -> brief", 0.3),
+     r"findings\.yaml: cramps -> overexertn -> brief: no 'overexertn' under 'cramps'.*did you mean 'overexertion'"),
+    (("findings", "cramps -> overexertion -> none", 0.3),
+     r"findings\.yaml: cramps -> overexertion -> none: this state is 'rest'"),
+    (("causes", "caffeine -> caffeine_intake -> hgh", 0.3),
+     r"causes\.yaml: caffeine -> caffeine_intake -> hgh: no 'hgh'.*did you mean 'high'"),
+    (("causes", "caffeine", 0.3), r"causes\.yaml: caffeine: does not name one number"),
+    (("context", "sleep -> short", 0.0), r"context\.yaml: sleep -> short: probability 0\.0 is outside"),
+    (("escalation", "neuropathy_likly -> threshold", 0.3),
+     r"escalation\.yaml: neuropathy_likly -> threshold: no posterior threshold.*did you mean 'neuropathy_likely'"),
+    (("scale", "rare", 0.3), r"'scale' is not a file of numbers; expected one of context, causes, findings"),
+])
+def test_an_invalid_change_names_file_and_entry_and_writes_nothing(base, tmp_path, change, message):
+    saved = save_priors(base, tmp_path / "kept")
+    before = snapshot(tmp_path)
+    with pytest.raises(PriorsError, match=message):
+        tune_number(saved, *change, why="test")
+    assert snapshot(tmp_path) == before
+
+
+@pytest.mark.parametrize(("word", "p", "band", "message"), [
+    ("rare", 0.2, None, r"scale\.yaml: words -> rare: band \[0\.01, 0\.07\] must lie in \(0, 1\) and hold p = 0\.2"),
+    ("rarely", 0.05, None, r"scale\.yaml: rarely: not a word of the scale.*did you mean 'rare'"),
+    ("usually", 0.97, (0.6, 0.98), r"findings\.yaml: timing -> restless_legs: the given states sum to 1\.173"),
+])
+def test_an_invalid_word_change_names_the_word(base, word, p, band, message):
+    with pytest.raises(PriorsError, match=message):
+        tune_word(base, word, p, why="test", band=band)
+
+
+def test_an_empty_reason_is_refused(base):
+    with pytest.raises(PriorsError, match="needs a reason"):
+        tune_number(base, *URGE, 0.5, why=" ")
+
+
+# -- atomic saving ------------------------------------------------------------------
+def test_saving_invalid_priors_writes_nothing(base, tmp_path):
+    save_priors(base, tmp_path / "kept")
+    before = snapshot(tmp_path)
+    scale = base.scale.model_copy(update={"words": {k: v for k, v in base.scale.words.items() if k != "rare"}})
+    broken = dataclasses.replace(base, raw={**base.raw, "scale": scale})
+    with pytest.raises(PriorsError, match=r"word 'rare' is not in scale\.yaml"):
+        save_priors(broken, tmp_path / "kept")
+    assert snapshot(tmp_path) == before
+
+
+@pytest.mark.parametrize("failing_call", [1, 2])
+def test_a_failure_mid_save_leaves_the_old_folder_intact(base, tmp_path, monkeypatch, failing_call):
+    old = save_priors(base, tmp_path / "priors")
+    before = snapshot(tmp_path)
+    real_rename, calls = os.rename, []
+
+    def flaky_rename(src, dst):  # 1: moving the old folder aside; 2: moving the new one in
+        calls.append((src, dst))
+        if len(calls) == failing_call:
+            raise OSError("disk full")
+        return real_rename(src, dst)
+
+    monkeypatch.setattr(tuning.os, "rename", flaky_rename)
+    with pytest.raises(OSError, match="disk full"):
+        save_priors(tune_number(base, *URGE, 0.5, why="test"), tmp_path / "priors")
+    monkeypatch.undo()
+    assert snapshot(tmp_path) == before
+    assert numbers_of(load_priors(tmp_path / "priors")) == numbers_of(old)
+
+
+def test_a_failure_while_writing_files_leaves_the_old_folder_intact(base, tmp_path, monkeypatch):
+    save_priors(base, tmp_path / "priors")
+    before = snapshot(tmp_path)
+    real_write, written = Path.write_text, []
+
+    def flaky_write(self, *args, **kwargs):
+        written.append(self.name)
+        if len(written) == 3:
+            raise OSError("no space left on device")
+        return real_write(self, *args, **kwargs)
+
+    monkeypatch.setattr(Path, "write_text", flaky_write)
+    with pytest.raises(OSError, match="no space left"):
+        save_priors(tune_word(base, "rare", 0.05, why="test"), tmp_path / "priors")
+    monkeypatch.undo()
+    assert snapshot(tmp_path) == before
+
+
+def test_a_folder_with_other_files_is_never_replaced(base, tmp_path):
+    (tmp_path / "notes").mkdir()
+    (tmp_path / "notes" / "todo.txt").write_text("keep me")
+    with pytest.raises(PriorsError, match=r"holds files that are not priors files \(todo\.txt\)"):
+        save_priors(base, tmp_path / "notes")
+    assert (tmp_path / "notes" / "todo.txt").read_text() == "keep me"
+    with pytest.raises(PriorsError, match=r"holds files that are not priors files \(.*loader\.py"):
+        save_priors(base, base.directory)
+
+
+def test_a_save_replaces_an_existing_priors_folder(base, tmp_path):
+    save_priors(base, tmp_path / "priors")
+    tuned = save_priors(tune_number(base, *URGE, 0.5, why="test"), tmp_path / "priors")
+    assert load_priors(tmp_path / "priors").findings["urge_to_move"].causes["restless_legs"]["yes"].value == 0.5
+    assert numbers_of(tuned) != numbers_of(base)
+
+
+# -- the saved folder in the command line -------------------------------------------
+def test_a_tuned_folder_passes_the_check_and_loads_in_the_cli(base, tmp_path, repo_dir):
+    tuned = tune_word(tune_number(base, *URGE, 0.5, why="test"), "rare", 0.05, why="test")
+    folder = tmp_path / "tuned"
+    save_priors(tuned, folder)
+    seeds = repo_dir.parent / "shared" / "seeds"
+    check = cli("priors", "check", str(folder), *(["--documents", str(seeds)] if seeds.is_dir() else []))
+    assert check.returncode == 0, check.stderr
+    assert f"{folder.resolve()}: ok" in check.stdout
+    evidence = {"urge_to_move": "yes", "timing": "at_night"}
+    result = cli("infer", "--priors", str(folder), "--json", *(f"{k}={v}" for k, v in evidence.items()))
+    assert result.returncode == 0, result.stderr
+    posterior = json.loads(result.stdout)["posterior"]
+    assert posterior == pytest.approx(model.Model(tuned).posterior(evidence), abs=1e-12)
+    assert posterior["restless_legs"] != pytest.approx(model.Model(base).posterior(evidence)["restless_legs"])
