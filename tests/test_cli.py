@@ -1,0 +1,291 @@
+"""The command line: each command, the JSON shape, and one line on stderr with exit 2 for user errors."""
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+import model
+from model.cli import main
+
+REPO = Path(__file__).resolve().parents[1]
+CLI = REPO / ".venv" / "bin" / "twitchcause"
+CAUSES = tuple(model.load().causes)
+
+
+@pytest.fixture(scope="module")
+def m(loaded_model):
+    return loaded_model
+
+
+def run(capsys, *argv):
+    """Run the CLI in process: (exit status, stdout, stderr)."""
+    status = main(list(argv))
+    out, err = capsys.readouterr()
+    return status, out, err
+
+
+def one_error_line(err: str) -> str:
+    """The single stderr line of a user error, without its prefix; fails on tracebacks or extra lines."""
+    assert "Traceback" not in err
+    lines = err.splitlines()
+    assert len(lines) == 1, err
+    assert lines[0].startswith("twitchcause: error: "), err
+    return lines[0].removeprefix("twitchcause: error: ")
+
+
+# -- infer -----------------------------------------------------------------------------------------
+def test_infer_table_lists_every_cause_and_the_disclaimer(capsys):
+    status, out, err = run(capsys, "infer", "caffeine_intake=high", "sleep=short", "twitch_site=calf")
+    assert status == 0
+    assert err == ""
+    table = out.splitlines()
+    assert table[0].split() == ["cause", "prior", "posterior"]
+    rows = [line.split()[0] for line in table[2:2 + 12]]
+    assert sorted(rows) == sorted(CAUSES)
+    assert rows[0] == "caffeine"
+    assert "escalation: self_care" in out
+    assert model.DISCLAIMER in out
+
+
+def test_infer_table_shows_posterior_percentages(capsys, m):
+    status, out, _ = run(capsys, "infer", "caffeine_intake=high")
+    expected = m.infer({"caffeine_intake": "high"}).posterior["caffeine"]
+    line = next(x for x in out.splitlines() if x.startswith("caffeine "))
+    assert f"{expected:.1%}" in line
+
+
+def test_infer_table_shows_the_reasons(capsys):
+    status, out, _ = run(capsys, "infer", "weakness=yes")
+    assert status == 0
+    assert "escalation: see_doctor_promptly" in out
+    assert "[weakness]" in out
+
+
+def test_infer_json_shape(capsys, m):
+    status, out, err = run(capsys, "infer", "--json", "caffeine_intake=high", "pain=yes")
+    assert status == 0 and err == ""
+    data = json.loads(out)
+    assert {"posterior", "prior", "escalation"} <= set(data)
+    assert list(data["posterior"]) == list(CAUSES) and len(data["posterior"]) == 12
+    assert list(data["prior"]) == list(CAUSES)
+    assert set(data["escalation"]) == {"level", "reasons"}
+    assert data["escalation"]["level"] == "see_doctor"
+    reason = data["escalation"]["reasons"][0]
+    assert set(reason) >= {"rule", "level", "message", "source"}
+    assert reason["rule"] == "pain"
+    expected = m.infer({"caffeine_intake": "high", "pain": "yes"})
+    assert data["posterior"] == pytest.approx(expected.posterior, abs=1e-12)
+    assert data["prior"] == pytest.approx(m.prior, abs=1e-12)
+
+
+def test_infer_without_evidence_is_the_prior(capsys, m):
+    status, out, _ = run(capsys, "infer", "--json")
+    assert status == 0
+    data = json.loads(out)
+    assert data["posterior"] == pytest.approx(data["prior"], abs=1e-12)
+    assert data["escalation"] == {"level": "self_care", "reasons": []}
+
+
+def test_infer_evidence_file(capsys, tmp_path, m):
+    case = {"caffeine_intake": "high", "sleep": "short", "weakness": "no"}
+    path = tmp_path / "case.json"
+    path.write_text(json.dumps(case), encoding="utf-8")
+    status, out, _ = run(capsys, "infer", "--evidence-file", str(path), "--json")
+    assert status == 0
+    assert json.loads(out)["posterior"] == pytest.approx(m.infer(case).posterior, abs=1e-12)
+
+
+def test_command_line_answers_override_the_file(capsys, tmp_path, m):
+    path = tmp_path / "case.json"
+    path.write_text(json.dumps({"caffeine_intake": "high", "weakness": "no"}), encoding="utf-8")
+    status, out, _ = run(capsys, "infer", "--evidence-file", str(path), "caffeine_intake=none", "--json")
+    assert status == 0
+    expected = m.infer({"caffeine_intake": "none", "weakness": "no"}).posterior
+    assert json.loads(out)["posterior"] == pytest.approx(expected, abs=1e-12)
+
+
+def test_packaged_example_runs(capsys):
+    status, out, _ = run(capsys, "infer", "--evidence-file", str(REPO / "examples" / "coffee_exam_week.json"))
+    assert status == 0
+    assert out.splitlines()[2].startswith("caffeine")
+
+
+def test_missing_evidence_file(capsys, tmp_path):
+    path = tmp_path / "nowhere.json"
+    status, out, err = run(capsys, "infer", "--evidence-file", str(path))
+    assert status == 2 and out == ""
+    assert one_error_line(err) == f"{path}: no such file"
+
+
+@pytest.mark.parametrize(("content", "message"), [
+    ("{caffeine_intake: high}", "not valid JSON"),
+    ("", "not valid JSON"),
+    ('{"caffeine_intake": "high",}', "not valid JSON"),
+    ('["caffeine_intake", "high"]', "expected a JSON object {variable: state}, got list"),
+    ('"caffeine_intake=high"', "expected a JSON object {variable: state}, got str"),
+    ("null", "expected a JSON object {variable: state}, got NoneType"),
+    ('{"caffeine_intake": 3}', "evidence 'caffeine_intake' must be a state name (text), got 3; "
+                               "expected one of none, moderate, high"),
+    ('{"caffiene_intake": "high"}', "unknown evidence variable 'caffiene_intake' (did you mean 'caffeine_intake'?)"),
+])
+def test_bad_evidence_file(capsys, tmp_path, content, message):
+    path = tmp_path / "case.json"
+    path.write_text(content, encoding="utf-8")
+    status, out, err = run(capsys, "infer", "--evidence-file", str(path))
+    assert status == 2 and out == ""
+    assert re.search(re.escape(message), one_error_line(err))
+
+
+def test_bad_json_names_the_file(capsys, tmp_path):
+    path = tmp_path / "case.json"
+    path.write_text("{oops", encoding="utf-8")
+    _, _, err = run(capsys, "infer", "--evidence-file", str(path))
+    assert one_error_line(err).startswith(f"{path}: not valid JSON")
+
+
+BAD_ARGS = [
+    (["caffiene_intake=high"], "unknown evidence variable 'caffiene_intake' (did you mean 'caffeine_intake'?); "
+                               "expected one of caffeine_intake, "),
+    (["caffeine_intake=hgh"], "evidence 'caffeine_intake' has no state 'hgh'; expected one of none, moderate, high "
+                              "(did you mean 'high'?)"),
+    (["weakness=maybe"], "evidence 'weakness' has no state 'maybe'; expected one of no, yes"),
+    (["caffeine_intake"], "evidence 'caffeine_intake' is not VAR=STATE (for example caffeine_intake=high)"),
+    (["=high"], "evidence '=high' is not VAR=STATE"),
+]
+
+
+@pytest.mark.parametrize(("argv", "message"), BAD_ARGS, ids=[a[0] for a, _ in BAD_ARGS])
+def test_bad_name_or_state_is_one_line(capsys, argv, message):
+    status, out, err = run(capsys, "infer", *argv)
+    assert status == 2
+    assert out == ""
+    assert one_error_line(err).startswith(message)
+
+
+def test_bad_name_with_json_flag_is_still_one_line(capsys):
+    status, out, err = run(capsys, "infer", "--json", "caffeine_intake=hgh")
+    assert status == 2 and out == ""
+    assert "did you mean 'high'?" in one_error_line(err)
+
+
+def test_empty_state_is_unknown(capsys, m):
+    status, out, _ = run(capsys, "infer", "--json", "caffeine_intake=")
+    assert status == 0
+    assert json.loads(out)["posterior"] == pytest.approx(m.prior, abs=1e-12)
+
+
+def test_broken_priors_folder_is_reported(capsys, tmp_path):
+    import priors
+    folder = tmp_path / "p"
+    shutil.copytree(priors.DEFAULT_DIR, folder, ignore=shutil.ignore_patterns("*.py", "__pycache__"))
+    (folder / "sources.yaml").unlink()
+    status, out, err = run(capsys, "infer", "--priors", str(folder), "caffeine_intake=high")
+    assert status == 2 and out == ""
+    assert one_error_line(err) == f"{folder / 'sources.yaml'}: file is missing"
+
+
+def test_unknown_command_is_a_usage_error(capsys):
+    with pytest.raises(SystemExit) as info:
+        main(["guess"])
+    assert info.value.code == 2
+    assert "invalid choice: 'guess'" in capsys.readouterr().err
+
+
+# -- schema ----------------------------------------------------------------------------------------
+def test_schema_json_holds_the_shared_vocabulary(capsys, shared_dir):
+    vocabulary = yaml.safe_load((shared_dir / "spec" / "vocabulary.yaml").read_text(encoding="utf-8"))
+    status, out, _ = run(capsys, "schema", "--json")
+    assert status == 0
+    schema = json.loads(out)
+    assert list(schema["causes"]) == list(vocabulary["causes"])
+    assert list(schema["evidence"]) == list(vocabulary["evidence"])
+    for name, spec in vocabulary["evidence"].items():
+        assert schema["evidence"][name]["states"] == list(spec["states"]), name
+        assert schema["evidence"][name]["question"] == spec["question"], name
+    assert list(schema["escalation_levels"]) == list(vocabulary["escalation_levels"])
+    for cause, description in vocabulary["causes"].items():
+        assert schema["causes"][cause]["description"] == description
+
+
+def test_schema_json_without_shared_folder(capsys, m):
+    status, out, _ = run(capsys, "schema", "--json")
+    schema = json.loads(out)
+    assert len(schema["causes"]) == 12 and len(schema["evidence"]) == 32
+    assert schema["evidence"]["caffeine_intake"]["states"] == ["none", "moderate", "high"]
+    assert list(schema["escalation_levels"]) == ["self_care", "see_doctor", "see_doctor_promptly"]
+
+
+def test_schema_text(capsys, m):
+    status, out, _ = run(capsys, "schema")
+    assert status == 0
+    for cause in m.causes:
+        assert re.search(rf"^  {cause}: ", out, re.M), cause
+    for name, variable in m.variables.items():
+        assert re.search(rf"^  {name}: {re.escape(variable.question)}$", out, re.M), name
+        assert f"states: {', '.join(variable.states)}" in out
+    for level in ("self_care", "see_doctor", "see_doctor_promptly"):
+        assert re.search(rf"^  {level}: ", out, re.M)
+
+
+# -- priors check ------------------------------------------------------------------------------------
+def test_priors_check_default_folder(capsys):
+    status, out, err = run(capsys, "priors", "check")
+    assert status == 0 and err == ""
+    assert re.fullmatch(r".+: ok: \d+ numbers, 32 variables, 12 causes, \d+ rules\n", out)
+
+
+def test_priors_check_missing_folder(capsys, tmp_path):
+    status, out, err = run(capsys, "priors", "check", str(tmp_path / "none"))
+    assert status == 2 and out == ""
+    assert err.splitlines() == [f"{tmp_path / 'none'}: not a folder of priors files"]
+
+
+# -- the installed command, in a real process ----------------------------------------------------------
+needs_cli = pytest.mark.skipif(not CLI.exists(), reason=f"{CLI} is not installed (run make test)")
+
+
+def subprocess_env():
+    env = dict(os.environ)
+    env.pop("PYTHONPATH", None)
+    return env
+
+
+@needs_cli
+def test_installed_command_bad_state_exit_2_one_line():
+    proc = subprocess.run([str(CLI), "infer", "caffeine_intake=hgh"], capture_output=True, text=True,
+                          cwd=REPO, env=subprocess_env(), timeout=120)
+    assert proc.returncode == 2
+    assert proc.stdout == ""
+    assert proc.stderr.splitlines()[-1] == (
+        "twitchcause: error: evidence 'caffeine_intake' has no state 'hgh'; expected one of none, moderate, high "
+        "(did you mean 'high'?)")
+    assert "Traceback" not in proc.stderr
+
+
+@needs_cli
+def test_installed_command_json_and_priors_check(tmp_path):
+    proc = subprocess.run([str(CLI), "infer", "--json", "urge_to_move=yes", "timing=at_night"],
+                          capture_output=True, text=True, cwd=tmp_path, env=subprocess_env(), timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    data = json.loads(proc.stdout)
+    assert max(data["posterior"], key=data["posterior"].get) == "restless_legs"
+    # the installed command finds its priors outside the source tree
+    check = subprocess.run([str(CLI), "priors", "check"], capture_output=True, text=True, cwd=tmp_path,
+                           env=subprocess_env(), timeout=120)
+    assert check.returncode == 0, check.stderr
+    assert ": ok: " in check.stdout
+
+
+def test_module_runs_as_a_script():
+    proc = subprocess.run([sys.executable, "-m", "model.cli", "schema", "--json"], capture_output=True,
+                          text=True, cwd=REPO, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    assert len(json.loads(proc.stdout)["causes"]) == 12
