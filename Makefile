@@ -23,6 +23,7 @@ test: $(STAMP) browser
 	$(BIN)/python -m pytest
 
 bench: $(STAMP)
+	$(BIN)/python -m pip install --quiet -e ".[bench]" || echo "pyAgrum not installed: benchmarking against pgmpy only"
 	$(BIN)/python benchmarks/run.py
 
 clean:
