@@ -1,0 +1,321 @@
+"""Batch: one case per CSV row, streamed in chunks, written atomically."""
+from __future__ import annotations
+
+import csv
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from model.batch import run_batch
+from model.cli import main
+
+REPO = Path(__file__).resolve().parents[1]
+
+ROWS = [
+    {"caffeine_intake": "high", "weakness": "no", "twitch_site": "calf"},
+    {"caffeine_intake": "none", "weakness": "yes", "twitch_site": "toe"},
+    {"caffeine_intake": "", "weakness": "no", "twitch_site": "calf"},
+    {"caffeine_intake": "high", "weakness": "no", "twitch_site": "calf"},
+    {"caffeine_intake": "moderate", "weakness": "", "twitch_site": ""},
+    {"caffeine_intake": "high", "weakness": "no", "twitch_site": "calf"},
+    {"caffeine_intake": "", "weakness": "", "twitch_site": ""},
+    {"caffeine_intake": "none", "weakness": "no", "twitch_site": "thigh"},
+]
+COLUMNS = ["caffeine_intake", "weakness", "twitch_site"]
+
+
+@pytest.fixture(scope="module")
+def m(loaded_model):
+    return loaded_model
+
+
+def write_csv(path: Path, rows, columns=COLUMNS) -> Path:
+    with path.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.DictWriter(handle, fieldnames=columns)
+        writer.writeheader()
+        writer.writerows(rows)
+    return path
+
+
+def read_csv(path: Path) -> tuple[list[str], list[dict[str, str]]]:
+    with path.open(newline="", encoding="utf-8") as handle:
+        reader = csv.DictReader(handle)
+        rows = list(reader)
+        return list(reader.fieldnames or []), rows
+
+
+def run(capsys, *argv):
+    status = main(list(argv))
+    out, err = capsys.readouterr()
+    return status, out, err
+
+
+def one_error_line(err: str) -> str:
+    assert "Traceback" not in err
+    lines = err.splitlines()
+    assert len(lines) == 1, err
+    assert lines[0].startswith("twitchcause: error: "), err
+    return lines[0].removeprefix("twitchcause: error: ")
+
+
+def test_output_keeps_every_row_in_order_then_posteriors_then_escalation(m, tmp_path, capsys):
+    source = write_csv(tmp_path / "cases.csv", ROWS)
+    target = tmp_path / "out.csv"
+    status, _, err = run(capsys, "batch", str(source), "-o", str(target))
+    assert status == 0
+    assert "8 rows" in err
+    header, rows = read_csv(target)
+    assert header == COLUMNS + [f"posterior_{c}" for c in m.causes] + ["escalation"]
+    assert len(rows) == len(ROWS)
+    for given, row in zip(ROWS, rows):
+        assert {c: row[c] for c in COLUMNS} == given
+        expected = m.infer(given)  # empty cells are unknown
+        for cause in m.causes:
+            assert float(row[f"posterior_{cause}"]) == pytest.approx(expected.posterior[cause], abs=1e-12)
+        assert row["escalation"] == expected.escalation.level
+    assert not (tmp_path / "out.csv.rejected.csv").exists()
+
+
+def test_empty_cell_is_unknown(m, tmp_path):
+    source = write_csv(tmp_path / "cases.csv", [{"caffeine_intake": "", "weakness": "no", "twitch_site": "calf"}])
+    run_batch(m, source, tmp_path / "out.csv")
+    _, rows = read_csv(tmp_path / "out.csv")
+    without = m.infer({"weakness": "no", "twitch_site": "calf"}).posterior
+    assert float(rows[0]["posterior_caffeine"]) == pytest.approx(without["caffeine"], abs=1e-12)
+    assert float(rows[0]["posterior_caffeine"]) != pytest.approx(
+        m.infer({"caffeine_intake": "none", "weakness": "no", "twitch_site": "calf"}).posterior["caffeine"])
+
+
+def test_identical_rows_give_identical_outputs(m, tmp_path):
+    run_batch(m, write_csv(tmp_path / "cases.csv", ROWS), tmp_path / "out.csv")
+    _, rows = read_csv(tmp_path / "out.csv")
+    assert rows[0] == rows[3] == rows[5]
+    assert rows[0] != rows[1]
+
+
+@pytest.mark.xfail(reason="bug: identical rows in different chunks differ in the last digit "
+                          "(e.g. posterior_caffeine 0.6039999999999999 vs 0.6039999999999998 with chunk_rows=3)",
+                   strict=True)
+def test_identical_rows_in_different_chunks_give_identical_outputs(m, tmp_path):
+    run_batch(m, write_csv(tmp_path / "cases.csv", ROWS * 3), tmp_path / "out.csv", chunk_rows=3)
+    _, rows = read_csv(tmp_path / "out.csv")
+    same = [r for r in rows if {c: r[c] for c in COLUMNS} == ROWS[0]]
+    assert len(same) == 9
+    assert all(r == same[0] for r in same)
+
+
+def test_escalation_column(m, tmp_path):
+    run_batch(m, write_csv(tmp_path / "cases.csv", ROWS), tmp_path / "out.csv")
+    _, rows = read_csv(tmp_path / "out.csv")
+    assert [r["escalation"] for r in rows][:2] == ["self_care", "see_doctor_promptly"]
+
+
+def test_unknown_column_names_it_and_its_closest_match(tmp_path, capsys):
+    source = tmp_path / "cases.csv"
+    source.write_text("caffiene_intake,weakness\nhigh,no\n", encoding="utf-8")
+    status, out, err = run(capsys, "batch", str(source), "-o", str(tmp_path / "out.csv"))
+    assert status == 2
+    assert one_error_line(err).startswith(
+        f"{source}: column 'caffiene_intake': unknown evidence variable 'caffiene_intake' "
+        "(did you mean 'caffeine_intake'?)")
+    assert not (tmp_path / "out.csv").exists()
+
+
+def test_duplicate_column(tmp_path, capsys):
+    source = tmp_path / "cases.csv"
+    source.write_text("weakness,weakness\nno,no\n", encoding="utf-8")
+    status, _, err = run(capsys, "batch", str(source), "-o", str(tmp_path / "out.csv"))
+    assert status == 2
+    assert one_error_line(err) == f"{source}: column 'weakness' appears twice"
+
+
+def test_bad_cell_names_its_row_and_column(tmp_path, capsys):
+    rows = [dict(r) for r in ROWS]
+    rows[1]["caffeine_intake"] = "hgh"
+    source = write_csv(tmp_path / "cases.csv", rows)
+    status, _, err = run(capsys, "batch", str(source), "-o", str(tmp_path / "out.csv"))
+    assert status == 2
+    assert one_error_line(err) == (
+        f"{source}: row 2, column 'caffeine_intake': evidence 'caffeine_intake' has no state 'hgh'; "
+        "expected one of none, moderate, high (did you mean 'high'?)")
+    assert not (tmp_path / "out.csv").exists()
+
+
+def test_bad_cell_row_number_counts_across_chunks(m, tmp_path):
+    from model import EvidenceError
+    rows = [dict(r) for r in ROWS]
+    rows[6]["twitch_site"] = "knee"
+    source = write_csv(tmp_path / "cases.csv", rows)
+    with pytest.raises(EvidenceError, match=re.escape("row 7, column 'twitch_site': evidence 'twitch_site' has no "
+                                                      "state 'knee'; expected one of toe, foot_arch,")):
+        run_batch(m, source, tmp_path / "out.csv", chunk_rows=3)
+
+
+def test_skip_bad_rows_writes_a_side_file_and_goes_on(m, tmp_path, capsys):
+    rows = [dict(r) for r in ROWS]
+    rows[1]["caffeine_intake"] = "hgh"
+    rows[4]["weakness"] = "maybe"
+    source = write_csv(tmp_path / "cases.csv", rows)
+    target = tmp_path / "out.csv"
+    status, _, err = run(capsys, "batch", str(source), "-o", str(target), "--skip-bad-rows")
+    assert status == 0
+    assert "2 bad rows" in err
+    _, kept = read_csv(target)
+    good = [r for i, r in enumerate(rows) if i not in (1, 4)]
+    assert [{c: r[c] for c in COLUMNS} for r in kept] == good
+    header, rejected = read_csv(tmp_path / "out.csv.rejected.csv")
+    assert header == COLUMNS + ["error"]
+    assert [{c: r[c] for c in COLUMNS} for r in rejected] == [rows[1], rows[4]]
+    assert rejected[0]["error"] == ("row 2, column 'caffeine_intake': evidence 'caffeine_intake' has no state "
+                                    "'hgh'; expected one of none, moderate, high (did you mean 'high'?)")
+    assert rejected[1]["error"].startswith("row 5, column 'weakness': evidence 'weakness' has no state 'maybe'")
+
+
+def test_skip_bad_rows_without_bad_rows_leaves_no_side_file(m, tmp_path):
+    summary = run_batch(m, write_csv(tmp_path / "cases.csv", ROWS), tmp_path / "out.csv", skip_bad_rows=True)
+    assert summary.rejected == 0
+    assert not (tmp_path / "out.csv.rejected.csv").exists()
+
+
+def test_failed_run_leaves_existing_output_untouched(tmp_path, capsys):
+    rows = [dict(r) for r in ROWS]
+    rows[5]["weakness"] = "sometimes"
+    source = write_csv(tmp_path / "cases.csv", rows)
+    target = tmp_path / "out.csv"
+    target.write_text("an earlier result\n", encoding="utf-8")
+    status, _, _ = run(capsys, "batch", str(source), "-o", str(target), "--chunk-rows", "2")
+    assert status == 2
+    assert target.read_text(encoding="utf-8") == "an earlier result\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["cases.csv", "out.csv"]
+
+
+def test_header_only_csv(m, tmp_path, capsys):
+    source = tmp_path / "cases.csv"
+    source.write_text("caffeine_intake,weakness\n", encoding="utf-8")
+    status, _, _ = run(capsys, "batch", str(source), "-o", str(tmp_path / "out.csv"))
+    assert status == 0
+    header, rows = read_csv(tmp_path / "out.csv")
+    assert header == ["caffeine_intake", "weakness"] + [f"posterior_{c}" for c in m.causes] + ["escalation"]
+    assert rows == []
+
+
+def test_empty_file(tmp_path, capsys):
+    source = tmp_path / "cases.csv"
+    source.write_text("", encoding="utf-8")
+    status, _, err = run(capsys, "batch", str(source), "-o", str(tmp_path / "out.csv"))
+    assert status == 2
+    assert one_error_line(err) == f"{source}: empty file; expected a header row of evidence variables"
+
+
+def test_missing_input_file(tmp_path, capsys):
+    status, _, err = run(capsys, "batch", str(tmp_path / "none.csv"), "-o", str(tmp_path / "out.csv"))
+    assert status == 2
+    assert one_error_line(err) == f"{tmp_path / 'none.csv'}: no such file"
+
+
+def test_not_a_text_file(tmp_path, capsys):
+    source = tmp_path / "cases.csv"
+    source.write_bytes(b"\xff\xfe\x00\x01binary")
+    status, _, err = run(capsys, "batch", str(source), "-o", str(tmp_path / "out.csv"))
+    assert status == 2
+    assert one_error_line(err).startswith(f"{source}: not a readable CSV file")
+
+
+def test_byte_order_mark_and_spaces(m, tmp_path):
+    source = tmp_path / "cases.csv"
+    source.write_text("\ufeffcaffeine_intake,weakness\n high ,no\n", encoding="utf-8")
+    run_batch(m, source, tmp_path / "out.csv")
+    _, rows = read_csv(tmp_path / "out.csv")
+    assert float(rows[0]["posterior_caffeine"]) == pytest.approx(
+        m.infer({"caffeine_intake": "high", "weakness": "no"}).posterior["caffeine"], abs=1e-12)
+
+
+def test_short_and_blank_rows_are_unknown(m, tmp_path):
+    source = tmp_path / "cases.csv"
+    source.write_text("caffeine_intake,weakness\nhigh\n\nnone,yes\n", encoding="utf-8")
+    run_batch(m, source, tmp_path / "out.csv")
+    _, rows = read_csv(tmp_path / "out.csv")
+    assert len(rows) == 3
+    assert float(rows[0]["posterior_caffeine"]) == pytest.approx(
+        m.infer({"caffeine_intake": "high"}).posterior["caffeine"], abs=1e-12)
+    assert float(rows[1]["posterior_caffeine"]) == pytest.approx(m.prior["caffeine"], abs=1e-12)
+
+
+@pytest.mark.xfail(reason="bug: a row with more cells than the header ends in a pandas ParserError traceback "
+                          "(exit 1) instead of a one-line error naming the row", strict=True)
+def test_row_with_too_many_cells_is_a_user_error(tmp_path, capsys):
+    source = tmp_path / "cases.csv"
+    source.write_text("caffeine_intake,weakness\nhigh,no\nnone,yes,extra\n", encoding="utf-8")
+    status, _, err = run(capsys, "batch", str(source), "-o", str(tmp_path / "out.csv"))
+    assert status == 2
+    assert "row 2" in one_error_line(err)
+
+
+@pytest.mark.xfail(reason="bug: an output path in a missing folder (FileNotFoundError from tempfile.mkstemp) "
+                          "or naming a folder (IsADirectoryError from os.replace) ends in a traceback, "
+                          "not a one-line error with exit 2", strict=True)
+@pytest.mark.parametrize("target", ["no/out.csv", "folder"])
+def test_unwritable_output_is_a_user_error(tmp_path, capsys, target):
+    (tmp_path / "folder").mkdir()
+    source = write_csv(tmp_path / "cases.csv", ROWS)
+    status, _, err = run(capsys, "batch", str(source), "-o", str(tmp_path / target))
+    assert status == 2
+    assert str(tmp_path / target.split("/")[0]) in one_error_line(err)
+
+
+@pytest.mark.parametrize("skip", [False, True])
+def test_chunking_gives_the_same_result(m, tmp_path, skip):
+    rows = [dict(r) for r in ROWS] * 3
+    if skip:
+        rows[4] = {**rows[4], "twitch_site": "knee"}
+        rows[10] = {**rows[10], "weakness": "nope"}
+    source = write_csv(tmp_path / "cases.csv", rows)
+    run_batch(m, source, tmp_path / "one.csv", skip_bad_rows=skip)
+    run_batch(m, source, tmp_path / "small.csv", skip_bad_rows=skip, chunk_rows=3)
+    run_batch(m, source, tmp_path / "single.csv", skip_bad_rows=skip, chunk_rows=1)
+    one, small, single = (read_csv(tmp_path / f"{n}.csv")[1] for n in ("one", "small", "single"))
+    assert len(one) == len(small) == len(single) == len(rows) - (2 if skip else 0)
+    for other in (small, single):
+        for a, b in zip(one, other):
+            assert [a[c] for c in COLUMNS + ["escalation"]] == [b[c] for c in COLUMNS + ["escalation"]]
+            for key in a:
+                if key.startswith("posterior_"):
+                    assert float(a[key]) == pytest.approx(float(b[key]), abs=1e-12), key
+    if skip:
+        rejected = [read_csv(tmp_path / f"{n}.csv.rejected.csv")[1] for n in ("one", "small", "single")]
+        assert rejected[0] == rejected[1] == rejected[2]
+        assert [r["error"][:7] for r in rejected[0]] == ["row 5, ", "row 11,"]
+
+
+def test_batch_agrees_with_infer_on_random_cases(m, tmp_path):
+    import random
+    rnd = random.Random(7)
+    names = list(m.variables)
+    rows = [{n: rnd.choice(("",) + m.variables[n].states) for n in names} for _ in range(40)]
+    source = write_csv(tmp_path / "cases.csv", rows, columns=names)
+    run_batch(m, source, tmp_path / "out.csv", chunk_rows=7)
+    _, out = read_csv(tmp_path / "out.csv")
+    for given, row in zip(rows, out):
+        r = m.infer(given)
+        assert row["escalation"] == r.escalation.level
+        for cause in m.causes:
+            assert float(row[f"posterior_{cause}"]) == pytest.approx(r.posterior[cause], abs=1e-12)
+
+
+# -- the shared vignette scorer, through the installed command -------------------------------------
+def test_score_vignettes_runs_and_recalls_every_red_flag(shared_dir):
+    tool = shared_dir / "tools" / "score_vignettes.py"
+    vignettes = shared_dir / "vignettes" / "public.json"
+    cli = REPO / ".venv" / "bin" / "twitchcause"
+    if not (tool.exists() and vignettes.exists()):
+        pytest.skip(f"{tool} or {vignettes} is absent")
+    if not cli.exists():
+        pytest.skip(f"{cli} is not installed")
+    proc = subprocess.run([sys.executable, str(tool), str(vignettes), "--cli", str(cli)],
+                          capture_output=True, text=True, cwd=REPO, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    summary = proc.stdout.strip().splitlines()[-1]
+    assert re.search(r"\bredflag_recall=1\.00\b", summary), summary
