@@ -281,3 +281,53 @@ def test_a_tuned_folder_passes_the_check_and_loads_in_the_cli(base, tmp_path, re
     posterior = json.loads(result.stdout)["posterior"]
     assert posterior == pytest.approx(model.Model(tuned).posterior(evidence), abs=1e-12)
     assert posterior["restless_legs"] != pytest.approx(model.Model(base).posterior(evidence)["restless_legs"])
+
+
+# -- sensitivity sweeps (model/sensitivity.py, built on the tuning API) ---------------
+def test_swings_cover_every_number_with_its_band(base):
+    from model.sensitivity import MIN_REST, ODDS_FACTOR, swings
+
+    found = {s.name: s for s in swings(base)}
+    assert set(found) == {f"{k}: {w}" for k, w, _ in iter_entries(base)}
+    seldom = found["causes: restless_legs -> leak"]
+    assert (seldom.low, seldom.value, seldom.high) == (0.04, 0.08, 0.12)  # the band of 'seldom'
+    threshold = found["escalation: neuropathy_likely -> threshold"]  # p = 0.5: odds 1 / 2 and 1 * 2
+    assert (threshold.low, threshold.high) == pytest.approx((1 / (1 + ODDS_FACTOR), ODDS_FACTOR / (1 + ODDS_FACTOR)))
+    capped = [s for s in swings(base) if s.capped]
+    assert capped, "some band ends leave no room for a rest state"
+    for s in capped:
+        tuned = tune_number(base, s.key, s.path, s.high, why="test")  # still a valid folder
+        owner = s.path.rsplit(" -> ", 1)[0]
+        rest = [v for k, v in numbers_of(tuned).items() if k.startswith(f"{s.key}: {owner} -> ")
+                and k not in {f"{kk}: {w}" for kk, w, _ in iter_entries(tuned)}]
+        assert min(rest) == pytest.approx(MIN_REST)
+
+
+def test_a_sweep_recomputes_exactly_what_a_tuned_model_gives(base):
+    from model.sensitivity import Sweep, swings, with_value
+
+    cases = {"coffee": {"caffeine_intake": "high", "stress_level": "moderate", "twitch_site": "calf"},
+             "legs at night": {"urge_to_move": "yes", "timing": "at_night", "heavy_sweating": "yes"},
+             "nothing": {}}
+    sweep = Sweep(base, cases)
+    for s in swings(base)[::9]:
+        for value in (s.low, s.high):
+            fast = sweep.posteriors_with(with_value(base, s.key, s.path, value), s.node)
+            slow = model.Model(tune_number(base, s.key, s.path, value, why="test")).engine.posterior_codes(sweep.codes)
+            assert fast == pytest.approx(slow, abs=1e-12), s.name
+
+
+def test_hinges_rank_decisions_first_then_shifts(base):
+    from model.sensitivity import Sweep, hinges, swings
+
+    chosen = [s for s in swings(base) if s.name in {
+        "causes: caffeine -> caffeine_intake -> high", "findings: weakness -> leak -> yes",
+        "escalation: neuropathy_likely -> threshold"}]
+    case = {"diabetes": "yes", "back_problem": "yes", "twitch_site": "toe"}  # P(neuropathy) near 0.5, no red flag
+    table = Sweep(base, {"nerves": case}).run(chosen)
+    assert len(table) == 2 * len(chosen)
+    ranked = hinges(table)
+    # the threshold flips the level of a case near it; the caffeine link cannot move an unanswered-caffeine case much
+    assert ranked.entry.iloc[0] == "escalation: neuropathy_likely -> threshold"
+    assert ranked.decisions.iloc[0] >= 1
+    assert list(ranked.decisions) == sorted(ranked.decisions, reverse=True)
