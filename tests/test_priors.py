@@ -24,28 +24,14 @@ _Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 _Dumper = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
 
 
-class _FastYaml:
-    """The loader's YAML calls on libyaml's parser: same results, a fraction of the time."""
-
-    YAMLError = yaml.YAMLError
-
-    @staticmethod
-    def safe_load(stream):
-        return yaml.load(stream, Loader=_Loader)
-
-
 @pytest.fixture()
-def folder(tmp_path, monkeypatch) -> Path:
+def folder(tmp_path) -> Path:
     """A private copy of the packaged priors folder (YAML files only)."""
-    if _Loader is not yaml.SafeLoader:
-        monkeypatch.setattr(priors.loader, "yaml", _FastYaml)
     target = tmp_path / "priors"
     target.mkdir()
     for path in priors.DEFAULT_DIR.glob("*.yaml"):
         shutil.copy(path, target / path.name)
     return target
-
-
 
 
 @functools.cache
