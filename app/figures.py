@@ -17,6 +17,9 @@ ROW_HEIGHT_PX = 34
 CHART_MARGIN_PX = 70
 # Room right of a full bar for its percentage label.
 PROBABILITY_AXIS_END = 1.15
+# The explanation axis is symmetric around "no effect" and never narrower than this (log-odds).
+EXPLANATION_MIN_REACH = 0.5
+EXPLANATION_PADDING = 1.1
 FONT = {"family": "system-ui, -apple-system, 'Segoe UI', Roboto, sans-serif", "size": 13}
 
 
@@ -77,13 +80,16 @@ def explanation_figure(contributions, variables) -> dict:
         ``Model.variables``, for the state labels.
     """
     items = list(contributions)
-    labels = [f"{readable(c.variable)}: {state_label(variables[c.variable], c.state)}" for c in items]
+    # Short labels keep the bars wide on a phone; the question and full answer are in the hover.
+    labels = [f"{readable(c.variable)}: {readable(c.state)}" for c in items]
     values = [c.contribution for c in items]
+    reach = max([abs(v) for v in values] + [EXPLANATION_MIN_REACH]) * EXPLANATION_PADDING
     bars = {
         "type": "bar", "orientation": "h", "x": values, "y": labels,
         "marker": {"color": [DIRECTION_LOOK[c.direction][0] for c in items]},
-        "customdata": [[c.question, DIRECTION_LOOK[c.direction][1]] for c in items],
-        "hovertemplate": "<b>%{y}</b><br>%{customdata[0]}<br>%{customdata[1]} "
+        "customdata": [[c.question, state_label(variables[c.variable], c.state), DIRECTION_LOOK[c.direction][1]]
+                       for c in items],
+        "hovertemplate": "<b>%{customdata[0]}</b><br>%{customdata[1]}<br>%{customdata[2]} "
                          "(log-odds %{x:+.2f})<extra></extra>",
     }
     return {
@@ -91,8 +97,9 @@ def explanation_figure(contributions, variables) -> dict:
         "layout": {
             "height": ROW_HEIGHT_PX * max(len(items), 1) + CHART_MARGIN_PX,
             "margin": {"l": 8, "r": 8, "t": 8, "b": 40},
-            "xaxis": {"title": {"text": "\u2190 speaks against \u00b7 supports \u2192"}, "showticklabels": False,
-                      "zeroline": True, "zerolinecolor": PRIOR_COLOUR, "fixedrange": True},
+            "xaxis": {"title": {"text": "\u2190 against \u00b7 for \u2192"}, "showticklabels": False,
+                      "range": [-reach, reach], "zeroline": True, "zerolinecolor": PRIOR_COLOUR,
+                      "zerolinewidth": 2, "fixedrange": True, "showgrid": False},
             "yaxis": {"autorange": "reversed", "automargin": True, "fixedrange": True},
             "showlegend": False, "plot_bgcolor": "white", "paper_bgcolor": "white",
             "font": FONT, "hoverlabel": {"align": "left"},

@@ -15,6 +15,7 @@ from .views import GRAPH_CONFIG, red_flag_variables
 TWITCH_VARIABLES = ("twitch_site", "spread", "timing", "duration", "frequency", "trend", "intensity")
 NOT_ANSWERED = "not answered"
 MOST_LIKELY = ""
+MOST_LIKELY_LABEL = "the most likely cause"
 
 
 def question_groups(model) -> list[tuple[str, str, list[str]]]:
@@ -82,7 +83,7 @@ def evidence_panel(model, examples, red_flags) -> dbc.Card:
 
 def results_panel(model, first_result) -> html.Div:
     descriptions = {c: d["description"] for c, d in model.schema()["causes"].items()}
-    cause_options = [{"label": "the most likely cause", "value": MOST_LIKELY}] + [
+    cause_options = [{"label": MOST_LIKELY_LABEL, "value": MOST_LIKELY}] + [
         {"label": readable(c), "value": c} for c in model.causes]
     return html.Div([
         dbc.Card([
@@ -104,7 +105,8 @@ def results_panel(model, first_result) -> html.Div:
             dbc.CardHeader(html.H2("Why?", className="h5 mb-0")),
             dbc.CardBody([
                 dbc.Label("Explain", html_for="why-cause", className="small fw-semibold mb-1"),
-                dbc.Select(id="why-cause", options=cause_options, value=MOST_LIKELY, size="sm", className="mb-2"),
+                dbc.Select(id="why-cause", options=cause_options, value=MOST_LIKELY, placeholder=MOST_LIKELY_LABEL,
+                           size="sm", className="mb-2"),
                 html.H3(id="why-heading", className="h6"),
                 html.Div(id="why-evidence", **{"aria-live": "polite"}),
                 html.H3("What you can do", className="h6 mt-3"),
