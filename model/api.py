@@ -196,7 +196,7 @@ class Model:
         --------
         >>> import model
         >>> [q.variable for q in model.load().ask_next({"caffeine_intake": "high"}, n=4)]
-        ['weakness', 'muscle_wasting', 'walking_difficulty', 'urge_to_move']
+        ['weakness', 'muscle_wasting', 'walking_difficulty', 'duration']
         """
         from .ask_next import ask_next
         return ask_next(self.engine, self.priors, self.parse(evidence), n)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import os
+import re
 import sys
 import tempfile
 from collections.abc import Iterator
@@ -102,6 +103,17 @@ def _escalation_levels(model: Model, codes: np.ndarray, posteriors: np.ndarray) 
     return levels
 
 
+def _chunks(reader, source: Path):
+    """The reader's chunks, with a malformed line turned into a user error."""
+    try:
+        yield from reader
+    except pd.errors.ParserError as exc:
+        detail = str(exc).strip()
+        line = re.search(r"line (\d+)", detail)
+        where = f"row {int(line.group(1)) - 1} (line {line.group(1)})" if line else "malformed CSV"
+        raise TwitchcauseError(f"{source}: {where}: {detail}") from None
+
+
 def _count_rows(path: Path) -> int:
     with open(path, "rb") as handle:
         return max(sum(1 for _ in handle) - 1, 0)
@@ -126,6 +138,10 @@ def run_batch(model: Model, source: str | Path, target: str | Path, *, skip_bad_
     """
     source, target = Path(source), Path(target)
     header = read_header(source, model)
+    if target.is_dir():
+        raise TwitchcauseError(f"{target}: is a folder; expected the path of the output CSV file")
+    if not target.parent.is_dir():
+        raise TwitchcauseError(f"{target.parent}: no such folder for the output file {target.name}")
     total = _count_rows(source)
     rejected_path = target.with_name(target.name + ".rejected.csv")
     rejected = 0
@@ -137,7 +153,7 @@ def run_batch(model: Model, source: str | Path, target: str | Path, *, skip_bad_
         reader = pd.read_csv(source, dtype=str, keep_default_na=False, chunksize=chunk_rows,
                              encoding="utf-8-sig", skip_blank_lines=False)
         first_row, wrote_header, wrote_rejected = 1, False, False
-        for chunk in reader:
+        for chunk in _chunks(reader, source):
             chunk = chunk[header]
             codes, problems = encode_chunk(chunk, model, first_row)
             if problems and not skip_bad_rows:

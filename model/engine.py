@@ -70,6 +70,7 @@ class Engine:
         joint = np.arange(2 ** len(self.causes))
         # bit i of a joint index is the state of cause i (cause 0 is the lowest bit)
         self.presence = ((joint[:, None] >> np.arange(len(self.causes))[None, :]) & 1).astype(float)
+        self._presence_rows = np.ascontiguousarray(self.presence.T)
         self._var_index = {name: i for i, name in enumerate(self.variables)}
         self._block_of = {}  # variable -> (block number, position in block)
         for b, block in enumerate(self.blocks):
@@ -113,7 +114,7 @@ class Engine:
             b, step, unknown_code = self._slots[i]
             # each block's last row is all-unknown; an answer moves down from it by (unknown - code) steps
             rows[b] = rows.get(b, self._offsets[b + 1] - 1) - (unknown_code - int(codes[i])) * step
-        return list(rows.values())
+        return sorted(rows.values())  # ascending, the order the batch path adds them in
 
     def row_indicator(self, codes: np.ndarray):
         """Sparse (cases x rows) matrix of the rows each case answers."""
@@ -168,7 +169,7 @@ class Engine:
         if not np.isfinite(top):
             self.normalise(log_joint, ", ".join(f"{k}={v}" for k, v in evidence.items()))  # raises
         weights = np.exp(log_joint - top)
-        return dict(zip(self.causes, ((weights @ self.presence) / weights.sum()).tolist()))
+        return dict(zip(self.causes, self.project(weights).tolist()))
 
     def posterior_codes(self, codes: np.ndarray, chunk: int = 256) -> np.ndarray:
         """P(cause present | evidence) for coded cases: (cases, causes).
@@ -186,8 +187,17 @@ class Engine:
                 self.normalise(log_joint)  # raises the impossible-evidence error
             log_joint -= top
             np.exp(log_joint, out=log_joint)
-            out[start:start + chunk] = (log_joint @ self.presence) / log_joint.sum(axis=1, keepdims=True)
+            out[start:start + chunk] = self.project(log_joint)
         return out
+
+    def project(self, weights: np.ndarray) -> np.ndarray:
+        """Normalised P(cause present) from unnormalised joint weights (last axis).
+
+        einsum over contiguous rows adds in the same order whatever the number of
+        cases, so a case gets the same digits alone, in a batch, or in any chunk.
+        """
+        marginal = np.einsum("...j,cj->...c", weights, self._presence_rows)
+        return marginal / weights.sum(axis=-1, keepdims=True)
 
     # -- what-if rows for explanations and next questions -----------------------
     def without_each(self, codes: Sequence[int]) -> tuple[list[str], np.ndarray]:

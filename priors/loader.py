@@ -235,8 +235,12 @@ def load_priors(directory: str | Path | None = None) -> Priors:
         if key == "advice" and not path.exists():
             raw[key] = schema.AdviceFile({})
             continue
+        before = len(problems)
         data = _read_yaml(path, problems)
+        if len(problems) > before:
+            continue
         if data is None:
+            problems.append(f"{path}: file is empty; expected the mapping described in its header comment")
             continue
         try:
             raw[key] = model.model_validate(data)
@@ -380,6 +384,8 @@ def check_quotes(priors: Priors, documents: str | Path) -> list[str]:
     White space is folded before matching; nothing else is normalised.
     """
     documents = Path(documents)
+    if not documents.is_dir():
+        return [f"{documents}: not a folder of source documents"]
     texts = {}
     for source_id, source in priors.sources.items():
         path = documents / source.file
