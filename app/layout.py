@@ -76,7 +76,7 @@ def evidence_panel(model, examples, red_flags) -> dbc.Card:
                      role="group", **{"aria-label": "Example cases"}),
             dbc.Button([html.I(className="bi bi-arrow-counterclockwise me-1", **{"aria-hidden": "true"}),
                         "Reset all answers"], id="reset", color="link", size="sm", className="px-0"),
-            html.Form(groups, id="questions", **{"aria-label": "Questions"}),
+            html.Div(groups, id="questions", role="form", **{"aria-label": "Questions"}),
         ]),
     ], className="mb-3")
 
