@@ -54,8 +54,8 @@ def update_case(trigger, clicked: bool, *, search: str | None, answers: dict, cu
     elif kind == "example":
         evidence = dict(examples[trigger["name"]].evidence) if trigger["name"] in examples else None
     elif kind == "quick-answer":
-        evidence, _ = clean_answers([*(current or {}).items(), (trigger["variable"], trigger["state"])],
-                                    model.variables)
+        clicked_answer = {str(trigger.get("variable")): trigger.get("state")}
+        evidence, _ = clean_answers({**stored_case(current), **clicked_answer}.items(), model.variables)
     elif kind == "answer":
         evidence, _ = clean_answers(answers.items(), model.variables)
     else:
@@ -66,8 +66,13 @@ def update_case(trigger, clicked: bool, *, search: str | None, answers: dict, cu
     return CaseUpdate(evidence, search=query if query != (search or "") else None)
 
 
+def stored_case(data) -> dict:
+    """The store's content as a case; anything but a JSON object counts as no answers."""
+    return data if isinstance(data, dict) else {}
+
+
 def _result(evidence, model):
-    evidence, _ = clean_answers((evidence or {}).items(), model.variables)
+    evidence, _ = clean_answers(stored_case(evidence).items(), model.variables)
     return evidence, model.infer(evidence)
 
 
@@ -108,4 +113,4 @@ def cause_from_click(click_data, model) -> str | None:
     return next((c for c in model.causes if readable(c) == label), None)
 
 
-__all__ = ["CaseUpdate", "cause_from_click", "render_case", "render_why", "update_case"]
+__all__ = ["CaseUpdate", "cause_from_click", "render_case", "render_why", "stored_case", "update_case"]

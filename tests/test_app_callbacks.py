@@ -202,6 +202,21 @@ def test_a_one_click_answer_is_added_to_the_case(m, examples):
     assert update.search == "?sleep=short&weakness=no"
 
 
+def test_a_one_click_answer_replaces_an_earlier_answer_to_the_same_question(m, examples):
+    update = update_case({"type": "quick-answer", "variable": "weakness", "state": "yes"}, True, search="",
+                         answers=no_answers(m), current={"weakness": "no"}, model=m, examples=examples)
+    assert update.evidence == {"weakness": "yes"}
+
+
+@pytest.mark.parametrize("store", [None, [], "weakness=yes", 42, {"weakness": ["yes"]}])
+def test_a_store_that_is_not_a_case_counts_as_no_answers(m, examples, store):
+    update = update_case({"type": "quick-answer", "variable": "sleep", "state": "short"}, True, search="",
+                         answers=no_answers(m), current=store, model=m, examples=examples)
+    assert update.evidence == {"sleep": "short"}
+    assert render_case(store, m)["figure"]["data"][0]["x"] == render_case({}, m)["figure"]["data"][0]["x"]
+    assert render_why(store, "", m)["heading"] == render_why({}, "", m)["heading"]
+
+
 def test_tampered_answers_from_the_browser_are_dropped(m, examples):
     answers = no_answers(m) | {"sleep": "forever", "caffeine_intake": "high", "not_a_question": "yes"}
     update = update_case({"type": "answer", "variable": "sleep"}, True, search="", answers=answers, current={},
