@@ -46,26 +46,45 @@ def summed_entropy(marginals: np.ndarray) -> np.ndarray:
     return terms.sum(axis=-1)
 
 
+def _ranks_after_answers(engine: Engine, priors: Priors, evidence: Mapping[str, str], pairs, marginals) -> list[int]:
+    """The escalation rank after each answer: the same as :func:`level_rank`, computed in bulk.
+
+    Rules depend on the answers only, so they are re-run only for variables a
+    rule names; posterior thresholds are compared for all answers at once.
+    """
+    order = {level: i for i, level in enumerate(priors.levels)}
+    by_threshold = np.zeros(len(pairs), dtype=int)
+    for rule in priors.escalation.posterior_thresholds:
+        passed = marginals[:, engine.causes.index(rule.cause)] > priors.threshold(rule)
+        by_threshold = np.maximum(by_threshold, np.where(passed, order[rule.level], 0))
+    named = {name for rule in priors.escalation.rules for name in (*rule.when, *rule.unless)}
+    no_posterior = dict.fromkeys(engine.causes, 0.0)
+    rules_now = level_rank(priors, evidence, no_posterior)
+    by_rules = [level_rank(priors, {**evidence, name: state}, no_posterior) if name in named else rules_now
+                for name, state in pairs]
+    return [max(r, t) for r, t in zip(by_rules, by_threshold.tolist())]
+
+
 def ask_next(engine: Engine, priors: Priors, evidence: Mapping[str, str], n: int | None = None) -> list[NextQuestion]:
     """Unanswered variables ranked: red flags first, then by information gain."""
     codes = engine.encode(evidence)
     joint, _ = engine.normalise(engine.log_joint(codes), ", ".join(f"{k}={v}" for k, v in evidence.items()))
     current = joint @ engine.presence
-    pairs, deltas = engine.answer_deltas(codes)
+    pairs, factors = engine.answer_factors(codes)
     if not pairs:
         return []
-    weights = joint * np.exp(deltas)
+    weights = joint * factors
     p_answer = weights.sum(axis=1)
     marginals = (weights / np.where(p_answer > 0, p_answer, 1.0)[:, None]) @ engine.presence
     entropy_after = summed_entropy(marginals)
     entropy_now = float(summed_entropy(current))
 
     rank_now = level_rank(priors, evidence, dict(zip(engine.causes, current)))
+    ranks = _ranks_after_answers(engine, priors, evidence, pairs, marginals)
     gain: dict[str, float] = {}
     rises: dict[str, float] = {}
-    for (name, state), p, after, marginal in zip(pairs, p_answer.tolist(), entropy_after.tolist(), marginals):
+    for (name, _), p, after, rank in zip(pairs, p_answer.tolist(), entropy_after.tolist(), ranks):
         gain[name] = gain.get(name, entropy_now) - p * after
-        rank = level_rank(priors, {**evidence, name: state}, dict(zip(engine.causes, marginal.tolist())))
         rises[name] = rises.get(name, 0.0) + (p if rank > rank_now else 0.0)
     flags = set(red_flag_variables(priors))
     ranked = [NextQuestion(name, priors.variables[name].question, max(float(gain[name]), 0.0), min(float(rises[name]), 1.0),

@@ -89,6 +89,7 @@ class Engine:
             deltas = [np.where(np.isfinite(block.table[-1]), block.table - block.table[-1], 0.0)
                       for block in self.blocks]
         self.rows = np.vstack(deltas)
+        self._row_factors = np.exp(self.rows)
         self._zero_rows = {int(self._offsets[b + 1] - 1) for b in range(len(self.blocks))}  # all-unknown rows
 
     # -- encoding --------------------------------------------------------------
@@ -115,6 +116,16 @@ class Engine:
             # each block's last row is all-unknown; an answer moves down from it by (unknown - code) steps
             rows[b] = rows.get(b, self._offsets[b + 1] - 1) - (unknown_code - int(codes[i])) * step
         return sorted(rows.values())  # ascending, the order the batch path adds them in
+
+    def answered_row(self, codes: Sequence[int], b: int) -> int:
+        """Global row of block ``b`` for the case (its all-unknown row when nothing in it is answered)."""
+        row = self._offsets[b + 1] - 1
+        for name in self.blocks[b].variables:
+            i = self._var_index[name]
+            if codes[i] != UNKNOWN:
+                _, step, unknown_code = self._slots[i]
+                row -= (unknown_code - int(codes[i])) * step
+        return row
 
     def row_indicator(self, codes: np.ndarray):
         """Sparse (cases x rows) matrix of the rows each case answers."""
@@ -212,29 +223,31 @@ class Engine:
             joints.append(self.log_joint(reduced))
         return names, np.array(joints).reshape(len(names), len(self.base))
 
-    def answer_deltas(self, codes: Sequence[int]) -> tuple[list[tuple[str, str]], np.ndarray]:
-        """For each state of each unanswered variable, the change in the log joint if given."""
+    def answer_factors(self, codes: Sequence[int]) -> tuple[list[tuple[str, str]], np.ndarray]:
+        """For each state of each unanswered variable, the factor the joint is multiplied by if given.
+
+        ``P(causes, evidence + answer) = P(causes, evidence) * factor``; the factors
+        are read off rows exponentiated once at start-up, so no logarithm or
+        exponential is taken per question.
+        """
         pairs, before_rows, after_rows = [], [], []
-        for name in self.variables:
-            if codes[self._var_index[name]] != UNKNOWN:
-                continue
-            b, k = self._block_of[name]
-            digits = self._digits(codes, b)
-            before = self._offsets[b] + self._pattern(digits, b)
+        for i in np.flatnonzero(np.asarray(codes) == UNKNOWN).tolist():
+            name = self.variables[i]
+            b, step, unknown_code = self._slots[i]
+            before = self.answered_row(codes, b)
             for s, state in enumerate(self.states[name]):
-                digits[k] = s
                 pairs.append((name, state))
                 before_rows.append(before)
-                after_rows.append(self._offsets[b] + self._pattern(digits, b))
+                after_rows.append(before - (unknown_code - s) * step)
         if not pairs:
             return [], np.zeros((0, len(self.base)))
-        deltas = self.rows[after_rows]
+        factors = self._row_factors[after_rows]
         shared = [i for i, row in enumerate(before_rows) if row not in self._zero_rows]
         if shared:
-            before = self.rows[[before_rows[i] for i in shared]]
-            # where the current evidence is impossible the state has no weight; keep the delta finite there
-            deltas[shared] = np.where(np.isfinite(before), deltas[shared] - before, 0.0)
-        return pairs, deltas
+            before = self._row_factors[[before_rows[i] for i in shared]]
+            # where the current evidence is impossible the joint is zero; any finite factor will do
+            factors[shared] = np.divide(factors[shared], before, out=np.zeros_like(before), where=before > 0)
+        return pairs, factors
 
     # -- persistence -----------------------------------------------------------
     def to_arrays(self) -> dict[str, np.ndarray]:

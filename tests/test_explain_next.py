@@ -126,3 +126,19 @@ def test_next_question_figures_are_probabilities_and_gains_non_negative(loaded_m
     for q in loaded_model.ask_next(evidence):
         assert q.information_gain >= 0.0
         assert 0.0 <= q.p_escalation_rises <= 1.0 + 1e-12
+
+
+@settings(max_examples=40, deadline=None)
+@given(data=st.data())
+def test_bulk_ranks_after_answers_equal_one_by_one(loaded_model, data):
+    from model.ask_next import _ranks_after_answers
+    evidence = data.draw(st.fixed_dictionaries(
+        {}, optional={n: st.sampled_from(v.states) for n, v in loaded_model.variables.items()}))
+    engine = loaded_model.engine
+    pairs, factors = engine.answer_factors(engine.encode(evidence))
+    joint, _ = engine.joint_posterior(evidence)
+    weights = joint * factors
+    marginals = (weights / weights.sum(axis=1, keepdims=True)) @ engine.presence
+    expected = [level_rank(loaded_model.priors, {**evidence, name: state}, dict(zip(engine.causes, m)))
+                for (name, state), m in zip(pairs, marginals)]
+    assert _ranks_after_answers(engine, loaded_model.priors, evidence, pairs, marginals) == expected
