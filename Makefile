@@ -14,7 +14,7 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 app: $(STAMP)
-	$(BIN)/twitchcause infer --evidence-file examples/coffee_exam_week.json
+	$(BIN)/twitchcause app
 
 browser:
 	bash tests/install_browser.sh
