@@ -195,8 +195,11 @@ class Model:
         Examples
         --------
         >>> import model
-        >>> [q.variable for q in model.load().ask_next({"caffeine_intake": "high"}, n=4)]
-        ['weakness', 'muscle_wasting', 'walking_difficulty', 'duration']
+        >>> questions = model.load().ask_next({"caffeine_intake": "high"})
+        >>> sorted(q.variable for q in questions[:3])
+        ['muscle_wasting', 'walking_difficulty', 'weakness']
+        >>> questions[3].variable, questions[3].red_flag
+        ('duration', False)
         """
         from .ask_next import ask_next
         return ask_next(self.engine, self.priors, self.parse(evidence), n)
