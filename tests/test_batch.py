@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from model.batch import run_batch
-from model.cli import main
+from cli_helpers import one_error_line, run
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -47,18 +47,6 @@ def read_csv(path: Path) -> tuple[list[str], list[dict[str, str]]]:
         return list(reader.fieldnames or []), rows
 
 
-def run(capsys, *argv):
-    status = main(list(argv))
-    out, err = capsys.readouterr()
-    return status, out, err
-
-
-def one_error_line(err: str) -> str:
-    assert "Traceback" not in err
-    lines = err.splitlines()
-    assert len(lines) == 1, err
-    assert lines[0].startswith("twitchcause: error: "), err
-    return lines[0].removeprefix("twitchcause: error: ")
 
 
 def test_output_keeps_every_row_in_order_then_posteriors_then_escalation(m, tmp_path, capsys):

@@ -13,6 +13,7 @@ import pytest
 import yaml
 
 import model
+from cli_helpers import one_error_line, run
 from model.cli import main
 
 REPO = Path(__file__).resolve().parents[1]
@@ -25,20 +26,6 @@ def m(loaded_model):
     return loaded_model
 
 
-def run(capsys, *argv):
-    """Run the CLI in process: (exit status, stdout, stderr)."""
-    status = main(list(argv))
-    out, err = capsys.readouterr()
-    return status, out, err
-
-
-def one_error_line(err: str) -> str:
-    """The single stderr line of a user error, without its prefix; fails on tracebacks or extra lines."""
-    assert "Traceback" not in err
-    lines = err.splitlines()
-    assert len(lines) == 1, err
-    assert lines[0].startswith("twitchcause: error: "), err
-    return lines[0].removeprefix("twitchcause: error: ")
 
 
 # -- infer -----------------------------------------------------------------------------------------

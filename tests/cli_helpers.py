@@ -1,0 +1,20 @@
+"""Running the CLI in process, and reading a user error off stderr."""
+from __future__ import annotations
+
+from model.cli import main
+
+
+def run(capsys, *argv):
+    """Run the CLI in process: (exit status, stdout, stderr)."""
+    status = main(list(argv))
+    out, err = capsys.readouterr()
+    return status, out, err
+
+
+def one_error_line(err: str) -> str:
+    """The single stderr line of a user error, without its prefix; fails on tracebacks or extra lines."""
+    assert "Traceback" not in err
+    lines = err.splitlines()
+    assert len(lines) == 1, err
+    assert lines[0].startswith("twitchcause: error: "), err
+    return lines[0].removeprefix("twitchcause: error: ")
