@@ -52,7 +52,8 @@ def update_case(trigger, clicked: bool, *, search: str | None, answers: dict, cu
     if kind == "reset":
         evidence = {}
     elif kind == "example":
-        evidence = dict(examples[trigger["name"]].evidence) if trigger["name"] in examples else None
+        name = trigger.get("name")
+        evidence = dict(examples[name].evidence) if isinstance(name, str) and name in examples else None
     elif kind == "quick-answer":
         clicked_answer = {str(trigger.get("variable")): trigger.get("state")}
         evidence, _ = clean_answers({**stored_case(current), **clicked_answer}.items(), model.variables)

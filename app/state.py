@@ -28,11 +28,13 @@ def shown(text: str) -> str:
 def clean_answers(pairs, variables: Mapping) -> tuple[dict[str, str], list[str]]:
     """Keep the valid ``(variable, state)`` pairs; a notice for each one dropped.
 
-    An empty state means "not answered" and is skipped silently. When a
-    variable comes twice, the first answer is kept.
+    An empty state means "not answered" and is skipped silently. A variable
+    given twice with different answers is dropped (it becomes unanswered, so a
+    warning-sign question is asked again rather than settled by a guess).
     """
     evidence: dict[str, str] = {}
     notices: list[str] = []
+    conflicting: set[str] = set()
     for name, state in pairs:
         name, state = str(name), "" if state is None else str(state).strip()
         if name not in variables:
@@ -40,8 +42,11 @@ def clean_answers(pairs, variables: Mapping) -> tuple[dict[str, str], list[str]]
             continue
         if not state:
             continue
-        if name in evidence:
-            notices.append(f"Ignored a second answer to '{name}'; kept '{evidence[name]}'.")
+        if name in conflicting or (name in evidence and evidence[name] != state):
+            if name not in conflicting:
+                notices.append(f"Ignored '{name}': the link answers it twice, differently; answer it again below.")
+                conflicting.add(name)
+                evidence.pop(name)
             continue
         states = variables[name].states
         if state not in states:

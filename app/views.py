@@ -19,7 +19,7 @@ GRAPH_CONFIG = {"displayModeBar": False, "responsive": True}
 
 def red_flag_variables(model) -> set[str]:
     """Questions whose answer alone can call for the most urgent level."""
-    return {question.variable for question in model.ask_next({}) if question.red_flag}
+    return set(model.red_flags)
 
 
 def source_title(model, source: str) -> str:

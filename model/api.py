@@ -15,7 +15,7 @@ True
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
 
@@ -24,7 +24,7 @@ import numpy as np
 from priors import Priors, load_priors
 
 from .engine import Engine
-from .errors import ImpossibleEvidenceError, UnknownCauseError
+from .errors import ImpossibleEvidenceError, TwitchcauseError, UnknownCauseError
 from .escalation import Escalation, escalate
 from .evidence import parse_evidence
 
@@ -50,22 +50,21 @@ class Result:
     posterior: dict[str, float]
     prior: dict[str, float]
     escalation: Escalation
-    extras: dict = field(default_factory=dict)
 
     @property
     def ranking(self) -> list[str]:
         """Causes from most to least probable."""
         return sorted(self.posterior, key=lambda c: -self.posterior[c])
 
-    def to_dict(self) -> dict:
-        """A JSON-ready dict: posterior, prior, ranking, escalation, evidence, disclaimer."""
+    def to_dict(self, extras: Mapping[str, object] | None = None) -> dict:
+        """A JSON-ready dict: posterior, prior, escalation, ranking, evidence, any ``extras``, disclaimer."""
         return {
-            "evidence": dict(self.evidence),
             "posterior": dict(self.posterior),
             "prior": dict(self.prior),
-            "ranking": self.ranking,
             "escalation": self.escalation.to_dict(),
-            **self.extras,
+            "ranking": self.ranking,
+            "evidence": dict(self.evidence),
+            **(extras or {}),
             "disclaimer": DISCLAIMER,
         }
 
@@ -202,7 +201,15 @@ class Model:
         ('duration', False)
         """
         from .ask_next import ask_next
+        if n is not None and n < 0:
+            raise TwitchcauseError(f"n must be a count of questions (0 or more), got {n}")
         return ask_next(self.engine, self.priors, self.parse(evidence), n)
+
+    @property
+    def red_flags(self) -> tuple[str, ...]:
+        """Questions whose answer alone can call for the most urgent level (asked first)."""
+        from .ask_next import red_flag_variables
+        return tuple(red_flag_variables(self.priors))
 
     def _check_cause(self, cause: str) -> None:
         if cause not in self.priors.causes:

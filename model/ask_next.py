@@ -68,7 +68,7 @@ def _ranks_after_answers(engine: Engine, priors: Priors, evidence: Mapping[str, 
 def ask_next(engine: Engine, priors: Priors, evidence: Mapping[str, str], n: int | None = None) -> list[NextQuestion]:
     """Unanswered variables ranked: red flags first, then by information gain."""
     codes = engine.encode(evidence)
-    joint, _ = engine.normalise(engine.log_joint(codes), ", ".join(f"{k}={v}" for k, v in evidence.items()))
+    joint, _ = engine.joint_posterior(evidence)
     current = joint @ engine.presence
     pairs, factors = engine.answer_factors(codes)
     if not pairs:

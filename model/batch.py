@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import csv
 import os
-import re
 import sys
 import tempfile
+import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -46,6 +46,9 @@ def atomic_path(target: Path) -> Iterator[Path]:
     target = Path(target)
     fd, name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".part", dir=target.parent or ".")
     os.close(fd)
+    umask = os.umask(0)
+    os.umask(umask)
+    os.chmod(name, 0o666 & ~umask)  # mkstemp makes 0600; give the file the mode a plain open() would
     try:
         yield Path(name)
         os.replace(name, target)
@@ -54,15 +57,22 @@ def atomic_path(target: Path) -> Iterator[Path]:
             os.unlink(name)
 
 
+def _open_text(path: Path):
+    try:
+        return open(path, newline="", encoding="utf-8-sig")
+    except FileNotFoundError:
+        raise TwitchcauseError(f"{path}: no such file") from None
+    except OSError as exc:
+        raise TwitchcauseError(f"{path}: cannot be read ({exc.strerror or exc})") from None
+
+
 def read_header(path: Path, model: Model) -> list[str]:
     """The CSV's columns, each checked against the vocabulary."""
     try:
-        with open(path, newline="", encoding="utf-8-sig") as handle:
+        with _open_text(path) as handle:
             header = next(csv.reader(handle), None)
-    except FileNotFoundError:
-        raise TwitchcauseError(f"{path}: no such file") from None
     except (UnicodeDecodeError, csv.Error) as exc:
-        raise TwitchcauseError(f"{path}: not a readable CSV file ({exc})") from None
+        raise TwitchcauseError(f"{path}: not a readable CSV file (UTF-8 expected: {exc})") from None
     if not header:
         raise TwitchcauseError(f"{path}: empty file; expected a header row of evidence variables")
     seen = set()
@@ -73,6 +83,29 @@ def read_header(path: Path, model: Model) -> list[str]:
             raise EvidenceError(f"{path}: column '{column}' appears twice")
         seen.add(column)
     return header
+
+
+def check_shape(path: Path, width: int) -> int:
+    """Count the data rows, checking that none has more filled cells than the header.
+
+    A row may end in empty extra cells (a trailing comma); a short or blank row
+    leaves its missing cells unknown. A filled cell beyond the header is an
+    error naming the row, since it could only be read under the wrong column.
+    """
+    rows = 0
+    try:
+        with _open_text(path) as handle:
+            reader = csv.reader(handle)
+            next(reader, None)
+            for cells in reader:
+                rows += 1
+                extra = cells[width:]
+                if any(cell.strip() for cell in extra):
+                    raise TwitchcauseError(f"{path}: row {rows} (line {reader.line_num}): has {len(cells)} cells, "
+                                           f"expected {width} as in the header")
+    except (UnicodeDecodeError, csv.Error) as exc:
+        raise TwitchcauseError(f"{path}: row {rows + 1}: not readable as UTF-8 CSV ({exc})") from None
+    return rows
 
 
 def encode_chunk(chunk: pd.DataFrame, model: Model, first_row: int) -> tuple[np.ndarray, dict[int, str]]:
@@ -103,20 +136,11 @@ def _escalation_levels(model: Model, codes: np.ndarray, posteriors: np.ndarray) 
     return levels
 
 
-def _chunks(reader, source: Path):
-    """The reader's chunks, with a malformed line turned into a user error."""
-    try:
+def _vetted(reader):
+    """Chunks of a file :func:`check_shape` passed, without pandas' warning about dropped empty cells."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", pd.errors.ParserWarning)
         yield from reader
-    except pd.errors.ParserError as exc:
-        detail = str(exc).strip()
-        line = re.search(r"line (\d+)", detail)
-        where = f"row {int(line.group(1)) - 1} (line {line.group(1)})" if line else "malformed CSV"
-        raise TwitchcauseError(f"{source}: {where}: {detail}") from None
-
-
-def _count_rows(path: Path) -> int:
-    with open(path, "rb") as handle:
-        return max(sum(1 for _ in handle) - 1, 0)
 
 
 def run_batch(model: Model, source: str | Path, target: str | Path, *, skip_bad_rows: bool = False,
@@ -137,12 +161,14 @@ def run_batch(model: Model, source: str | Path, target: str | Path, *, skip_bad_
         For a column outside the vocabulary or, without ``skip_bad_rows``, a bad cell.
     """
     source, target = Path(source), Path(target)
+    if chunk_rows < 1:
+        raise TwitchcauseError(f"chunk_rows must be at least 1, got {chunk_rows}")
     header = read_header(source, model)
+    total = check_shape(source, len(header))
     if target.is_dir():
         raise TwitchcauseError(f"{target}: is a folder; expected the path of the output CSV file")
     if not target.parent.is_dir():
         raise TwitchcauseError(f"{target.parent}: no such folder for the output file {target.name}")
-    total = _count_rows(source)
     rejected_path = target.with_name(target.name + ".rejected.csv")
     rejected = 0
     bar = None
@@ -150,11 +176,12 @@ def run_batch(model: Model, source: str | Path, target: str | Path, *, skip_bad_
         from tqdm import tqdm
         bar = tqdm(total=total, unit="rows", file=sys.stderr)
     with atomic_path(target) as out_tmp, atomic_path(rejected_path) as rej_tmp:
-        reader = pd.read_csv(source, dtype=str, keep_default_na=False, chunksize=chunk_rows,
+        # check_shape has vetted every row: extra cells are empty, so index_col=False only drops those
+        reader = pd.read_csv(source, dtype=str, keep_default_na=False, chunksize=chunk_rows, index_col=False,
                              encoding="utf-8-sig", skip_blank_lines=False)
         first_row, wrote_header, wrote_rejected = 1, False, False
-        for chunk in _chunks(reader, source):
-            chunk = chunk[header]
+        for chunk in _vetted(reader):
+            chunk = chunk[header].fillna("")
             codes, problems = encode_chunk(chunk, model, first_row)
             if problems and not skip_bad_rows:
                 raise BadCellError(f"{source}: {problems[min(problems)]}")

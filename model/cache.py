@@ -22,6 +22,8 @@ from priors import Priors
 from .engine import Engine
 
 FORMAT = "engine-v1"
+PREFIX = "engine-"  # only files named so are read or pruned
+COMPILER_SOURCES = ("cpd.py", "network.py", "engine.py")  # the code that turns priors into the engine
 KEEP_FILES = 8  # tuned priors each add a file; the oldest beyond this are removed
 
 
@@ -33,8 +35,16 @@ def cache_dir() -> Path:
 
 
 def fingerprint(priors: Priors) -> str:
-    """A hash of the validated priors as loaded (not the files: priors may be tuned in memory)."""
+    """A hash of the validated priors as loaded and of the code that compiles them.
+
+    The priors are hashed as validated, not as files, since they may be tuned in
+    memory; the compiling modules' sources are hashed so that a change of code
+    never meets an engine compiled by the old one.
+    """
     digest = hashlib.sha256(FORMAT.encode())
+    here = Path(__file__).resolve().parent
+    for name in COMPILER_SOURCES:
+        digest.update(name.encode() + b"\0" + (here / name).read_bytes() + b"\0")
     for key in sorted(priors.raw):
         digest.update(key.encode() + b"\0" + priors.raw[key].model_dump_json().encode() + b"\0")
     return digest.hexdigest()
@@ -64,7 +74,7 @@ def _write(path: Path, key: str, engine: Engine) -> None:
     finally:
         if os.path.exists(tmp):
             os.unlink(tmp)
-    by_age = sorted(path.parent.glob("*.npz"), key=lambda p: p.stat().st_mtime, reverse=True)
+    by_age = sorted(path.parent.glob(f"{PREFIX}*.npz"), key=lambda p: p.stat().st_mtime, reverse=True)
     for old in by_age[KEEP_FILES:]:
         old.unlink(missing_ok=True)
 
@@ -74,7 +84,7 @@ def cached_engine(priors: Priors, causes, states, build: Callable[[], Engine]) -
     if os.environ.get("TWITCHCAUSE_NO_CACHE") == "1":
         return build()
     key = fingerprint(priors)
-    path = cache_dir() / f"{key[:32]}.npz"
+    path = cache_dir() / f"{PREFIX}{key[:32]}.npz"
     engine = _read(path, key, causes, states)
     if engine is None:
         engine = build()

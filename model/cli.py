@@ -22,17 +22,31 @@ def _parse_assignments(items: list[str]) -> dict[str, str]:
     evidence = {}
     for item in items:
         name, sep, state = item.partition("=")
+        name, state = name.strip(), state.strip()
         if not sep or not name:
             raise TwitchcauseError(f"evidence '{item}' is not VAR=STATE (for example caffeine_intake=high)")
-        evidence[name.strip()] = state.strip()
+        if name in evidence:
+            raise TwitchcauseError(f"evidence '{name}' is given twice ({evidence[name]!r} and {state!r}); give it once")
+        evidence[name] = state
     return evidence
+
+
+def _unique_keys(pairs):
+    found = {}
+    for key, value in pairs:
+        if key in found:
+            raise TwitchcauseError(f"evidence '{key}' is given twice ({found[key]!r} and {value!r}); give it once")
+        found[key] = value
+    return found
 
 
 def _read_evidence_file(path: str) -> dict[str, str]:
     try:
-        data = json.loads(Path(path).read_text(encoding="utf-8"))
+        data = json.loads(Path(path).read_text(encoding="utf-8-sig"), object_pairs_hook=_unique_keys)
     except FileNotFoundError:
         raise TwitchcauseError(f"{path}: no such file") from None
+    except OSError as exc:
+        raise TwitchcauseError(f"{path}: cannot be read ({exc.strerror or exc})") from None
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise TwitchcauseError(f"{path}: not valid JSON ({exc})") from None
     if not isinstance(data, dict):
@@ -84,14 +98,12 @@ def cmd_infer(args) -> int:
     explanation = model.explain(result.evidence, args.explain) if args.explain else None
     questions = model.ask_next(result.evidence, args.next) if args.next is not None else None
     if args.json:
-        out = {"posterior": result.posterior, "prior": result.prior, "escalation": result.escalation.to_dict(),
-               "ranking": result.ranking, "evidence": result.evidence}
+        extras = {}
         if explanation is not None:
-            out["explanation"] = [item.to_dict() for item in explanation]
+            extras["explanation"] = [item.to_dict() for item in explanation]
         if questions is not None:
-            out["next"] = [q.to_dict() for q in questions]
-        out["disclaimer"] = DISCLAIMER
-        print(json.dumps(out, indent=2))
+            extras["next"] = [q.to_dict() for q in questions]
+        print(json.dumps(result.to_dict(extras), indent=2))
         return 0
     print(format_table(result, model))
     if explanation is not None:
@@ -107,8 +119,8 @@ def cmd_infer(args) -> int:
 def cmd_batch(args) -> int:
     from .batch import run_batch
     model = load(args.priors)
-    summary = run_batch(model, args.input, args.output, skip_bad_rows=args.skip_bad_rows,
-                        chunk_rows=args.chunk_rows)
+    chunking = {} if args.chunk_rows is None else {"chunk_rows": args.chunk_rows}
+    summary = run_batch(model, args.input, args.output, skip_bad_rows=args.skip_bad_rows, **chunking)
     message = f"{summary.rows} rows -> {args.output}"
     if summary.rejected:
         message += f"; {summary.rejected} bad rows -> {summary.rejected_path}"
@@ -187,7 +199,7 @@ def build_parser() -> argparse.ArgumentParser:
     batch.add_argument("-o", "--output", required=True, metavar="OUT.csv")
     batch.add_argument("--skip-bad-rows", action="store_true",
                        help="write rows with a bad cell to OUT.csv.rejected.csv and go on")
-    batch.add_argument("--chunk-rows", type=int, default=20_000, help=argparse.SUPPRESS)
+    batch.add_argument("--chunk-rows", type=int, help=argparse.SUPPRESS)  # default: run_batch's
     batch.set_defaults(func=cmd_batch)
 
     schema = with_priors(sub.add_parser("schema", help="causes, evidence variables and levels"))

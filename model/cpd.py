@@ -129,16 +129,11 @@ class fixed:
         return self.probabilities.copy()
 
 
-def conditional_table(parents: Parents, rule) -> np.ndarray:
-    """The full table, axes (child, *parents), of a combination rule."""
-    return rule.table(parents)
-
-
-def tabular_cpd(variable: str, states: Sequence[str], parents: Parents, rule):
-    """A pgmpy TabularCPD of ``variable`` from a combination rule (or a ready table)."""
+def tabular_cpd(variable: str, states: Sequence[str], parents: Parents, table):
+    """A pgmpy TabularCPD of ``variable`` from its table (axes: variable, *parents) or a combination rule."""
     from pgmpy.factors.discrete import TabularCPD
 
-    table = rule if isinstance(rule, np.ndarray) else conditional_table(parents, rule)
+    table = table if isinstance(table, np.ndarray) else table.table(parents)
     names = [name for name, _ in parents]
     values = table.reshape(len(states), -1)
     state_names = {variable: list(states), **{name: list(s) for name, s in parents}}

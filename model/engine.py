@@ -24,7 +24,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .errors import ImpossibleEvidenceError
+from .errors import ImpossibleEvidenceError, impossible_message
 
 UNKNOWN = -1
 
@@ -151,18 +151,12 @@ class Engine:
         rows = self.answered_rows(codes)
         return self.base + self.rows[rows].sum(axis=0) if rows else self.base.copy()
 
-    def log_joint_batch(self, codes: np.ndarray) -> np.ndarray:
-        """``log P(causes = j, evidence)`` for each case: (cases, 2**n)."""
-        return self.base + self.row_indicator(codes) @ self.rows
-
     @staticmethod
-    def normalise(log_joint: np.ndarray, evidence_repr: str = "") -> tuple[np.ndarray, np.ndarray]:
+    def normalise(log_joint: np.ndarray, evidence: Mapping[str, str] | str = "") -> tuple[np.ndarray, np.ndarray]:
         """Posterior over joint states and ``log P(evidence)``, per case (last axis)."""
         top = log_joint.max(axis=-1, keepdims=True)
         if not np.all(np.isfinite(top)):
-            raise ImpossibleEvidenceError(
-                "the network gives this evidence probability zero, so no posterior exists"
-                + (f": {evidence_repr}" if evidence_repr else ""))
+            raise ImpossibleEvidenceError(impossible_message(evidence))
         weights = np.exp(log_joint - top)
         mass = weights.sum(axis=-1, keepdims=True)
         return weights / mass, (top + np.log(mass))[..., 0]
@@ -170,7 +164,7 @@ class Engine:
     def joint_posterior(self, evidence: Mapping[str, str]) -> tuple[np.ndarray, float]:
         """Posterior over joint cause states and ``log P(evidence)`` for one case."""
         log_joint = self.log_joint(self.encode(evidence))
-        joint, log_evidence = self.normalise(log_joint, ", ".join(f"{k}={v}" for k, v in evidence.items()))
+        joint, log_evidence = self.normalise(log_joint, evidence)
         return joint, float(log_evidence)
 
     def posterior(self, evidence: Mapping[str, str]) -> dict[str, float]:
@@ -178,7 +172,7 @@ class Engine:
         log_joint = self.log_joint(self.encode(evidence))
         top = log_joint.max()
         if not np.isfinite(top):
-            self.normalise(log_joint, ", ".join(f"{k}={v}" for k, v in evidence.items()))  # raises
+            self.normalise(log_joint, evidence)  # raises
         weights = np.exp(log_joint - top)
         return dict(zip(self.causes, self.project(weights).tolist()))
 
@@ -191,7 +185,7 @@ class Engine:
         codes = np.atleast_2d(codes)
         out = np.empty((len(codes), len(self.causes)))
         for start in range(0, len(codes), chunk):
-            log_joint = self.row_indicator(codes[start:start + chunk]) @ self.rows
+            log_joint = self.row_indicator(codes[start:start + chunk]) @ self.rows  # log P(causes, e) - base
             log_joint += self.base
             top = log_joint.max(axis=1, keepdims=True)
             if not np.all(np.isfinite(top)):

@@ -38,14 +38,16 @@ def _matches(condition: Mapping[str, list[str]], evidence: Mapping[str, str]) ->
     return all(evidence.get(name) in states for name, states in condition.items())
 
 
+def _fires(rule, evidence: Mapping[str, str]) -> bool:
+    """Every ``when`` condition holds and no ``unless`` condition does (unanswered never matches)."""
+    return _matches(rule.when, evidence) and not any(
+        evidence.get(name) in states for name, states in rule.unless.items())
+
+
 def rule_reasons(priors: Priors, evidence: Mapping[str, str]) -> list[Reason]:
     """The deterministic rules that fire on ``evidence`` (no probability involved)."""
-    fired = []
-    for rule in priors.escalation.rules:
-        blocked = any(evidence.get(name) in states for name, states in rule.unless.items())
-        if _matches(rule.when, evidence) and not blocked:
-            fired.append(Reason(rule.id, rule.level, rule.message, rule.source, rule.quote))
-    return fired
+    return [Reason(rule.id, rule.level, rule.message, rule.source, rule.quote)
+            for rule in priors.escalation.rules if _fires(rule, evidence)]
 
 
 def level_rank(priors: Priors, evidence: Mapping[str, str], posterior: Mapping[str, float]) -> int:
@@ -53,8 +55,7 @@ def level_rank(priors: Priors, evidence: Mapping[str, str], posterior: Mapping[s
     order = {level: i for i, level in enumerate(priors.levels)}
     rank = 0
     for rule in priors.escalation.rules:
-        if order[rule.level] > rank and _matches(rule.when, evidence) and not any(
-                evidence.get(name) in states for name, states in rule.unless.items()):
+        if order[rule.level] > rank and _fires(rule, evidence):
             rank = order[rule.level]
     for rule in priors.escalation.posterior_thresholds:
         if order[rule.level] > rank and posterior[rule.cause] > priors.threshold(rule):

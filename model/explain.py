@@ -57,7 +57,7 @@ def explain(engine: Engine, evidence: Mapping[str, str], cause: str,
     """Each answer's contribution to ``cause``, largest magnitude first."""
     codes = engine.encode(evidence)
     full = engine.log_joint(codes)
-    engine.normalise(full, ", ".join(f"{k}={v}" for k, v in evidence.items()))  # raises on impossible evidence
+    engine.normalise(full, evidence)  # raises on impossible evidence
     names, without = engine.without_each(codes)
     if not names:
         return []

@@ -57,7 +57,7 @@ def combination_rules(priors: Priors) -> dict[str, tuple[tuple[str, ...], list[s
 def node_table(priors: Priors, node: str, rule_spec=None) -> NodeTable:
     states, parent_names, rule = rule_spec or combination_rules(priors)[node]
     parents = tuple((p, states_of(priors, p)) for p in parent_names)
-    return NodeTable(tuple(states), parents, cpd.conditional_table(parents, rule))
+    return NodeTable(tuple(states), parents, rule.table(parents))
 
 
 def node_tables(priors: Priors) -> dict[str, NodeTable]:

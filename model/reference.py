@@ -8,13 +8,8 @@ from collections.abc import Mapping, Sequence
 from pgmpy.inference import VariableElimination
 from pgmpy.models import DiscreteBayesianNetwork
 
-from .errors import ImpossibleEvidenceError
+from .errors import ImpossibleEvidenceError, impossible_message
 from .network import PRESENT
-
-
-def impossible_message(evidence: Mapping[str, str]) -> str:
-    given = ", ".join(f"{k}={v}" for k, v in evidence.items())
-    return f"the network gives this evidence probability zero, so no posterior exists: {given}"
 
 
 class ReferenceInference:

@@ -16,7 +16,25 @@ from pydantic import BaseModel, ValidationError
 from . import schema
 
 DEFAULT_DIR = Path(__file__).resolve().parent
-YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml when built in: same result, faster
+_BASE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml when built in: same result, faster
+
+
+class YAML_LOADER(_BASE_LOADER):
+    """Safe loading that refuses a key given twice (YAML would silently keep the last)."""
+
+
+def _mapping_without_duplicates(loader, node):
+    seen = set()
+    for key_node, _ in node.value:
+        key = loader.construct_object(key_node, deep=True)
+        if key in seen:
+            raise yaml.constructor.ConstructorError(
+                None, None, f"key {key!r} is given twice in one mapping", key_node.start_mark)
+        seen.add(key)
+    return loader.construct_mapping(node, deep=True)
+
+
+YAML_LOADER.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _mapping_without_duplicates)
 SUM_TOLERANCE = 1e-9
 
 FILES = {
@@ -40,9 +58,10 @@ class PriorsError(ValueError):
 
 
 def closest(name: str, choices) -> str | None:
-    """The choice most like ``name``, or None when nothing is close."""
-    found = difflib.get_close_matches(str(name), [str(c) for c in choices], n=1, cutoff=0.5)
-    return found[0] if found else None
+    """The choice most like ``name`` (ignoring case), or None when nothing is close."""
+    by_folded = {str(c).casefold(): str(c) for c in choices}
+    found = difflib.get_close_matches(str(name).casefold(), list(by_folded), n=1, cutoff=0.5)
+    return by_folded[found[0]] if found else None
 
 
 def did_you_mean(name: str, choices) -> str:
@@ -120,6 +139,10 @@ def _read_yaml(path: Path, problems: list[str]) -> Any:
             return yaml.load(handle, Loader=YAML_LOADER)
     except FileNotFoundError:
         problems.append(f"{path}: file is missing")
+    except OSError as exc:
+        problems.append(f"{path}: cannot be read ({exc.strerror or exc})")
+    except UnicodeDecodeError as exc:
+        problems.append(f"{path}: not UTF-8 text ({exc})")
     except yaml.YAMLError as exc:
         problems.append(f"{path}: not valid YAML: {exc}".replace("\n", " "))
     return None
@@ -389,13 +412,16 @@ def check_quotes(priors: Priors, documents: str | Path) -> list[str]:
     texts = {}
     for source_id, source in priors.sources.items():
         path = documents / source.file
-        texts[source_id] = " ".join(path.read_text(encoding="utf-8").split()) if path.exists() else None
+        try:
+            texts[source_id] = " ".join(path.read_text(encoding="utf-8").split())
+        except (OSError, UnicodeDecodeError):
+            texts[source_id] = None
     problems = []
     for key, where, source, quote in iter_citations(priors):
         text = texts.get(source)
         if text is None:
             problems.append(f"{priors.directory / FILES[key][0]}: {where}: document of source '{source}' "
-                            f"not found in {documents}")
+                            f"not found or not UTF-8 text in {documents}")
         elif " ".join(quote.split()) not in text:
             problems.append(f"{priors.directory / FILES[key][0]}: {where}: quote not found verbatim in "
                             f"'{source}': \"{quote}\"")

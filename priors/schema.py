@@ -133,6 +133,14 @@ class Rule(_Strict):
             raise ValueError("a rule needs at least one condition under 'when'")
         return value
 
+    @field_validator("when", "unless")
+    @classmethod
+    def _states_listed(cls, value: dict[str, list[str]]) -> dict[str, list[str]]:
+        for name, states in value.items():
+            if not states:
+                raise ValueError(f"condition on '{name}' lists no state, so it could never match")
+        return value
+
 
 class Threshold(_Strict):
     id: str

@@ -17,11 +17,21 @@ def repo_dir() -> Path:
     return REPO
 
 
+@pytest.fixture(scope="session", autouse=True)
+def fresh_engine_cache(tmp_path_factory):
+    """Engines compiled by this run only: a cache left by other code must not stand in for the compiler."""
+    patch = pytest.MonkeyPatch()
+    patch.setenv("TWITCHCAUSE_CACHE_DIR", str(tmp_path_factory.mktemp("engine-cache")))
+    yield
+    patch.undo()
+
+
 @pytest.fixture(scope="session")
 def loaded_model() -> model.Model:
-    """The packaged model with its pgmpy network and engine built (slow: build once)."""
+    """The packaged model with its pgmpy network and compiled engine (slow: build once)."""
     m = model.load()
-    m.engine  # builds the pgmpy network and compiles it
+    m.engine
+    m.network
     return m
 
 

@@ -7,6 +7,8 @@ import time
 from urllib.parse import quote
 
 import pytest
+
+from model import TwitchcauseError
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -98,10 +100,23 @@ def test_an_empty_answer_means_not_answered_and_is_not_a_problem(m):
     assert parse_query("?sleep=&weakness=no", m.variables) == ({"weakness": "no"}, [])
 
 
-def test_a_question_given_twice_keeps_the_first_answer(m):
-    evidence, notices = parse_query("?sleep=short&sleep=adequate", m.variables)
+def test_a_question_answered_twice_differently_is_left_unanswered(m):
+    evidence, notices = parse_query("?weakness=no&sleep=short&weakness=yes&weakness=no", m.variables)
     assert evidence == {"sleep": "short"}
-    assert notices == ["Ignored a second answer to 'sleep'; kept 'short'."]
+    assert notices == ["Ignored 'weakness': the link answers it twice, differently; answer it again below."]
+
+
+def test_a_question_given_twice_alike_is_kept(m):
+    assert parse_query("?sleep=short&sleep=short", m.variables) == ({"sleep": "short"}, [])
+
+
+def test_a_tampered_example_button_is_ignored(m):
+    from app.case import update_case
+    from app.examples import load_examples
+
+    trigger = {"type": "example", "name": ["not", "a", "name"]}
+    assert update_case(trigger, True, search="", answers={}, current={}, model=m,
+                       examples=load_examples(m)) is None
 
 
 def test_a_link_longer_than_any_case_is_ignored_whole(m):
@@ -370,10 +385,10 @@ def test_each_example_tells_its_story(m, examples):
 def test_a_bad_example_file_names_the_file_and_the_example(m, tmp_path):
     path = tmp_path / "examples.yaml"
     path.write_text("oops:\n  label: x\n  story: y\n  evidence: {sleep: lots}\n", encoding="utf-8")
-    with pytest.raises(ValueError, match=r"examples.yaml: oops: evidence 'sleep' has no state 'lots'"):
+    with pytest.raises(TwitchcauseError, match=r"examples.yaml: oops: evidence 'sleep' has no state 'lots'"):
         load_examples(m, path)
     path.write_text("oops:\n  label: x\n", encoding="utf-8")
-    with pytest.raises(ValueError, match=r"examples.yaml: oops: expected the keys label, story and evidence"):
+    with pytest.raises(TwitchcauseError, match=r"examples.yaml: oops: expected the keys label, story and evidence"):
         load_examples(m, path)
 
 

@@ -303,3 +303,28 @@ def test_score_vignettes_runs_and_recalls_every_red_flag(shared_dir):
     assert proc.returncode == 0, proc.stderr
     summary = proc.stdout.strip().splitlines()[-1]
     assert re.search(r"\bredflag_recall=1\.00\b", summary), summary
+
+
+def test_rows_ending_in_a_comma_keep_every_cell_in_its_column(m, tmp_path):
+    source = tmp_path / "cases.csv"
+    source.write_text("weakness,pain\nyes,no,\nno,yes,\n", encoding="utf-8")
+    run_batch(m, source, tmp_path / "out.csv")
+    _, rows = read_csv(tmp_path / "out.csv")
+    assert [(r["weakness"], r["pain"], r["escalation"]) for r in rows] == [
+        ("yes", "no", "see_doctor_promptly"), ("no", "yes", "see_doctor")]
+
+
+def test_output_file_gets_the_usual_permissions(m, tmp_path):
+    import os
+    import stat
+
+    run_batch(m, write_csv(tmp_path / "cases.csv", ROWS), tmp_path / "out.csv")
+    umask = os.umask(0)
+    os.umask(umask)
+    assert stat.S_IMODE((tmp_path / "out.csv").stat().st_mode) == 0o666 & ~umask
+
+
+def test_a_folder_as_input_is_a_user_error(tmp_path, capsys):
+    status, _, err = run(capsys, "batch", str(tmp_path), "-o", str(tmp_path / "out.csv"))
+    assert status == 2
+    assert one_error_line(err) == f"{tmp_path}: cannot be read (Is a directory)"

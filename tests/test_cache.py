@@ -63,3 +63,22 @@ def test_cache_can_be_turned_off(cache_dir, loaded_model, monkeypatch):
     _engine(loaded_model, calls)
     _engine(loaded_model, calls)
     assert calls == [1, 1] and not list(cache_dir.glob("*.npz"))
+
+
+def test_other_files_in_the_cache_folder_are_never_pruned(cache_dir, loaded_model):
+    mine = [cache_dir / f"data{i}.npz" for i in range(12)]
+    for path in mine:
+        path.write_bytes(b"user data")
+    _engine(loaded_model, [])
+    assert all(path.exists() for path in mine)
+
+
+def test_a_change_of_compiling_code_changes_the_key(loaded_model, tmp_path, monkeypatch):
+    import model.cache as cache
+
+    code = tmp_path / "compiler.py"
+    code.write_text("one")
+    monkeypatch.setattr(cache, "COMPILER_SOURCES", (str(code),))
+    before = fingerprint(loaded_model.priors)
+    code.write_text("two")
+    assert fingerprint(loaded_model.priors) != before

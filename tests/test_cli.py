@@ -276,3 +276,40 @@ def test_module_runs_as_a_script():
                           text=True, cwd=REPO, timeout=120)
     assert proc.returncode == 0, proc.stderr
     assert len(json.loads(proc.stdout)["causes"]) == 12
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["weakness=yes", "weakness=no"], "evidence 'weakness' is given twice ('yes' and 'no'); give it once"),
+])
+def test_an_answer_given_twice_is_a_user_error(capsys, argv, message):
+    status, _, err = run(capsys, "infer", *argv)
+    assert status == 2
+    assert one_error_line(err) == message
+
+
+def test_a_json_key_given_twice_is_a_user_error(capsys, tmp_path):
+    case = tmp_path / "case.json"
+    case.write_text('{"weakness": "yes", "weakness": "no"}', encoding="utf-8")
+    status, _, err = run(capsys, "infer", "--evidence-file", str(case))
+    assert status == 2
+    assert one_error_line(err) == "evidence 'weakness' is given twice ('yes' and 'no'); give it once"
+
+
+def test_an_evidence_file_with_a_byte_order_mark_is_read(capsys, tmp_path):
+    case = tmp_path / "case.json"
+    case.write_text('\ufeff{"weakness": "yes"}', encoding="utf-8")
+    status, out, _ = run(capsys, "infer", "--evidence-file", str(case), "--json")
+    assert status == 0
+    assert json.loads(out)["escalation"]["level"] == "see_doctor_promptly"
+
+
+def test_a_folder_as_evidence_file_is_a_user_error(capsys, tmp_path):
+    status, _, err = run(capsys, "infer", "--evidence-file", str(tmp_path))
+    assert status == 2
+    assert one_error_line(err) == f"{tmp_path}: cannot be read (Is a directory)"
+
+
+def test_a_state_in_the_wrong_case_suggests_the_right_one(capsys):
+    status, _, err = run(capsys, "infer", "weakness=YES")
+    assert status == 2
+    assert one_error_line(err).endswith("expected one of no, yes (did you mean 'yes'?)")

@@ -1,9 +1,12 @@
-"""The compiled engine against pgmpy's VariableElimination, the reference."""
+"""The compiled engine: its paths agree, it compiles what pgmpy holds, and impossible evidence is an error.
+
+Agreement with pgmpy's VariableElimination on random evidence is in test_inference.py.
+"""
 from __future__ import annotations
 
 import numpy as np
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given, settings
 from hypothesis import strategies as st
 from pgmpy.factors.discrete import TabularCPD
 from pgmpy.models import DiscreteBayesianNetwork
@@ -13,29 +16,11 @@ from model.engine import compile_network
 from model.network import build_network, factors, node_tables
 from model.reference import ReferenceInference
 
-TOLERANCE = 1e-9
-
-
-@pytest.fixture(scope="module")
-def reference(loaded_model):
-    return ReferenceInference(loaded_model.network, loaded_model.causes)
-
 
 def evidence_strategy(variables):
     """Each variable absent or one of its states."""
     return st.fixed_dictionaries(
         {}, optional={name: st.sampled_from(v.states) for name, v in variables.items()})
-
-
-@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(data=st.data())
-def test_engine_equals_variable_elimination_on_random_evidence(loaded_model, reference, data):
-    evidence = data.draw(evidence_strategy(loaded_model.variables))
-    fast = loaded_model.engine.posterior(evidence)
-    slow = reference.posterior(evidence)
-    for cause in loaded_model.causes:
-        assert 0.0 <= fast[cause] <= 1.0
-        assert fast[cause] == pytest.approx(slow[cause], abs=TOLERANCE)
 
 
 @settings(max_examples=40, deadline=None)
@@ -46,7 +31,7 @@ def test_batch_path_equals_single_path(loaded_model, data):
     batch = engine.posterior_codes(np.array([engine.encode(case) for case in cases]), chunk=4)
     for row, case in zip(batch, cases):
         single = engine.posterior(case)
-        assert row.tolist() == pytest.approx([single[c] for c in engine.causes], abs=1e-12)
+        assert row.tolist() == [single[c] for c in engine.causes]  # the same digits on both paths
 
 
 def test_engine_compiled_from_priors_equals_engine_compiled_from_pgmpy(loaded_model):
@@ -63,10 +48,6 @@ def test_vectorised_tables_equal_pgmpy_cpds(loaded_model):
         cpd = loaded_model.network.get_cpds(node)
         assert list(cpd.variables) == names
         np.testing.assert_allclose(cpd.values, values, atol=1e-15)
-
-
-def test_no_evidence_gives_the_prior(loaded_model):
-    assert loaded_model.engine.posterior({}) == pytest.approx(loaded_model.prior, abs=0)
 
 
 def _two_node_network(zero_when_absent: bool):

@@ -358,3 +358,33 @@ def test_priors_check_with_a_missing_documents_folder(capsys, tmp_path):
     err = capsys.readouterr().err
     assert status == 2
     assert err.splitlines() == [f"{tmp_path / 'nowhere'}: not a folder of source documents"]
+
+
+def test_a_key_given_twice_is_named(folder):
+    text = (folder / "escalation.yaml").read_text(encoding="utf-8")
+    (folder / "escalation.yaml").write_text(
+        text.replace('when: {weakness: ["yes"]}', 'when: {weakness: ["yes"], weakness: ["no"]}'), encoding="utf-8")
+    with pytest.raises(PriorsError, match=re.escape(f"{folder / 'escalation.yaml'}: not valid YAML: ") +
+                       ".*key 'weakness' is given twice"):
+        load_priors(folder)
+
+
+def test_a_condition_without_states_is_named(folder):
+    text = (folder / "escalation.yaml").read_text(encoding="utf-8")
+    (folder / "escalation.yaml").write_text(text.replace('when: {weakness: ["yes"]}', "when: {weakness: []}"),
+                                            encoding="utf-8")
+    with pytest.raises(PriorsError, match=re.escape(f"{folder / 'escalation.yaml'}: rules -> 0 -> when: ") +
+                       "condition on 'weakness' lists no state"):
+        load_priors(folder)
+
+
+@pytest.mark.parametrize("content", [b"\xff\xfe not text", None], ids=["not utf-8", "a folder"])
+def test_an_unreadable_file_is_named(folder, content):
+    path = folder / "causes.yaml"
+    path.unlink()
+    if content is None:
+        path.mkdir()
+    else:
+        path.write_bytes(content)
+    with pytest.raises(PriorsError, match=re.escape(f"{path}: ")):
+        load_priors(folder)
