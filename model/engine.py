@@ -21,6 +21,7 @@ from __future__ import annotations
 import itertools
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 
@@ -89,8 +90,12 @@ class Engine:
             deltas = [np.where(np.isfinite(block.table[-1]), block.table - block.table[-1], 0.0)
                       for block in self.blocks]
         self.rows = np.vstack(deltas)
-        self._row_factors = np.exp(self.rows)
         self._zero_rows = {int(self._offsets[b + 1] - 1) for b in range(len(self.blocks))}  # all-unknown rows
+
+    @cached_property
+    def _row_factors(self) -> np.ndarray:
+        """``exp(rows)``, for what-if questions; made on first use to keep start-up short."""
+        return np.exp(self.rows)
 
     # -- encoding --------------------------------------------------------------
     def encode(self, evidence: Mapping[str, str]) -> np.ndarray:
