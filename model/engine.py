@@ -12,9 +12,12 @@ of evidence becomes a row of log-probabilities over that axis:
   the exposures' prior times the causes' CPDs with the unknown exposures
   summed out exactly.
 
-A case is then the sum of one row per block and per finding, normalised with
-a max shift; a batch is the same with fancy indexing over rows. All numbers
-come from the pgmpy network's CPDs, so the engine is the network's own model.
+A case is then the sum of one row per block and per finding. Posteriors are
+read in probability space, the prior times one factor row per answered block
+(no exponential per query), falling back to the log rows with a max shift for
+the rare case whose product would underflow; a batch does the same products
+block by block. The numbers are the network's CPDs (compiled from the priors'
+tables or from a pgmpy network), so the engine is the network's own model.
 """
 from __future__ import annotations
 
@@ -28,6 +31,9 @@ import numpy as np
 from .errors import ImpossibleEvidenceError, impossible_message
 
 UNKNOWN = -1
+# Joint weights are products of factors of at most 1; below this a case is redone in log space
+# rather than lose digits to underflow (a few hundred orders of magnitude above the smallest double).
+SMALLEST_WEIGHT = 1e-250
 
 
 @dataclass(frozen=True)
@@ -94,8 +100,13 @@ class Engine:
 
     @cached_property
     def _row_factors(self) -> np.ndarray:
-        """``exp(rows)``, for what-if questions; made on first use to keep start-up short."""
+        """``exp(rows)``: each answer as a factor on the joint (all at most 1: an answer only narrows)."""
         return np.exp(self.rows)
+
+    @cached_property
+    def _base_weights(self) -> np.ndarray:
+        """The prior over joint cause states, scaled to a maximum of 1."""
+        return np.exp(self.base - self.base.max())
 
     # -- encoding --------------------------------------------------------------
     def encode(self, evidence: Mapping[str, str]) -> np.ndarray:
@@ -132,12 +143,9 @@ class Engine:
                 row -= (unknown_code - int(codes[i])) * step
         return row
 
-    def row_indicator(self, codes: np.ndarray):
-        """Sparse (cases x rows) matrix of the rows each case answers."""
-        from scipy.sparse import csr_matrix
-
+    def answered_by_block(self, codes: np.ndarray):
+        """For each block some case answers: (block, those cases, the global row of each)."""
         codes = np.atleast_2d(codes)
-        case_ids, row_ids = [], []
         for b, block in enumerate(self.blocks):
             if not block.variables:
                 continue
@@ -145,10 +153,8 @@ class Engine:
             radices = np.array(block.radices)
             digits = np.where(codes[:, columns] == UNKNOWN, radices - 1, codes[:, columns])
             answered = np.flatnonzero((digits != radices - 1).any(axis=1))
-            case_ids.append(answered)
-            row_ids.append(self._offsets[b] + digits[answered] @ self._place[b])
-        case_ids, row_ids = np.concatenate(case_ids), np.concatenate(row_ids)
-        return csr_matrix((np.ones(len(case_ids)), (case_ids, row_ids)), shape=(len(codes), len(self.rows)))
+            if len(answered):
+                yield b, answered, self._offsets[b] + digits[answered] @ self._place[b]
 
     # -- inference -------------------------------------------------------------
     def log_joint(self, codes: Sequence[int]) -> np.ndarray:
@@ -174,39 +180,52 @@ class Engine:
 
     def posterior(self, evidence: Mapping[str, str]) -> dict[str, float]:
         """``{cause: P(cause present | evidence)}`` for validated evidence."""
-        log_joint = self.log_joint(self.encode(evidence))
-        top = log_joint.max()
-        if not np.isfinite(top):
-            self.normalise(log_joint, evidence)  # raises
-        weights = np.exp(log_joint - top)
+        codes = self.encode(evidence)
+        weights = self._base_weights.copy()
+        for row in self.answered_rows(codes):
+            weights *= self._row_factors[row]
+        if not weights.max() > SMALLEST_WEIGHT:
+            weights = self._weights_in_log_space(codes, evidence)
         return dict(zip(self.causes, self.project(weights).tolist()))
 
     def posterior_codes(self, codes: np.ndarray, chunk: int = 256) -> np.ndarray:
         """P(cause present | evidence) for coded cases: (cases, causes).
 
-        Works in chunks small enough to stay in cache, in place, and normalises
-        after projecting onto the causes (12 divisions per case, not 4096).
+        The same products, in the same order, as :meth:`posterior`, in chunks
+        small enough to stay in cache; normalised after projecting onto the
+        causes (12 divisions per case, not 4096).
         """
         codes = np.atleast_2d(codes)
         out = np.empty((len(codes), len(self.causes)))
         for start in range(0, len(codes), chunk):
-            log_joint = self.row_indicator(codes[start:start + chunk]) @ self.rows  # log P(causes, e) - base
-            log_joint += self.base
-            top = log_joint.max(axis=1, keepdims=True)
-            if not np.all(np.isfinite(top)):
-                self.normalise(log_joint)  # raises the impossible-evidence error
-            log_joint -= top
-            np.exp(log_joint, out=log_joint)
-            out[start:start + chunk] = self.project(log_joint)
+            part = codes[start:start + chunk]
+            weights = np.repeat(self._base_weights[None], len(part), axis=0)
+            for _, cases, rows in self.answered_by_block(part):
+                weights[cases] *= self._row_factors[rows]
+            for i in np.flatnonzero(~(weights.max(axis=1) > SMALLEST_WEIGHT)):
+                weights[i] = self._weights_in_log_space(part[i])
+            out[start:start + chunk] = self.project(weights)
         return out
+
+    def _weights_in_log_space(self, codes: Sequence[int], evidence: Mapping[str, str] | str = "") -> np.ndarray:
+        """Joint weights scaled to a maximum of 1, for evidence whose product would underflow."""
+        log_joint = self.log_joint(codes)
+        top = log_joint.max()
+        if not np.isfinite(top):
+            self.normalise(log_joint, evidence)  # raises the impossible-evidence error
+        return np.exp(log_joint - top)
 
     def project(self, weights: np.ndarray) -> np.ndarray:
         """Normalised P(cause present) from unnormalised joint weights (last axis).
 
-        einsum over contiguous rows adds in the same order whatever the number of
-        cases, so a case gets the same digits alone, in a batch, or in any chunk.
+        A batch is projected as a stack of the same matrix-vector products as a
+        single case, so a case gets the same digits alone, in a batch, or in any
+        chunk (a matrix-matrix product would add in another order).
         """
-        marginal = np.einsum("...j,cj->...c", weights, self._presence_rows)
+        if weights.ndim == 1:
+            marginal = self._presence_rows @ weights
+        else:
+            marginal = np.matmul(self._presence_rows[None], weights[:, :, None])[..., 0]
         return marginal / weights.sum(axis=-1, keepdims=True)
 
     # -- what-if rows for explanations and next questions -----------------------
