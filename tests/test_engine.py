@@ -89,3 +89,17 @@ def test_rebuilt_network_is_deterministic(loaded_model):
     again = build_network(loaded_model.priors)
     for cpd in loaded_model.network.get_cpds():
         np.testing.assert_array_equal(cpd.values, again.get_cpds(cpd.variable).values)
+
+
+def test_log_space_fallback_gives_the_same_posteriors(loaded_model, monkeypatch):
+    import model.engine as engine_module
+
+    engine = loaded_model.engine
+    cases = [{}, {"caffeine_intake": "high", "weakness": "no"}, {"urge_to_move": "yes", "timing": "at_night"}]
+    codes = np.array([engine.encode(case) for case in cases])
+    usual = engine.posterior_codes(codes)
+    singles = [engine.posterior(case) for case in cases]
+    monkeypatch.setattr(engine_module, "SMALLEST_WEIGHT", 2.0)  # every case now takes the log-space path
+    np.testing.assert_allclose(engine.posterior_codes(codes), usual, rtol=0, atol=1e-12)
+    for case, single in zip(cases, singles):
+        assert engine.posterior(case) == pytest.approx(single, abs=1e-12)
