@@ -96,12 +96,20 @@ class Engine:
             deltas = [np.where(np.isfinite(block.table[-1]), block.table - block.table[-1], 0.0)
                       for block in self.blocks]
         self.rows = np.vstack(deltas)
+        self._factors_made: dict[int, np.ndarray] = {}
         self._zero_rows = {int(self._offsets[b + 1] - 1) for b in range(len(self.blocks))}  # all-unknown rows
 
     @cached_property
     def _row_factors(self) -> np.ndarray:
         """``exp(rows)``: each answer as a factor on the joint (all at most 1: an answer only narrows)."""
         return np.exp(self.rows)
+
+    def _factor(self, row: int) -> np.ndarray:
+        """One row of :attr:`_row_factors`, made on first use (a command line run needs only a few)."""
+        factor = self._factors_made.get(row)
+        if factor is None:
+            factor = self._factors_made[row] = np.exp(self.rows[row])
+        return factor
 
     @cached_property
     def _base_weights(self) -> np.ndarray:
@@ -183,7 +191,7 @@ class Engine:
         codes = self.encode(evidence)
         weights = self._base_weights.copy()
         for row in self.answered_rows(codes):
-            weights *= self._row_factors[row]
+            weights *= self._factor(row)
         if not weights.max() > SMALLEST_WEIGHT:
             weights = self._weights_in_log_space(codes, evidence)
         return dict(zip(self.causes, self.project(weights).tolist()))
