@@ -124,14 +124,6 @@ class Engine:
             codes[self._var_index[name]] = self.states[name].index(state)
         return codes
 
-    def _digits(self, codes: Sequence[int], b: int) -> list[int]:
-        block = self.blocks[b]
-        return [radix - 1 if codes[self._var_index[name]] == UNKNOWN else int(codes[self._var_index[name]])
-                for name, radix in zip(block.variables, block.radices)]
-
-    def _pattern(self, digits: Sequence[int], b: int) -> int:
-        return int(np.dot(digits, self._place[b])) if len(digits) else 0
-
     def answered_rows(self, codes: Sequence[int]) -> list[int]:
         """Global row of each block that the case answers (blocks left unknown add nothing)."""
         rows: dict[int, int] = {}
