@@ -17,7 +17,7 @@ import numpy as np
 from priors import Priors
 
 from .engine import Engine
-from .escalation import level_rank
+from .escalation import level_rank, rule_rank
 
 
 @dataclass(frozen=True)
@@ -58,9 +58,8 @@ def _ranks_after_answers(engine: Engine, priors: Priors, evidence: Mapping[str, 
         passed = marginals[:, engine.causes.index(rule.cause)] > priors.threshold(rule)
         by_threshold = np.maximum(by_threshold, np.where(passed, order[rule.level], 0))
     named = {name for rule in priors.escalation.rules for name in (*rule.when, *rule.unless)}
-    no_posterior = dict.fromkeys(engine.causes, 0.0)
-    rules_now = level_rank(priors, evidence, no_posterior)
-    by_rules = [level_rank(priors, {**evidence, name: state}, no_posterior) if name in named else rules_now
+    rules_now = rule_rank(priors, evidence)
+    by_rules = [rule_rank(priors, {**evidence, name: state}) if name in named else rules_now
                 for name, state in pairs]
     return [max(r, t) for r, t in zip(by_rules, by_threshold.tolist())]
 

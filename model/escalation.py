@@ -50,25 +50,29 @@ def rule_reasons(priors: Priors, evidence: Mapping[str, str]) -> list[Reason]:
             for rule in priors.escalation.rules if _fires(rule, evidence)]
 
 
+def _passed_thresholds(priors: Priors, posterior: Mapping[str, float]) -> list:
+    return [rule for rule in priors.escalation.posterior_thresholds
+            if posterior[rule.cause] > priors.threshold(rule)]
+
+
+def rule_rank(priors: Priors, evidence: Mapping[str, str]) -> int:
+    """Rank (index in ``priors.levels``) the deterministic rules alone give ``evidence``."""
+    order = {level: i for i, level in enumerate(priors.levels)}
+    return max((order[rule.level] for rule in priors.escalation.rules if _fires(rule, evidence)), default=0)
+
+
 def level_rank(priors: Priors, evidence: Mapping[str, str], posterior: Mapping[str, float]) -> int:
     """Rank (index in ``priors.levels``) of the level :func:`escalate` gives, without the reasons."""
     order = {level: i for i, level in enumerate(priors.levels)}
-    rank = 0
-    for rule in priors.escalation.rules:
-        if order[rule.level] > rank and _fires(rule, evidence):
-            rank = order[rule.level]
-    for rule in priors.escalation.posterior_thresholds:
-        if order[rule.level] > rank and posterior[rule.cause] > priors.threshold(rule):
-            rank = order[rule.level]
-    return rank
+    by_posterior = max((order[rule.level] for rule in _passed_thresholds(priors, posterior)), default=0)
+    return max(rule_rank(priors, evidence), by_posterior)
 
 
 def escalate(priors: Priors, evidence: Mapping[str, str], posterior: Mapping[str, float]) -> Escalation:
     """The level for a case and every reason that fired, most urgent first."""
     reasons = rule_reasons(priors, evidence)
-    for rule in priors.escalation.posterior_thresholds:
-        if posterior[rule.cause] > priors.threshold(rule):
-            reasons.append(Reason(rule.id, rule.level, rule.message, rule.source, rule.quote))
+    reasons += [Reason(rule.id, rule.level, rule.message, rule.source, rule.quote)
+                for rule in _passed_thresholds(priors, posterior)]
     order = {level: i for i, level in enumerate(priors.levels)}
     reasons.sort(key=lambda r: -order[r.level])
     level = reasons[0].level if reasons else priors.levels[0]

@@ -41,7 +41,7 @@ from .engine import Block, Engine, _exposure_block, _finding_block, _groups, _pa
 from .escalation import escalate
 from .evidence import parse_evidence
 from .network import factors as node_factors
-from .network import node_table
+from .network import node_table, node_tables
 
 ODDS_FACTOR = 2.0
 MIN_REST = 1e-3
@@ -183,7 +183,7 @@ class Sweep:
         self.states = {name: v.states for name, v in priors.variables.items()}
         self.case_names = list(cases)
         self.cases = [parse_evidence(evidence, priors.variables) for evidence in cases.values()]
-        self.factors = dict(node_factors({n: node_table(priors, n) for n in self._nodes(priors)}))
+        self.factors = dict(node_factors(node_tables(priors)))
         self.engine = compile_factors(self.factors, self.causes, self.states)
         exposures = [v for v in self.states if not _parents(self.factors, v)]
         self.groups = _groups(list(self.causes), exposures, self.factors)
@@ -204,10 +204,6 @@ class Sweep:
         self._present = [np.flatnonzero(column) for column in self.engine.presence.T]
         self._finite = np.isfinite(self._looked_up).all(axis=(1, 2))
         self.base = self.outcome(self.engine.posterior_codes(self.codes), priors)
-
-    @staticmethod
-    def _nodes(priors: Priors) -> list[str]:
-        return [*priors.context, *priors.cause_priors, *priors.findings]
 
     def _block_rows(self, codes: np.ndarray) -> np.ndarray:
         """Row of each block's table that each case looks up: (blocks, cases)."""
