@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: app test bench notebooks browser clean
+.PHONY: app test lint bench notebooks browser clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -19,7 +19,11 @@ app: $(STAMP)
 browser:
 	bash tests/install_browser.sh
 
-test: $(STAMP) browser
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+test: $(STAMP) browser lint
 	$(BIN)/python -m pytest
 
 bench: $(STAMP)

@@ -4,6 +4,7 @@ The case is a dict ``{variable: state}`` of answered questions; it lives in the
 URL and in a ``dcc.Store``, never in this module. Whatever the browser sends is
 checked again here, so a tampered store or link cannot reach the model.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -25,8 +26,9 @@ class CaseUpdate:
     search: str | None = None
 
 
-def update_case(trigger, clicked: bool, *, search: str | None, answers: dict, current: dict | None,
-                model, examples) -> CaseUpdate | None:
+def update_case(
+    trigger, clicked: bool, *, search: str | None, answers: dict, current: dict | None, model, examples
+) -> CaseUpdate | None:
     """The case after one event, or None when nothing should change.
 
     Parameters

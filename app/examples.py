@@ -1,4 +1,5 @@
 """Example cases, read from ``examples.yaml`` and checked against the model once."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -6,7 +7,7 @@ from pathlib import Path
 
 import yaml
 
-from model import TwitchcauseError
+from twitchcause.model import TwitchcauseError
 
 EXAMPLES_FILE = Path(__file__).resolve().parent / "examples.yaml"
 
@@ -32,8 +33,10 @@ def load_examples(model, path: Path = EXAMPLES_FILE) -> dict[str, Example]:
     examples = {}
     for name, entry in data.items():
         if not isinstance(entry, dict) or set(entry) != {"label", "story", "evidence"}:
-            raise TwitchcauseError(f"{path}: {name}: expected the keys label, story and evidence, "
-                             f"got {', '.join(entry) if isinstance(entry, dict) else type(entry).__name__}")
+            raise TwitchcauseError(
+                f"{path}: {name}: expected the keys label, story and evidence, "
+                f"got {', '.join(entry) if isinstance(entry, dict) else type(entry).__name__}"
+            )
         try:
             evidence = model.parse(entry["evidence"])
         except ValueError as error:

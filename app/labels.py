@@ -1,4 +1,5 @@
 """Words shown to people: names made readable, probabilities as percentages."""
+
 from __future__ import annotations
 
 

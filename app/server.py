@@ -1,9 +1,10 @@
 """Build the Dash app for a priors folder, and serve it."""
+
 from __future__ import annotations
 
 from dash import Dash
 
-import model as twitch_model
+import twitchcause.model as twitch_model
 
 from .callbacks import register_callbacks
 from .examples import load_examples
@@ -12,25 +13,29 @@ from .layout import build_layout
 TITLE = "twitchcause: why is my leg twitching?"
 
 
-def create_app(priors_dir=None) -> Dash:
-    """A ready Dash app; ``app.server`` is its Flask WSGI application.
-
-    Raises
-    ------
-    model.PriorsError
-        When the priors folder is invalid.
-    """
-    model = twitch_model.load(priors_dir)
+def create_app(model: twitch_model.Model | None = None) -> Dash:
+    """A ready Dash app for ``model`` (the packaged priors by default); ``app.server`` is its Flask WSGI application."""
+    model = model if model is not None else twitch_model.load()
     model.infer({})  # compile the engine now, not on the first visitor's request
     examples = load_examples(model)
-    app = Dash(__name__, title=TITLE, update_title=None, serve_locally=True,
-               meta_tags=[{"name": "viewport", "content": "width=device-width, initial-scale=1"},
-                          {"name": "description", "content": twitch_model.DISCLAIMER}])
+    app = Dash(
+        __name__,
+        title=TITLE,
+        update_title=None,
+        serve_locally=True,
+        meta_tags=[
+            {"name": "viewport", "content": "width=device-width, initial-scale=1"},
+            {"name": "description", "content": twitch_model.DISCLAIMER},
+        ],
+    )
     app.layout = build_layout(model, examples)
     register_callbacks(app, model, examples)
     return app
 
 
-def serve(host: str = "127.0.0.1", port: int = 8050, priors_dir=None, debug: bool = False) -> None:
-    """Run the development server (``twitchcause app``); use gunicorn and ``app.wsgi:server`` in production."""
-    create_app(priors_dir).run(host=host, port=port, debug=debug)
+def serve(
+    model: twitch_model.Model | None = None, host: str = "127.0.0.1", port: int = 8050, debug: bool = False
+) -> None:
+    """Run the development server (``twitchcause app``); use gunicorn and ``twitchcause.app.wsgi:server`` in
+    production."""
+    create_app(model).run(host=host, port=port, debug=debug)

@@ -4,12 +4,13 @@ A link is read where it enters the app. Every pair that is not a known question
 with one of its answers is dropped with a notice, so a shared, truncated or
 hand-edited link can never break the page; what is valid is kept.
 """
+
 from __future__ import annotations
 
 from collections.abc import Mapping
 from urllib.parse import parse_qsl, urlencode
 
-from priors import did_you_mean
+from twitchcause.priors import did_you_mean
 
 # A full case (32 answers, the longest names) is well under 1,000 characters.
 MAX_QUERY_LENGTH = 2000
@@ -38,7 +39,9 @@ def clean_answers(pairs, variables: Mapping) -> tuple[dict[str, str], list[str]]
     for name, state in pairs:
         name, state = str(name), "" if state is None else str(state).strip()
         if name not in variables:
-            notices.append(f"Ignored '{shown(name)}': not a question of this tool{did_you_mean(shown(name), variables)}.")
+            notices.append(
+                f"Ignored '{shown(name)}': not a question of this tool{did_you_mean(shown(name), variables)}."
+            )
             continue
         if not state:
             continue
@@ -50,8 +53,10 @@ def clean_answers(pairs, variables: Mapping) -> tuple[dict[str, str], list[str]]
             continue
         states = variables[name].states
         if state not in states:
-            notices.append(f"Ignored '{name}={shown(state)}': expected one of {', '.join(states)}"
-                           f"{did_you_mean(shown(state), states)}.")
+            notices.append(
+                f"Ignored '{name}={shown(state)}': expected one of {', '.join(states)}"
+                f"{did_you_mean(shown(state), states)}."
+            )
             continue
         evidence[name] = state
     return {name: evidence[name] for name in variables if name in evidence}, notices
@@ -66,8 +71,10 @@ def parse_query(search: str | None, variables: Mapping) -> tuple[dict[str, str],
     if not query:
         return {}, []
     if len(query) > MAX_QUERY_LENGTH:
-        return {}, [f"Ignored the answers in the link: it is {len(query):,} characters long, "
-                    f"more than a case can need ({MAX_QUERY_LENGTH:,})."]
+        return {}, [
+            f"Ignored the answers in the link: it is {len(query):,} characters long, "
+            f"more than a case can need ({MAX_QUERY_LENGTH:,})."
+        ]
     return clean_answers(parse_qsl(query, keep_blank_values=True, errors="replace"), variables)
 
 

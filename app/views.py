@@ -1,4 +1,5 @@
 """Pieces of the page built from what the model returns (plain functions, no callbacks)."""
+
 from __future__ import annotations
 
 import dash_bootstrap_components as dbc
@@ -32,42 +33,73 @@ def escalation_alert(result, model) -> dbc.Alert:
     level = result.escalation.level
     colour, icon, heading = LEVEL_LOOK.get(level, UNKNOWN_LEVEL_LOOK)
     reasons = [
-        html.Li([
-            html.Span(reason.message),
-            html.Span([" Source: ", html.Cite(source_title(model, reason.source))],
-                      className="reason-source", title=f"\u201c{reason.quote}\u201d"),
-        ], className=f"reason reason-{reason.level}", **{"data-rule": reason.rule})
+        html.Li(
+            [
+                html.Span(reason.message),
+                html.Span(
+                    [" Source: ", html.Cite(source_title(model, reason.source))],
+                    className="reason-source",
+                    title=f"\u201c{reason.quote}\u201d",
+                ),
+            ],
+            className=f"reason reason-{reason.level}",
+            **{"data-rule": reason.rule},
+        )
         for reason in result.escalation.reasons
     ]
     if not reasons:
-        summary = ("No warning signs among your answers so far." if result.evidence
-                   else "No answers yet: answer the questions below, or load an example.")
+        summary = (
+            "No warning signs among your answers so far."
+            if result.evidence
+            else "No answers yet: answer the questions below, or load an example."
+        )
         reasons = [html.Li(summary, className="reason")]
     return dbc.Alert(
-        html.Div([
-            html.I(className=f"bi {icon} level-icon", **{"aria-hidden": "true"}),
-            html.Div([
-                html.H2([heading or readable(level), html.Span(
-                    f" \u2014 {model.priors.level_descriptions.get(level, '')}", className="level-description")],
-                    className="h6 alert-heading mb-1"),
-                html.Ul(reasons, className="reasons mb-0"),
-            ], className="flex-grow-1"),
-        ], className="d-flex gap-2"),
-        id="escalation-alert", color=colour, className=f"escalation mb-0 level-{level}",
+        html.Div(
+            [
+                html.I(className=f"bi {icon} level-icon", **{"aria-hidden": "true"}),
+                html.Div(
+                    [
+                        html.H2(
+                            [
+                                heading or readable(level),
+                                html.Span(
+                                    f" \u2014 {model.priors.level_descriptions.get(level, '')}",
+                                    className="level-description",
+                                ),
+                            ],
+                            className="h6 alert-heading mb-1",
+                        ),
+                        html.Ul(reasons, className="reasons mb-0"),
+                    ],
+                    className="flex-grow-1",
+                ),
+            ],
+            className="d-flex gap-2",
+        ),
+        id="escalation-alert",
+        color=colour,
+        className=f"escalation mb-0 level-{level}",
     )
 
 
 def notices_view(notices: list[str]):
     """The list shown when a link held answers that had to be ignored."""
-    return [html.Strong("Some of the link could not be used, so it was ignored: "),
-            html.Ul([html.Li(n) for n in notices], className="mb-0")]
+    return [
+        html.Strong("Some of the link could not be used, so it was ignored: "),
+        html.Ul([html.Li(n) for n in notices], className="mb-0"),
+    ]
 
 
 def cause_summary(result) -> list:
     """The chart as text, for screen readers and anyone who cannot see it."""
-    return [html.Li(f"{readable(c)}: {percent(result.posterior[c])} "
-                    f"(before any answer {percent(result.prior[c])})", **{"data-cause": c})
-            for c in result.ranking]
+    return [
+        html.Li(
+            f"{readable(c)}: {percent(result.posterior[c])} (before any answer {percent(result.prior[c])})",
+            **{"data-cause": c},
+        )
+        for c in result.ranking
+    ]
 
 
 def ask_next_view(questions, model):
@@ -77,28 +109,44 @@ def ask_next_view(questions, model):
     items = []
     for question in questions:
         variable = model.variables[question.variable]
-        badge = (dbc.Badge("warning sign", color="danger", className="ms-2") if question.red_flag
-                 else None)
+        badge = dbc.Badge("warning sign", color="danger", className="ms-2") if question.red_flag else None
         buttons = [
-            dbc.Button(state_label(variable, state), id={"type": "quick-answer", "variable": question.variable,
-                                                         "state": state},
-                       color="primary", outline=True, size="sm", className="me-1 mb-1")
+            dbc.Button(
+                state_label(variable, state),
+                id={"type": "quick-answer", "variable": question.variable, "state": state},
+                color="primary",
+                outline=True,
+                size="sm",
+                className="me-1 mb-1",
+            )
             for state in variable.states
         ]
-        items.append(html.Li([
-            html.P([question.question, badge], className="mb-1 fw-semibold"),
-            html.Div(buttons, role="group", **{"aria-label": question.question}),
-        ], className="list-group-item", **{"data-variable": question.variable}))
+        items.append(
+            html.Li(
+                [
+                    html.P([question.question, badge], className="mb-1 fw-semibold"),
+                    html.Div(buttons, role="group", **{"aria-label": question.question}),
+                ],
+                className="list-group-item",
+                **{"data-variable": question.variable},
+            )
+        )
     return html.Ol(items, className="list-group list-group-flush ask-next")
 
 
 def explanation_view(cause: str, contributions, model):
     """What speaks for and against ``cause``: a chart, or a hint when nothing is answered."""
     if not contributions:
-        return html.P(f"Answer a few questions to see what speaks for or against {readable(cause).lower()}.",
-                      className="text-body-secondary")
-    return dcc.Graph(id="why-graph", figure=explanation_figure(contributions, model.variables),
-                     config=GRAPH_CONFIG, className="why-graph")
+        return html.P(
+            f"Answer a few questions to see what speaks for or against {readable(cause).lower()}.",
+            className="text-body-secondary",
+        )
+    return dcc.Graph(
+        id="why-graph",
+        figure=explanation_figure(contributions, model.variables),
+        config=GRAPH_CONFIG,
+        className="why-graph",
+    )
 
 
 def advice_view(cause: str, model):
@@ -106,11 +154,20 @@ def advice_view(cause: str, model):
     items = model.priors.advice.get(cause, [])
     if not items:
         return html.P("The articles give no self-care advice for this cause.", className="text-body-secondary")
-    return html.Ul([
-        html.Li([
-            html.P(item.text, className="mb-1"),
-            html.Small([f"\u201c{item.quote}\u201d \u2014 ", html.Cite(source_title(model, item.source))],
-                       className="text-body-secondary"),
-        ], className="list-group-item px-0", **{"data-source": item.source})
-        for item in items
-    ], className="list-group list-group-flush advice")
+    return html.Ul(
+        [
+            html.Li(
+                [
+                    html.P(item.text, className="mb-1"),
+                    html.Small(
+                        [f"\u201c{item.quote}\u201d \u2014 ", html.Cite(source_title(model, item.source))],
+                        className="text-body-secondary",
+                    ),
+                ],
+                className="list-group-item px-0",
+                **{"data-source": item.source},
+            )
+            for item in items
+        ],
+        className="list-group list-group-flush advice",
+    )

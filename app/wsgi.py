@@ -1,10 +1,11 @@
 """The WSGI entry point for production servers.
 
-    gunicorn --workers 4 --preload --bind 127.0.0.1:8050 app.wsgi:server
+    gunicorn --workers 4 --preload --bind 127.0.0.1:8050 twitchcause.app.wsgi:server
 
 The priors folder is the packaged one, or the folder named by the
 ``TWITCHCAUSE_PRIORS`` environment variable.
 """
+
 import os
 
 # Each gunicorn worker is a process that serves one request at a time. numpy's BLAS would
@@ -13,6 +14,8 @@ import os
 for _variable in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ.setdefault(_variable, "1")
 
-from .server import create_app  # noqa: E402  (after the thread limits above)
+from twitchcause import load  # noqa: E402  (after the thread limits above)
 
-server = create_app(os.environ.get("TWITCHCAUSE_PRIORS") or None).server
+from .server import create_app  # noqa: E402
+
+server = create_app(load(os.environ.get("TWITCHCAUSE_PRIORS") or None)).server

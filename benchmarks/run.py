@@ -7,6 +7,7 @@ The last line sums it up:
 
     single_x=.. next_x=.. batch_x=.. batch_cases_per_s=.. cli_cold_s=..
 """
+
 from __future__ import annotations
 
 import argparse
@@ -22,11 +23,18 @@ import numpy as np
 
 warnings.filterwarnings("ignore")
 
-import model  # noqa: E402
-from model.ask_next import summed_entropy  # noqa: E402
+from twitchcause import model  # noqa: E402
+from twitchcause.model.ask_next import summed_entropy  # noqa: E402
 
-TARGETS = {"single_ms": 0.1, "single_x": 20, "agrum_x": 30, "next_ms": 5.0, "next_x": 50, "batch_x": 50,
-           "cli_cold_s": 0.5}
+TARGETS = {
+    "single_ms": 0.1,
+    "single_x": 20,
+    "agrum_x": 30,
+    "next_ms": 5.0,
+    "next_x": 50,
+    "batch_x": 50,
+    "cli_cold_s": 0.5,
+}
 
 
 def random_evidence(m: model.Model, rng: np.random.Generator, share_observed: float) -> dict[str, str]:
@@ -49,6 +57,7 @@ class VariableEliminationSide:
 
     def __init__(self, m: model.Model):
         from pgmpy.inference import VariableElimination
+
         self.m = m
         self.ve = VariableElimination(m.network)
 
@@ -63,8 +72,10 @@ class VariableEliminationSide:
             if name in evidence:
                 continue
             answer = self.ve.query([name], evidence=evidence, show_progress=False)
-            after = sum(answer.get_value(**{name: s}) * summed_entropy(np.array(self.posterior({**evidence, name: s})))
-                        for s in variable.states)
+            after = sum(
+                answer.get_value(**{name: s}) * summed_entropy(np.array(self.posterior({**evidence, name: s})))
+                for s in variable.states
+            )
             gains[name] = now - after
         return gains
 
@@ -74,6 +85,7 @@ class AgrumSide:
 
     def __init__(self, m: model.Model):
         import pyagrum as gum
+
         self.m = m
         bn = gum.BayesNet("twitchcause")
         for node in m.network.nodes():
@@ -155,8 +167,9 @@ def main(argv=None) -> int:
 
     batch_cases = [random_evidence(m, rng, 0.3) for _ in range(args.batch)]
     codes = np.array([engine.encode(case) for case in batch_cases])
-    check_agreement("the batch posterior", engine.posterior_codes(codes[:10]),
-                    [ve.posterior(case) for case in batch_cases[:10]])
+    check_agreement(
+        "the batch posterior", engine.posterior_codes(codes[:10]), [ve.posterior(case) for case in batch_cases[:10]]
+    )
     batch_times = []
     for _ in range(max(1, repeat // 2)):
         start = time.perf_counter()
@@ -170,11 +183,15 @@ def main(argv=None) -> int:
     for name, ours, theirs in rows:
         print(f"{name:<42} {ours * 1e3:>9.3f} ms {theirs * 1e3:>9.3f} ms {theirs / ours:>7.0f}x")
     print(f"{'twitchcause infer --json, cold start':<42} {cold:>10.3f} s")
-    print(f"targets: single <= {TARGETS['single_ms']} ms and >= {TARGETS['single_x']}x VE, "
-          f">= {TARGETS['agrum_x']}x pyAgrum; next <= {TARGETS['next_ms']} ms and >= {TARGETS['next_x']}x; "
-          f"batch >= {TARGETS['batch_x']}x; cold start <= {TARGETS['cli_cold_s']} s")
-    summary = (f"single_x={single_ve / single:.0f} next_x={ask_ve / ask:.0f} batch_x={single_ve / batch_per_case:.0f} "
-               f"batch_cases_per_s={1 / batch_per_case:.0f} cli_cold_s={cold:.2f}")
+    print(
+        f"targets: single <= {TARGETS['single_ms']} ms and >= {TARGETS['single_x']}x VE, "
+        f">= {TARGETS['agrum_x']}x pyAgrum; next <= {TARGETS['next_ms']} ms and >= {TARGETS['next_x']}x; "
+        f"batch >= {TARGETS['batch_x']}x; cold start <= {TARGETS['cli_cold_s']} s"
+    )
+    summary = (
+        f"single_x={single_ve / single:.0f} next_x={ask_ve / ask:.0f} batch_x={single_ve / batch_per_case:.0f} "
+        f"batch_cases_per_s={1 / batch_per_case:.0f} cli_cold_s={cold:.2f}"
+    )
     if agrum_x is not None:
         summary += f" agrum_x={agrum_x:.0f}"
     print(summary)

@@ -4,6 +4,7 @@
 posterior of each cause and the escalation. Importing this package does not
 import pgmpy; the network is built when first needed.
 """
+
 from .api import DISCLAIMER, Model, Result, load
 from .errors import (
     EvidenceError,

@@ -2,7 +2,7 @@
 
 Examples
 --------
->>> import model
+>>> from twitchcause import model
 >>> m = model.load()
 >>> r = m.infer({"caffeine_intake": "high", "weakness": "no"})
 >>> r.ranking[0]
@@ -12,6 +12,7 @@ True
 >>> r.escalation.level
 'self_care'
 """
+
 from __future__ import annotations
 
 from collections.abc import Mapping
@@ -21,15 +22,17 @@ from pathlib import Path
 
 import numpy as np
 
-from priors import Priors, load_priors
+from twitchcause.priors import Priors, load_priors
 
-from .engine import Engine
+from .engine import Engine, EngineStore, compile_factors, engine_key
 from .errors import ImpossibleEvidenceError, TwitchcauseError, UnknownCauseError
 from .escalation import Escalation, escalate
 from .evidence import parse_evidence
 
-DISCLAIMER = ("twitchcause informs, it does not diagnose: it weighs the causes that health articles describe. "
-              "See a doctor for weakness, muscle wasting, trouble walking, or anything that worries you.")
+DISCLAIMER = (
+    "twitchcause informs, it does not diagnose: it weighs the causes that health articles describe. "
+    "See a doctor for weakness, muscle wasting, trouble walking, or anything that worries you."
+)
 
 
 @dataclass(frozen=True)
@@ -77,9 +80,10 @@ class Model:
     compiled engine, which agrees with pgmpy's VariableElimination.
     """
 
-    def __init__(self, priors: Priors, engine: Engine | None = None):
+    def __init__(self, priors: Priors, engine: Engine | None = None, engine_store: EngineStore | None = None):
         self.priors = priors
         self._engine = engine
+        self._engine_store = engine_store
 
     # -- the pieces ------------------------------------------------------------
     @property
@@ -94,14 +98,34 @@ class Model:
     def network(self):
         """The pgmpy network (importing pgmpy on first use)."""
         from .network import build_network
+
         return build_network(self.priors)
 
     @property
     def engine(self) -> Engine:
         if self._engine is None:
-            from .cache import cached_engine
-            self._engine = cached_engine(self.priors, self.causes, self._states, self.compile)
+            self._engine = self._stored_or_compiled()
         return self._engine
+
+    def _stored_or_compiled(self) -> Engine:
+        """The engine from the store when it holds one compiled from these very tables, else compiled."""
+        from .network import factors, node_tables
+
+        tables = node_tables(self.priors)
+        if self._engine_store is None:
+            return compile_factors(factors(tables), self.causes, self._states)
+        key = engine_key(tables)
+        arrays = self._engine_store.load(key)
+        if arrays is not None:
+            try:
+                engine = Engine.from_arrays(arrays)
+            except (KeyError, ValueError):
+                engine = None
+            if engine is not None and engine.fits(self.causes, self._states):
+                return engine
+        engine = compile_factors(factors(tables), self.causes, self._states)
+        self._engine_store.save(key, engine.to_arrays())
+        return engine
 
     @property
     def _states(self) -> dict[str, tuple[str, ...]]:
@@ -109,8 +133,8 @@ class Model:
 
     def compile(self) -> Engine:
         """Compile the engine from the priors (no cache, no pgmpy)."""
-        from .engine import compile_factors
         from .network import factors, node_tables
+
         return compile_factors(factors(node_tables(self.priors)), self.causes, self._states)
 
     @cached_property
@@ -150,7 +174,7 @@ class Model:
 
         Examples
         --------
-        >>> import model
+        >>> from twitchcause import model
         >>> r = model.load().infer({"urge_to_move": "yes", "timing": "at_night"})
         >>> r.ranking[0]
         'restless_legs'
@@ -175,12 +199,13 @@ class Model:
 
         Examples
         --------
-        >>> import model
+        >>> from twitchcause import model
         >>> items = model.load().explain({"caffeine_intake": "high", "sleep": "adequate"}, "caffeine")
         >>> [(i.variable, i.direction) for i in items]
         [('caffeine_intake', 'supports'), ('sleep', 'neutral')]
         """
         from .explain import explain
+
         self._check_cause(cause)
         questions = {name: v.question for name, v in self.variables.items()}
         return explain(self.engine, self.parse(evidence), cause, questions)
@@ -193,7 +218,7 @@ class Model:
 
         Examples
         --------
-        >>> import model
+        >>> from twitchcause import model
         >>> questions = model.load().ask_next({"caffeine_intake": "high"})
         >>> sorted(q.variable for q in questions[:3])
         ['muscle_wasting', 'walking_difficulty', 'weakness']
@@ -201,6 +226,7 @@ class Model:
         ('duration', False)
         """
         from .ask_next import ask_next
+
         if n is not None and n < 0:
             raise TwitchcauseError(f"n must be a count of questions (0 or more), got {n}")
         return ask_next(self.engine, self.priors, self.parse(evidence), n)
@@ -209,13 +235,16 @@ class Model:
     def red_flags(self) -> tuple[str, ...]:
         """Questions whose answer alone can call for the most urgent level (asked first)."""
         from .ask_next import red_flag_variables
+
         return tuple(red_flag_variables(self.priors))
 
     def _check_cause(self, cause: str) -> None:
         if cause not in self.priors.causes:
-            from priors import did_you_mean
-            raise UnknownCauseError(f"unknown cause '{cause}'{did_you_mean(cause, self.causes)}; "
-                                    f"expected one of {', '.join(self.causes)}")
+            from twitchcause.priors import did_you_mean
+
+            raise UnknownCauseError(
+                f"unknown cause '{cause}'{did_you_mean(cause, self.causes)}; expected one of {', '.join(self.causes)}"
+            )
 
     def infer_coded(self, codes: np.ndarray) -> np.ndarray:
         """Posteriors (cases x causes) for state codes from ``engine.encode``; for batches."""
@@ -224,6 +253,7 @@ class Model:
     def reference_posterior(self, evidence: Mapping[str, object] | None) -> dict[str, float]:
         """The same posterior by pgmpy's VariableElimination (slow; the reference)."""
         from .reference import ReferenceInference
+
         return ReferenceInference(self.network, self.causes).posterior(self.parse(evidence))
 
     def schema(self) -> dict:
@@ -238,8 +268,11 @@ class Model:
         }
 
 
-def load(priors_dir: str | Path | None = None) -> Model:
+def load(priors_dir: str | Path | None = None, engine_store: EngineStore | None = None) -> Model:
     """Load and validate a priors folder (the packaged one by default) into a Model.
+
+    ``engine_store`` keeps compiled engines between runs (``twitchcause.load``
+    passes the on-disk cache); without it the engine is compiled on first use.
 
     Raises
     ------
@@ -248,12 +281,12 @@ def load(priors_dir: str | Path | None = None) -> Model:
 
     Examples
     --------
-    >>> import model
+    >>> from twitchcause import model
     >>> m = model.load()
     >>> len(m.causes), len(m.variables)
     (12, 32)
     """
-    return Model(load_priors(priors_dir))
+    return Model(load_priors(priors_dir), engine_store=engine_store)
 
 
 __all__ = ["DISCLAIMER", "ImpossibleEvidenceError", "Model", "Result", "load"]

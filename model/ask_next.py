@@ -7,6 +7,7 @@ variable's answers, weighted by how likely each answer is given what is known
 level. Unanswered red-flag questions (those of the most urgent rules) always
 come first.
 """
+
 from __future__ import annotations
 
 from collections.abc import Mapping
@@ -14,7 +15,7 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
-from priors import Priors
+from twitchcause.priors import Priors
 
 from .engine import Engine
 from .escalation import level_rank, rule_rank
@@ -59,8 +60,7 @@ def _ranks_after_answers(engine: Engine, priors: Priors, evidence: Mapping[str, 
         by_threshold = np.maximum(by_threshold, np.where(passed, order[rule.level], 0))
     named = {name for rule in priors.escalation.rules for name in (*rule.when, *rule.unless)}
     rules_now = rule_rank(priors, evidence)
-    by_rules = [rule_rank(priors, {**evidence, name: state}) if name in named else rules_now
-                for name, state in pairs]
+    by_rules = [rule_rank(priors, {**evidence, name: state}) if name in named else rules_now for name, state in pairs]
     return [max(r, t) for r, t in zip(by_rules, by_threshold.tolist())]
 
 
@@ -86,7 +86,15 @@ def ask_next(engine: Engine, priors: Priors, evidence: Mapping[str, str], n: int
         gain[name] = gain.get(name, entropy_now) - p * after
         rises[name] = rises.get(name, 0.0) + (p if rank > rank_now else 0.0)
     flags = set(red_flag_variables(priors))
-    ranked = [NextQuestion(name, priors.variables[name].question, max(float(gain[name]), 0.0), min(float(rises[name]), 1.0),
-                           name in flags) for name in gain]
+    ranked = [
+        NextQuestion(
+            name,
+            priors.variables[name].question,
+            max(float(gain[name]), 0.0),
+            min(float(rises[name]), 1.0),
+            name in flags,
+        )
+        for name in gain
+    ]
     ranked.sort(key=lambda q: (not q.red_flag, -q.information_gain, q.variable))
     return ranked if n is None else ranked[:n]

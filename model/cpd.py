@@ -9,13 +9,14 @@ Each combination rule is a callable giving the child's distribution for one
 parent configuration (the definition, easy to check by hand) and has a
 ``table`` method computing every column at once with numpy broadcasting.
 """
+
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
 import numpy as np
 
-from priors import Number
+from twitchcause.priors import Number
 
 Parents = Sequence[tuple[str, Sequence[str]]]
 
@@ -137,6 +138,11 @@ def tabular_cpd(variable: str, states: Sequence[str], parents: Parents, table):
     names = [name for name, _ in parents]
     values = table.reshape(len(states), -1)
     state_names = {variable: list(states), **{name: list(s) for name, s in parents}}
-    return TabularCPD(variable, len(states), values,
-                      evidence=names or None, evidence_card=[len(s) for _, s in parents] or None,
-                      state_names=state_names)
+    return TabularCPD(
+        variable,
+        len(states),
+        values,
+        evidence=names or None,
+        evidence_card=[len(s) for _, s in parents] or None,
+        state_names=state_names,
+    )

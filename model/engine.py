@@ -19,18 +19,23 @@ rare case whose product would underflow; a batch sums its log rows with one
 sparse matrix product and exponentiates once per chunk. The numbers are the network's CPDs (compiled from the priors'
 tables or from a pgmpy network), so the engine is the network's own model.
 """
+
 from __future__ import annotations
 
+import hashlib
 import itertools
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import cached_property
+from typing import Protocol
 
 import numpy as np
 
 from .errors import ImpossibleEvidenceError, impossible_message
 
 UNKNOWN = -1
+# Bump when the compiled layout or arithmetic changes: a stored engine of another format is never used.
+ENGINE_FORMAT = "engine-v2"
 # Joint weights are products of factors of at most 1; below this a case is redone in log space
 # rather than lose digits to underflow (a few hundred orders of magnitude above the smallest double).
 SMALLEST_WEIGHT = 1e-250
@@ -83,8 +88,10 @@ class Engine:
         for b, block in enumerate(self.blocks):
             for k, name in enumerate(block.variables):
                 self._block_of[name] = (b, k)
-        self._place = [np.array([int(np.prod(block.radices[k + 1:])) for k in range(len(block.radices))],
-                                dtype=np.int64) for block in self.blocks]
+        self._place = [
+            np.array([int(np.prod(block.radices[k + 1 :])) for k in range(len(block.radices))], dtype=np.int64)
+            for block in self.blocks
+        ]
         self._offsets = [int(x) for x in np.cumsum([0] + [block.table.shape[0] for block in self.blocks])]
         self._slots = []  # per variable: (block, place value of its digit, its unknown code)
         for name in self.variables:
@@ -93,8 +100,9 @@ class Engine:
         unknown_rows = np.array([block.table[-1] for block in self.blocks])
         self.base = unknown_rows.sum(axis=0)
         with np.errstate(invalid="ignore"):
-            deltas = [np.where(np.isfinite(block.table[-1]), block.table - block.table[-1], 0.0)
-                      for block in self.blocks]
+            deltas = [
+                np.where(np.isfinite(block.table[-1]), block.table - block.table[-1], 0.0) for block in self.blocks
+            ]
         self.rows = np.vstack(deltas)
         self._factors_made: dict[int, np.ndarray] = {}
         self._zero_rows = {int(self._offsets[b + 1] - 1) for b in range(len(self.blocks))}  # all-unknown rows
@@ -200,14 +208,14 @@ class Engine:
         codes = np.atleast_2d(codes)
         out = np.empty((len(codes), len(self.causes)))
         for start in range(0, len(codes), chunk):
-            log_joint = self.row_indicator(codes[start:start + chunk]) @ self.rows
+            log_joint = self.row_indicator(codes[start : start + chunk]) @ self.rows
             log_joint += self.base
             top = log_joint.max(axis=1, keepdims=True)
             if not np.all(np.isfinite(top)):
                 self.normalise(log_joint)  # raises the impossible-evidence error
             log_joint -= top
             np.exp(log_joint, out=log_joint)
-            out[start:start + chunk] = self.project(log_joint)
+            out[start : start + chunk] = self.project(log_joint)
         return out
 
     def row_indicator(self, codes: np.ndarray):
@@ -281,6 +289,14 @@ class Engine:
         return pairs, factors
 
     # -- persistence -----------------------------------------------------------
+    def fits(self, causes: Sequence[str], states: Mapping[str, Sequence[str]]) -> bool:
+        """Whether this engine speaks of exactly these causes and variables (a check on a stored engine)."""
+        return (
+            self.causes == tuple(causes)
+            and self.states == {k: tuple(v) for k, v in states.items()}
+            and all(b.table.shape[1] == 2 ** len(self.causes) for b in self.blocks)
+        )
+
     def to_arrays(self) -> dict[str, np.ndarray]:
         arrays = {
             "causes": np.array(self.causes),
@@ -294,14 +310,44 @@ class Engine:
         return arrays
 
     @classmethod
-    def from_arrays(cls, arrays: Mapping[str, np.ndarray]) -> "Engine":
+    def from_arrays(cls, arrays: Mapping[str, np.ndarray]) -> Engine:
         variables = [str(v) for v in arrays["variables"]]
         states = {v: str(s).split("\t") for v, s in zip(variables, arrays["states"])}
-        blocks = [Block(tuple(str(names).split("\t")) if str(names) else (),
-                        tuple(int(r) for r in arrays[f"radices_{i}"]),
-                        np.asarray(arrays[f"table_{i}"], dtype=float))
-                  for i, names in enumerate(arrays["block_variables"])]
+        blocks = [
+            Block(
+                tuple(str(names).split("\t")) if str(names) else (),
+                tuple(int(r) for r in arrays[f"radices_{i}"]),
+                np.asarray(arrays[f"table_{i}"], dtype=float),
+            )
+            for i, names in enumerate(arrays["block_variables"])
+        ]
         return cls([str(c) for c in arrays["causes"]], states, blocks)
+
+
+class EngineStore(Protocol):
+    """Somewhere compiled engines are kept between runs, by key (see :func:`engine_key`)."""
+
+    def load(self, key: str) -> Mapping[str, np.ndarray] | None:
+        """The arrays stored under ``key``, or None (missing, unreadable or not what was stored)."""
+
+    def save(self, key: str, arrays: Mapping[str, np.ndarray]) -> None:
+        """Keep ``arrays`` under ``key``; failing to keep them is not an error."""
+
+
+def engine_key(tables: Mapping[str, object]) -> str:
+    """A hash of the node tables an engine is compiled from, and of :data:`ENGINE_FORMAT`.
+
+    The key covers the numbers themselves (every node's states, parents and
+    table), so however a priors folder becomes numbers, other numbers give
+    another key.
+    """
+    digest = hashlib.sha256(ENGINE_FORMAT.encode() + b"\0")
+    for node in sorted(tables):
+        table = tables[node]
+        values = np.ascontiguousarray(table.values, dtype="<f8")
+        digest.update(repr((node, tuple(table.states), tuple(table.parents), values.shape)).encode() + b"\0")
+        digest.update(values.tobytes())
+    return digest.hexdigest()
 
 
 # -- compiling ------------------------------------------------------------------
@@ -334,8 +380,7 @@ def _groups(causes: Sequence[str], exposures: Sequence[str], factors: Factors) -
 
 def _exposure_block(factors: Factors, group: list[str], causes: Sequence[str], states) -> Block:
     exposures = sorted({p for c in group for p in _parents(factors, c) if p not in causes}, key=list(states).index)
-    scope = sorted(set(group) | {p for c in group for p in _parents(factors, c) if p in causes},
-                   key=list(causes).index)
+    scope = sorted(set(group) | {p for c in group for p in _parents(factors, c) if p in causes}, key=list(causes).index)
     nodes = list(exposures) + group
     radices = tuple(len(states[x]) + 1 for x in exposures)
     local = np.zeros((int(np.prod(radices)) if radices else 1, 2 ** len(scope)))
@@ -403,7 +448,8 @@ def compile_network(network, causes: Sequence[str], states: Mapping[str, Sequenc
     for cpd in network.get_cpds():
         order = states.get(cpd.variable) if cpd.variable in states else None
         if order is not None and list(cpd.state_names[cpd.variable]) != list(order):
-            raise ValueError(f"states of '{cpd.variable}' in the network are {cpd.state_names[cpd.variable]}, "
-                             f"expected {list(order)}")
+            raise ValueError(
+                f"states of '{cpd.variable}' in the network are {cpd.state_names[cpd.variable]}, expected {list(order)}"
+            )
         factors[cpd.variable] = (list(cpd.variables), np.asarray(cpd.values, dtype=float))
     return compile_factors(factors, causes, states)

@@ -1,7 +1,8 @@
 """The errors twitchcause raises for bad input; the CLI turns each into one line."""
+
 from collections.abc import Mapping
 
-from priors import PriorsError
+from twitchcause.priors import PriorsError
 
 
 class TwitchcauseError(ValueError):
@@ -19,8 +20,7 @@ class ImpossibleEvidenceError(TwitchcauseError):
 def impossible_message(evidence: "Mapping[str, str] | str" = "") -> str:
     """The message of :class:`ImpossibleEvidenceError`, naming the evidence when given."""
     given = evidence if isinstance(evidence, str) else ", ".join(f"{k}={v}" for k, v in evidence.items())
-    return ("the network gives this evidence probability zero, so no posterior exists"
-            + (f": {given}" if given else ""))
+    return "the network gives this evidence probability zero, so no posterior exists" + (f": {given}" if given else "")
 
 
 class UnknownCauseError(TwitchcauseError):

@@ -3,12 +3,13 @@
 A rule that fires can only raise the level; probabilities never lower what a
 red-flag rule decided.
 """
+
 from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 
-from priors import Priors
+from twitchcause.priors import Priors
 
 
 @dataclass(frozen=True)
@@ -41,18 +42,21 @@ def _matches(condition: Mapping[str, list[str]], evidence: Mapping[str, str]) ->
 def _fires(rule, evidence: Mapping[str, str]) -> bool:
     """Every ``when`` condition holds and no ``unless`` condition does (unanswered never matches)."""
     return _matches(rule.when, evidence) and not any(
-        evidence.get(name) in states for name, states in rule.unless.items())
+        evidence.get(name) in states for name, states in rule.unless.items()
+    )
 
 
 def rule_reasons(priors: Priors, evidence: Mapping[str, str]) -> list[Reason]:
     """The deterministic rules that fire on ``evidence`` (no probability involved)."""
-    return [Reason(rule.id, rule.level, rule.message, rule.source, rule.quote)
-            for rule in priors.escalation.rules if _fires(rule, evidence)]
+    return [
+        Reason(rule.id, rule.level, rule.message, rule.source, rule.quote)
+        for rule in priors.escalation.rules
+        if _fires(rule, evidence)
+    ]
 
 
 def _passed_thresholds(priors: Priors, posterior: Mapping[str, float]) -> list:
-    return [rule for rule in priors.escalation.posterior_thresholds
-            if posterior[rule.cause] > priors.threshold(rule)]
+    return [rule for rule in priors.escalation.posterior_thresholds if posterior[rule.cause] > priors.threshold(rule)]
 
 
 def rule_rank(priors: Priors, evidence: Mapping[str, str]) -> int:
@@ -71,8 +75,10 @@ def level_rank(priors: Priors, evidence: Mapping[str, str], posterior: Mapping[s
 def escalate(priors: Priors, evidence: Mapping[str, str], posterior: Mapping[str, float]) -> Escalation:
     """The level for a case and every reason that fired, most urgent first."""
     reasons = rule_reasons(priors, evidence)
-    reasons += [Reason(rule.id, rule.level, rule.message, rule.source, rule.quote)
-                for rule in _passed_thresholds(priors, posterior)]
+    reasons += [
+        Reason(rule.id, rule.level, rule.message, rule.source, rule.quote)
+        for rule in _passed_thresholds(priors, posterior)
+    ]
     order = {level: i for i, level in enumerate(priors.levels)}
     reasons.sort(key=lambda r: -order[r.level])
     level = reasons[0].level if reasons else priors.levels[0]

@@ -3,23 +3,25 @@
 A variable that is missing, None or an empty string is unknown and is left
 out, so the network marginalises it; it is never read as "no".
 """
+
 from __future__ import annotations
 
 from collections.abc import Mapping
 
-from priors import Variable, did_you_mean
+from twitchcause.priors import Variable, did_you_mean
 
 from .errors import EvidenceError
 
 
 def unknown_variable_message(name: str, variables: Mapping[str, Variable]) -> str:
-    return (f"unknown evidence variable '{name}'{did_you_mean(name, variables)}; "
-            f"expected one of {', '.join(variables)}")
+    return f"unknown evidence variable '{name}'{did_you_mean(name, variables)}; expected one of {', '.join(variables)}"
 
 
 def unknown_state_message(name: str, state: str, variable: Variable) -> str:
-    return (f"evidence '{name}' has no state '{state}'; expected one of "
-            f"{', '.join(variable.states)}{did_you_mean(state, variable.states)}")
+    return (
+        f"evidence '{name}' has no state '{state}'; expected one of "
+        f"{', '.join(variable.states)}{did_you_mean(state, variable.states)}"
+    )
 
 
 def parse_evidence(evidence: Mapping[str, object] | None, variables: Mapping[str, Variable]) -> dict[str, str]:
@@ -43,8 +45,10 @@ def parse_evidence(evidence: Mapping[str, object] | None, variables: Mapping[str
         if state is None or (isinstance(state, str) and not state.strip()):
             continue
         if not isinstance(state, str):
-            raise EvidenceError(f"evidence '{name}' must be a state name (text), got {state!r}; "
-                                f"expected one of {', '.join(variable.states)}")
+            raise EvidenceError(
+                f"evidence '{name}' must be a state name (text), got {state!r}; "
+                f"expected one of {', '.join(variable.states)}"
+            )
         state = state.strip()
         if state not in variable.states:
             raise EvidenceError(unknown_state_message(name, state, variable))

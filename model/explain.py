@@ -7,6 +7,7 @@ Positive supports the cause, negative conflicts with it, zero is neutral.
 Contributions are exact (no sampling) but not additive: answers that share a
 path through the network can share credit.
 """
+
 from __future__ import annotations
 
 from collections.abc import Mapping
@@ -52,8 +53,9 @@ def log_odds(engine: Engine, log_joint: np.ndarray, cause: str) -> np.ndarray:
     return _log_sum(log_joint, present) - _log_sum(log_joint, ~present)
 
 
-def explain(engine: Engine, evidence: Mapping[str, str], cause: str,
-            questions: Mapping[str, str]) -> list[Contribution]:
+def explain(
+    engine: Engine, evidence: Mapping[str, str], cause: str, questions: Mapping[str, str]
+) -> list[Contribution]:
     """Each answer's contribution to ``cause``, largest magnitude first."""
     codes = engine.encode(evidence)
     full = engine.log_joint(codes)

@@ -9,13 +9,14 @@ finding depends on the causes the documents tie to it, through a noisy-MAX
 needed, which keeps start-up fast); :func:`build_network` turns the same
 tables into a checked pgmpy ``DiscreteBayesianNetwork``.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
 
 import numpy as np
 
-from priors import Priors
+from twitchcause.priors import Priors
 
 from . import cpd
 

@@ -1,4 +1,5 @@
 """pgmpy's VariableElimination: the reference every fast path is tested against."""
+
 from __future__ import annotations
 
 import math
@@ -43,8 +44,11 @@ class ReferenceInference:
         for name, state in evidence.items():
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", RuntimeWarning)
-                factor = self._ve.query([name], evidence=given, show_progress=False) if given else \
-                    self._ve.query([name], show_progress=False)
+                factor = (
+                    self._ve.query([name], evidence=given, show_progress=False)
+                    if given
+                    else self._ve.query([name], show_progress=False)
+                )
             probability = factor.get_value(**{name: state})
             if not probability > 0:
                 return False

@@ -18,13 +18,14 @@ blocks: the full sweep of every prior over a set of cases takes seconds.
 
 Examples
 --------
->>> from priors import load_priors
+>>> from twitchcause.priors import load_priors
 >>> p = load_priors()
 >>> sweep = Sweep(p, {"coffee": {"caffeine_intake": "high"}})
 >>> table = sweep.run(swings(p)[:4])
 >>> sorted(table.side.unique())
 ['high', 'low']
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -33,7 +34,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 import pandas as pd
 
-from priors import Number, Priors, iter_entries, tune_number
+from twitchcause.priors import Number, Priors, iter_entries, tune_number
 
 # The block compilers are the engine's own, so a recompiled block is exactly what compile_factors
 # would build (tests/test_tuning.py holds the two to 1e-12).
@@ -140,8 +141,9 @@ def with_value(priors: Priors, key: str, path: str, value: float) -> Priors:
     """
     parts = path.split(" -> ")
     if key == "context":
-        return replace(priors, context={**priors.context,
-                                        parts[0]: _rebalanced(priors.context[parts[0]], parts[1], value)})
+        return replace(
+            priors, context={**priors.context, parts[0]: _rebalanced(priors.context[parts[0]], parts[1], value)}
+        )
     if key == "causes":
         spec = priors.cause_priors[parts[0]]
         if parts[1] == "leak":
@@ -245,8 +247,10 @@ class Sweep:
 
     def outcome(self, posteriors: np.ndarray, priors: Priors) -> tuple[np.ndarray, list[str], list[str]]:
         """Posteriors (cases x causes), escalation level and top cause of every case."""
-        levels = [escalate(priors, case, dict(zip(self.causes, row))).level
-                  for case, row in zip(self.cases, posteriors.tolist())]
+        levels = [
+            escalate(priors, case, dict(zip(self.causes, row))).level
+            for case, row in zip(self.cases, posteriors.tolist())
+        ]
         tops = [self.causes[i] for i in posteriors.argmax(axis=1)]
         return posteriors, levels, tops
 
@@ -271,19 +275,48 @@ class Sweep:
         """
         base_post, base_levels, base_tops = self.base
         rows, posteriors = [], []
-        for swing in (progress(swings) if progress else swings):
+        for swing in progress(swings) if progress else swings:
             for side in SIDES:
                 swept = swing.low if side == "low" else swing.high
                 changed = with_value(self.priors, swing.key, swing.path, swept)
                 post, levels, tops = self.outcome(self.posteriors_with(changed, swing.node), changed)
                 shifts = np.abs(post - base_post).max(axis=1)
                 for i, name in enumerate(self.case_names):
-                    rows.append((swing.name, swing.key, swing.path, swing.word, swing.value, side, swept,
-                                 swing.capped, name, tops[i], levels[i], tops[i] != base_tops[i],
-                                 levels[i] != base_levels[i], float(shifts[i])))
+                    rows.append(
+                        (
+                            swing.name,
+                            swing.key,
+                            swing.path,
+                            swing.word,
+                            swing.value,
+                            side,
+                            swept,
+                            swing.capped,
+                            name,
+                            tops[i],
+                            levels[i],
+                            tops[i] != base_tops[i],
+                            levels[i] != base_levels[i],
+                            float(shifts[i]),
+                        )
+                    )
                 posteriors.append(post)
-        columns = ["entry", "key", "path", "word", "value", "side", "swept", "capped", "case", "top", "level",
-                   "top_changed", "level_changed", "max_shift"]
+        columns = [
+            "entry",
+            "key",
+            "path",
+            "word",
+            "value",
+            "side",
+            "swept",
+            "capped",
+            "case",
+            "top",
+            "level",
+            "top_changed",
+            "level_changed",
+            "max_shift",
+        ]
         table = pd.DataFrame(rows, columns=columns)
         if posteriors:
             stacked = np.vstack(posteriors)
@@ -321,18 +354,23 @@ def hinges(table: pd.DataFrame) -> pd.DataFrame:
         whose largest shift exceeds 0.05).
     """
     per_case = table.groupby(["entry", "case"], sort=False).agg(
-        top_changes=("top_changed", "sum"), level_changes=("level_changed", "sum"), shift=("max_shift", "max"))
+        top_changes=("top_changed", "sum"), level_changes=("level_changed", "sum"), shift=("max_shift", "max")
+    )
     per_case["moved"] = per_case["shift"] > 0.05
     ranked = per_case.groupby(level="entry", sort=False).agg(
-        top_changes=("top_changes", "sum"), level_changes=("level_changes", "sum"), shift=("shift", "sum"),
-        cases_moved=("moved", "sum"))
+        top_changes=("top_changes", "sum"),
+        level_changes=("level_changes", "sum"),
+        shift=("shift", "sum"),
+        cases_moved=("moved", "sum"),
+    )
     bands = table.pivot_table(index="entry", columns="side", values="swept", aggfunc="first")
     info = table.groupby("entry", sort=False)[["word", "value"]].first()
     ranked = ranked.join(info).join(bands.rename(columns={"low": "low", "high": "high"}))
     ranked["decisions"] = ranked["top_changes"] + ranked["level_changes"]
     ranked = ranked.sort_values(["decisions", "shift"], ascending=False).reset_index()
-    return ranked[["entry", "word", "value", "low", "high", "top_changes", "level_changes", "decisions", "shift",
-                   "cases_moved"]]
+    return ranked[
+        ["entry", "word", "value", "low", "high", "top_changes", "level_changes", "decisions", "shift", "cases_moved"]
+    ]
 
 
 __all__ = ["MIN_REST", "ODDS_FACTOR", "Sweep", "Swing", "hinges", "swings", "with_value"]

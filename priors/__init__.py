@@ -4,6 +4,7 @@ The YAML files beside this module hold every probability of the network, each
 tied to a word of the verbal scale and to the document phrase (or stated
 assumption) it rests on. :func:`load_priors` validates a folder of them whole.
 """
+
 from .loader import (
     DEFAULT_DIR,
     Number,

@@ -3,6 +3,7 @@
 Every problem found is reported as ``file: entry: what is wrong`` so that a
 broken folder can be mended in one pass; :class:`PriorsError` carries them all.
 """
+
 from __future__ import annotations
 
 import difflib
@@ -29,7 +30,8 @@ def _mapping_without_duplicates(loader, node):
         key = loader.construct_object(key_node, deep=True)
         if key in seen:
             raise yaml.constructor.ConstructorError(
-                None, None, f"key {key!r} is given twice in one mapping", key_node.start_mark)
+                None, None, f"key {key!r} is given twice in one mapping", key_node.start_mark
+            )
         seen.add(key)
     return loader.construct_mapping(node, deep=True)
 
@@ -179,18 +181,29 @@ class _Checker:
     def entry(self, key: str, where: str, entry: schema.Entry) -> None:
         words = self.raw["scale"].words
         if entry.word is not None and entry.word not in words:
-            self.add(key, where, f"word '{entry.word}' is not in scale.yaml; expected one of "
-                     f"{', '.join(words)}{did_you_mean(entry.word, words)}")
+            self.add(
+                key,
+                where,
+                f"word '{entry.word}' is not in scale.yaml; expected one of "
+                f"{', '.join(words)}{did_you_mean(entry.word, words)}",
+            )
         sources = self.raw["sources"].root
         if entry.source is not None and entry.source not in sources:
-            self.add(key, where, f"source '{entry.source}' is not in sources.yaml; expected one of "
-                     f"{', '.join(sources)}{did_you_mean(entry.source, sources)}")
+            self.add(
+                key,
+                where,
+                f"source '{entry.source}' is not in sources.yaml; expected one of "
+                f"{', '.join(sources)}{did_you_mean(entry.source, sources)}",
+            )
 
     def states(self, key: str, where: str, given, expected: tuple[str, ...]) -> None:
         for state in given:
             if state not in expected:
-                self.add(key, where, f"unknown state '{state}'; expected one of "
-                         f"{', '.join(expected)}{did_you_mean(state, expected)}")
+                self.add(
+                    key,
+                    where,
+                    f"unknown state '{state}'; expected one of {', '.join(expected)}{did_you_mean(state, expected)}",
+                )
 
     def distribution(self, key: str, where: str, dist: schema.Distribution, states: tuple[str, ...]) -> None:
         before = len(self.problems)
@@ -314,14 +327,21 @@ def _build(directory: Path, raw: dict[str, BaseModel]) -> Priors:
             elif parent in context_raw and parent in variables:
                 states = variables[parent].states
             else:
-                check.add("causes", where, "a parent must be an exposure of context.yaml or another cause"
-                          f"{did_you_mean(parent, list(context_raw) + list(causes))}")
+                check.add(
+                    "causes",
+                    where,
+                    "a parent must be an exposure of context.yaml or another cause"
+                    f"{did_you_mean(parent, list(context_raw) + list(causes))}",
+                )
                 continue
             check.states("causes", where, links, states[1:])
             for state in states[1:]:
                 if state not in links:
-                    check.add("causes", where, f"state '{state}' has no link probability (only the first state, "
-                              f"'{states[0]}', has no effect)")
+                    check.add(
+                        "causes",
+                        where,
+                        f"state '{state}' has no link probability (only the first state, '{states[0]}', has no effect)",
+                    )
             for state, entry in links.items():
                 check.entry("causes", f"{where} -> {state}", entry)
     _check_acyclic(check, causes_raw)
@@ -358,8 +378,10 @@ def _build(directory: Path, raw: dict[str, BaseModel]) -> Priors:
         cause_priors={
             cause: CausePrior(
                 leak=Number(_word_value(spec.leak, scale), spec.leak),
-                links={p: {s: Number(_word_value(e, scale), e) for s, e in links.items()}
-                       for p, links in spec.links.items()},
+                links={
+                    p: {s: Number(_word_value(e, scale), e) for s, e in links.items()}
+                    for p, links in spec.links.items()
+                },
             )
             for cause, spec in causes_raw.items()
         },
@@ -383,16 +405,22 @@ def _check_escalation(check: _Checker, esc: schema.EscalationFile, variables, ca
             check.add("escalation", rule.id, "rule id is used twice")
         seen.add(rule.id)
         if rule.level not in levels:
-            check.add("escalation", rule.id, f"unknown level '{rule.level}'; expected one of "
-                      f"{', '.join(levels)}{did_you_mean(rule.level, levels)}")
+            check.add(
+                "escalation",
+                rule.id,
+                f"unknown level '{rule.level}'; expected one of {', '.join(levels)}{did_you_mean(rule.level, levels)}",
+            )
         if rule.source not in check.raw["sources"].root:
             check.add("escalation", rule.id, f"source '{rule.source}' is not in sources.yaml")
     for rule in esc.rules:
         for part in ("when", "unless"):
             for name, states in getattr(rule, part).items():
                 if name not in variables:
-                    check.add("escalation", f"{rule.id} -> {part} -> {name}",
-                              f"not an evidence variable{did_you_mean(name, variables)}")
+                    check.add(
+                        "escalation",
+                        f"{rule.id} -> {part} -> {name}",
+                        f"not an evidence variable{did_you_mean(name, variables)}",
+                    )
                     continue
                 check.states("escalation", f"{rule.id} -> {part} -> {name}", states, variables[name].states)
     for rule in esc.posterior_thresholds:
@@ -420,11 +448,14 @@ def check_quotes(priors: Priors, documents: str | Path) -> list[str]:
     for key, where, source, quote in iter_citations(priors):
         text = texts.get(source)
         if text is None:
-            problems.append(f"{priors.directory / FILES[key][0]}: {where}: document of source '{source}' "
-                            f"not found or not UTF-8 text in {documents}")
+            problems.append(
+                f"{priors.directory / FILES[key][0]}: {where}: document of source '{source}' "
+                f"not found or not UTF-8 text in {documents}"
+            )
         elif " ".join(quote.split()) not in text:
-            problems.append(f"{priors.directory / FILES[key][0]}: {where}: quote not found verbatim in "
-                            f"'{source}': \"{quote}\"")
+            problems.append(
+                f"{priors.directory / FILES[key][0]}: {where}: quote not found verbatim in '{source}': \"{quote}\""
+            )
     return problems
 
 

@@ -4,9 +4,10 @@ Only the shape of single entries is checked here; what needs the whole folder
 (known words, known sources, vocabulary states, sums) is checked in
 :mod:`priors.loader`.
 """
+
 from __future__ import annotations
 
-from typing import Literal, Union
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, RootModel, field_validator, model_validator
 
@@ -41,7 +42,7 @@ class Entry(_Strict):
     tuned: str | None = None
 
     @model_validator(mode="after")
-    def _one_value_and_grounds(self) -> "Entry":
+    def _one_value_and_grounds(self) -> Entry:
         if (self.word is None) == (self.p is None):
             raise ValueError("give exactly one of 'word' (from scale.yaml) or 'p' (a number)")
         if self.p is not None and not 0.0 < self.p < 1.0:
@@ -58,7 +59,7 @@ class Entry(_Strict):
         return self
 
 
-DistributionEntry = Union[Literal["rest"], Entry]
+DistributionEntry = Literal["rest"] | Entry
 Distribution = dict[str, DistributionEntry]
 
 
@@ -68,7 +69,7 @@ class ScaleWord(_Strict):
     anchor: str
 
     @model_validator(mode="after")
-    def _band_holds_p(self) -> "ScaleWord":
+    def _band_holds_p(self) -> ScaleWord:
         low, high = self.band
         if not 0.0 < low <= self.p <= high < 1.0:
             raise ValueError(f"band [{low}, {high}] must lie in (0, 1) and hold p = {self.p}")

@@ -15,8 +15,8 @@ it was.
 Examples
 --------
 >>> import tempfile
->>> from priors import load_priors
->>> from priors.tuning import save_priors, tune_number, tune_word
+>>> from twitchcause.priors import load_priors
+>>> from twitchcause.priors.tuning import save_priors, tune_number, tune_word
 >>> base = load_priors()
 >>> tuned = tune_number(base, "findings", "cramps -> overexertion -> brief", 0.5,
 ...                     why="example: exercise cramps read as common")
@@ -31,6 +31,7 @@ Examples
 ...     numbers_of(saved) == numbers_of(tuned)
 True
 """
+
 from __future__ import annotations
 
 import os
@@ -96,8 +97,12 @@ def _locate(priors: Priors, data: dict, key: str, path: str) -> tuple[dict, str]
     if key == "escalation":
         rules = {rule["id"]: rule for rule in data.get("posterior_thresholds", [])}
         if parts[0] not in rules:
-            raise PriorsError([f"{where}: {path}: no posterior threshold '{parts[0]}'; expected one of "
-                               f"{', '.join(rules)}{did_you_mean(parts[0], rules)}"])
+            raise PriorsError(
+                [
+                    f"{where}: {path}: no posterior threshold '{parts[0]}'; expected one of "
+                    f"{', '.join(rules)}{did_you_mean(parts[0], rules)}"
+                ]
+            )
         if parts[1:] != ["threshold"]:
             raise PriorsError([f"{where}: {path}: expected '{parts[0]}{SEPARATOR}threshold'"])
         return rules[parts[0]], "threshold"
@@ -112,20 +117,32 @@ def _locate(priors: Priors, data: dict, key: str, path: str) -> tuple[dict, str]
 
     size = {"context": 2, "findings": 3}.get(key, 2 if parts[1:2] == ["leak"] else 3)
     if len(parts) != size:
-        raise PriorsError([f"{where}: {path}: does not name one number; expected a path of {size} parts, "
-                           "as priors.iter_entries yields them"])
+        raise PriorsError(
+            [
+                f"{where}: {path}: does not name one number; expected a path of {size} parts, "
+                "as priors.iter_entries yields them"
+            ]
+        )
     node: Any = data
     for depth, part in enumerate(parts):
         node = children(depth, node)
         if part not in node:
             under = f" under '{SEPARATOR.join(parts[:depth])}'" if depth else ""
-            raise PriorsError([f"{where}: {path}: no '{part}'{under}; expected one of "
-                               f"{', '.join(map(str, node))}{did_you_mean(part, node)}"])
+            raise PriorsError(
+                [
+                    f"{where}: {path}: no '{part}'{under}; expected one of "
+                    f"{', '.join(map(str, node))}{did_you_mean(part, node)}"
+                ]
+            )
         if depth < len(parts) - 1:
             node = node[part]
     if node[parts[-1]] == schema.REST:
-        raise PriorsError([f"{where}: {path}: this state is 'rest' (1 minus the others); "
-                           "change the other states of its distribution instead"])
+        raise PriorsError(
+            [
+                f"{where}: {path}: this state is 'rest' (1 minus the others); "
+                "change the other states of its distribution instead"
+            ]
+        )
     return node, parts[-1]
 
 
@@ -139,8 +156,9 @@ def _with_entries(priors: Priors, key: str, changes: Mapping[str, dict]) -> Prio
         try:
             schema.Entry.model_validate(fields)
         except ValidationError as exc:
-            raise PriorsError([f"{where}: {path}: {e['msg'].removeprefix('Value error, ')}"
-                               for e in exc.errors()]) from None
+            raise PriorsError(
+                [f"{where}: {path}: {e['msg'].removeprefix('Value error, ')}" for e in exc.errors()]
+            ) from None
         container[name] = fields
     try:
         new_file = FILES[key][1].model_validate(data)
@@ -151,8 +169,12 @@ def _with_entries(priors: Priors, key: str, changes: Mapping[str, dict]) -> Prio
 
 def _entry_fields(priors: Priors, key: str, path: str) -> dict:
     if key not in TUNABLE:
-        raise PriorsError([f"{priors.directory}: '{key}' is not a file of numbers; expected one of "
-                           f"{', '.join(TUNABLE)}{did_you_mean(key, TUNABLE)}"])
+        raise PriorsError(
+            [
+                f"{priors.directory}: '{key}' is not a file of numbers; expected one of "
+                f"{', '.join(TUNABLE)}{did_you_mean(key, TUNABLE)}"
+            ]
+        )
     data = priors.raw[key].model_dump(mode="python", exclude_none=True)
     container, name = _locate(priors, data, key, path)
     return dict(container[name])
@@ -232,7 +254,7 @@ def tune_number(priors: Priors, key: str, path: str, value: float | str, why: st
 
     Examples
     --------
-    >>> from priors import load_priors
+    >>> from twitchcause.priors import load_priors
     >>> p = tune_number(load_priors(), "causes", "caffeine -> leak", "rare", why="example")
     >>> p.cause_priors["caffeine"].leak.value, p.cause_priors["caffeine"].leak.entry.tuned
     (0.04, 'example')
@@ -269,16 +291,18 @@ def learn(priors: Priors, values: Mapping[tuple[str, str], float], cases: int, e
     by_file: dict[str, dict[str, dict]] = {}
     for (key, path), value in values.items():
         fields = _grounds(_entry_fields(priors, key, path))
-        by_file.setdefault(key, {})[path] = {"p": float(value), **fields,
-                                              "learned": {"cases": int(cases), "estimator": str(estimator)}}
+        by_file.setdefault(key, {})[path] = {
+            "p": float(value),
+            **fields,
+            "learned": {"cases": int(cases), "estimator": str(estimator)},
+        }
     result = priors
     for key, file_changes in by_file.items():
         result = _with_entries(result, key, file_changes)
     return result
 
 
-def tune_word(priors: Priors, word: str, p: float, why: str,
-              band: tuple[float, float] | None = None) -> Priors:
+def tune_word(priors: Priors, word: str, p: float, why: str, band: tuple[float, float] | None = None) -> Priors:
     """Give a word of the verbal scale a new value; every number resting on it moves.
 
     The word's ``anchor`` gets a ``[tuned: why]`` note (the scale has no
@@ -308,7 +332,7 @@ def tune_word(priors: Priors, word: str, p: float, why: str,
 
     Examples
     --------
-    >>> from priors import load_priors
+    >>> from twitchcause.priors import load_priors
     >>> p = tune_word(load_priors(), "seldom", 0.09, why="example")
     >>> p.cause_priors["restless_legs"].leak.value
     0.09
@@ -316,8 +340,9 @@ def tune_word(priors: Priors, word: str, p: float, why: str,
     where = _file(priors, "scale")
     words = priors.scale.words
     if word not in words:
-        raise PriorsError([f"{where}: {word}: not a word of the scale; expected one of "
-                           f"{', '.join(words)}{did_you_mean(word, words)}"])
+        raise PriorsError(
+            [f"{where}: {word}: not a word of the scale; expected one of {', '.join(words)}{did_you_mean(word, words)}"]
+        )
     if not str(why).strip():
         raise PriorsError([f"{where}: {word}: a tuned word needs a reason ('why' is empty)"])
     old = words[word]
@@ -326,8 +351,9 @@ def tune_word(priors: Priors, word: str, p: float, why: str,
     try:
         new_word = schema.ScaleWord.model_validate(fields)
     except ValidationError as exc:
-        raise PriorsError([f"{where}: words -> {word}: {e['msg'].removeprefix('Value error, ')}"
-                           for e in exc.errors()]) from None
+        raise PriorsError(
+            [f"{where}: words -> {word}: {e['msg'].removeprefix('Value error, ')}" for e in exc.errors()]
+        ) from None
     scale = priors.scale.model_copy(update={"words": {**words, word: new_word}})
     return _build(priors.directory, {**priors.raw, "scale": scale})
 
@@ -396,11 +422,13 @@ def render(priors: Priors) -> dict[str, str]:
         if key == "advice" and not model.root:
             continue
         data = _flowed(model.model_dump(mode="python", exclude_defaults=True))
-        body = yaml.dump(data, Dumper=_Dumper, sort_keys=False, allow_unicode=True, width=100_000,
-                         default_flow_style=False)
+        body = yaml.dump(
+            data, Dumper=_Dumper, sort_keys=False, allow_unicode=True, width=100_000, default_flow_style=False
+        )
         if key == "findings":  # a blank line between findings, as in the hand-written file
-            body = "\n".join(("\n" + line) if i and line[:1].isalpha() else line
-                             for i, line in enumerate(body.split("\n")))
+            body = "\n".join(
+                ("\n" + line) if i and line[:1].isalpha() else line for i, line in enumerate(body.split("\n"))
+            )
         texts[name] = _header(priors.directory / name) + body
     return texts
 
@@ -412,8 +440,12 @@ def _check_target(directory: Path) -> None:
         known = {name for name, _ in FILES.values()}
         strangers = sorted(p.name for p in directory.iterdir() if p.name not in known)
         if strangers:
-            raise PriorsError([f"{directory}: holds files that are not priors files ({', '.join(strangers)}); "
-                               "expected an empty folder, a priors folder or a new path, so nothing is replaced"])
+            raise PriorsError(
+                [
+                    f"{directory}: holds files that are not priors files ({', '.join(strangers)}); "
+                    "expected an empty folder, a priors folder or a new path, so nothing is replaced"
+                ]
+            )
 
 
 def save_priors(priors: Priors, directory: str | Path) -> Priors:
@@ -458,8 +490,12 @@ def save_priors(priors: Priors, directory: str | Path) -> Priors:
         written = load_priors(staging)
         if numbers_of(written) != numbers_of(priors):
             changed = sorted(k for k, v in numbers_of(written).items() if numbers_of(priors).get(k) != v)
-            raise PriorsError([f"{target}: written files do not load back to the same numbers: "
-                               f"{', '.join(changed[:5]) or 'a number is missing'}"])
+            raise PriorsError(
+                [
+                    f"{target}: written files do not load back to the same numbers: "
+                    f"{', '.join(changed[:5]) or 'a number is missing'}"
+                ]
+            )
         if target.exists():
             retired = Path(tempfile.mkdtemp(prefix=f".{target.name}.old-", dir=target.parent))
             os.rename(target, retired / target.name)

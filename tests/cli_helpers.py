@@ -1,7 +1,8 @@
 """Running the CLI in process, and reading a user error off stderr."""
+
 from __future__ import annotations
 
-from model.cli import main
+from twitchcause.cli import main
 
 
 def run(capsys, *argv):

@@ -1,11 +1,12 @@
 """Shared fixtures: the packaged model (built once per session) and the shared folder."""
+
 from __future__ import annotations
 
 from pathlib import Path
 
 import pytest
 
-import model
+from twitchcause import model
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared"
@@ -30,8 +31,7 @@ def fresh_engine_cache(tmp_path_factory):
 def loaded_model() -> model.Model:
     """The packaged model with its pgmpy network and compiled engine (slow: build once)."""
     m = model.load()
-    m.engine
-    m.network
+    _ = m.engine, m.network
     return m
 
 

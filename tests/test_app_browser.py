@@ -3,6 +3,7 @@
 One server and one browser serve the whole module; every test checks that the
 browser console stayed clean. `bash tests/install_browser.sh` installs Chromium.
 """
+
 from __future__ import annotations
 
 import shutil
@@ -17,16 +18,24 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import Select, WebDriverWait
 from werkzeug.serving import WSGIRequestHandler, make_server
 
-from app.layout import answer_id, dom_id
-from app.server import create_app
+from twitchcause.app.layout import answer_id, dom_id
+from twitchcause.app.server import create_app
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMEDRIVER = "/usr/bin/chromedriver"
-CHROMIUM_FLAGS = ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-                  "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                  "--no-first-run", "--disable-extensions",
-                  # Bootstrap scrolls smoothly unless motion is reduced; a click must not race the scroll.
-                  "--force-prefers-reduced-motion")
+CHROMIUM_FLAGS = (
+    "--headless=new",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-dev-shm-usage",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-extensions",
+    # Bootstrap scrolls smoothly unless motion is reduced; a click must not race the scroll.
+    "--force-prefers-reduced-motion",
+)
 LAPTOP = (1366, 768)
 PHONE = (390, 844)
 WAIT_SECONDS = 15
@@ -74,9 +83,15 @@ def clean_console(browser):
 
 def open_page(browser, base_url, query: str = "") -> None:
     browser.get(base_url + "/" + query)
-    wait_for(browser, lambda d: d.find_elements(By.CSS_SELECTOR, "#escalation-alert")
-             and d.find_elements(By.CSS_SELECTOR, "#cause-summary li")
-             and d.find_elements(By.CSS_SELECTOR, "#ask-next li"), "the page to render")
+    wait_for(
+        browser,
+        lambda d: (
+            d.find_elements(By.CSS_SELECTOR, "#escalation-alert")
+            and d.find_elements(By.CSS_SELECTOR, "#cause-summary li")
+            and d.find_elements(By.CSS_SELECTOR, "#ask-next li")
+        ),
+        "the page to render",
+    )
 
 
 def wait_for(browser, condition, what: str):
@@ -86,13 +101,15 @@ def wait_for(browser, condition, what: str):
 def ranking(browser) -> list[str]:
     """The causes as the page lists them, most likely first (from the chart's text version)."""
     return browser.execute_script(
-        "return [...document.querySelectorAll('#cause-summary li')].map(li => li.dataset.cause)")
+        "return [...document.querySelectorAll('#cause-summary li')].map(li => li.dataset.cause)"
+    )
 
 
 def bar_labels(browser) -> list[str]:
     """The percentage labels drawn on the chart's bars."""
     return browser.execute_script(
-        "return [...document.querySelectorAll('#causes-graph .bartext')].map(t => t.textContent)")
+        "return [...document.querySelectorAll('#causes-graph .bartext')].map(t => t.textContent)"
+    )
 
 
 def alert(browser):
@@ -141,7 +158,8 @@ def test_a_red_flag_shows_the_prompt_alert_with_its_reason_and_stays_in_view(bro
     browser.execute_script("window.scrollTo(0, document.body.scrollHeight)")
     box = browser.execute_script(
         "const r = document.getElementById('escalation-alert').getBoundingClientRect();"
-        "return [r.top, r.bottom, window.innerHeight]")
+        "return [r.top, r.bottom, window.innerHeight]"
+    )
     assert 0 <= box[0] and box[1] <= box[2], "the alert must stay on screen after scrolling to the bottom"
 
 
@@ -202,8 +220,11 @@ def test_why_explains_the_chosen_cause_with_advice_and_sources(browser, base_url
     open_page(browser, base_url, "?caffeine_intake=high&sleep=very_short")
     Select(browser.find_element(By.ID, "why-cause")).select_by_value("sleep_loss")
     wait_for(browser, lambda d: d.find_element(By.ID, "why-heading").text.startswith("Sleep loss"), "the heading")
-    wait_for(browser, lambda d: d.find_elements(By.CSS_SELECTOR, "#why-graph .bartext, #why-graph .bars path"),
-             "the why chart")
+    wait_for(
+        browser,
+        lambda d: d.find_elements(By.CSS_SELECTOR, "#why-graph .bartext, #why-graph .bars path"),
+        "the why chart",
+    )
     advice = browser.find_element(By.ID, "why-advice").text
     first = loaded_model.priors.advice["sleep_loss"][0]
     assert first.text in advice and loaded_model.priors.sources[first.source].title in advice
@@ -213,7 +234,8 @@ def test_every_question_has_a_label_a_keyboard_can_reach(browser, base_url, load
     open_page(browser, base_url)
     labelled = browser.execute_script(
         "return [...document.querySelectorAll('#questions select')].filter("
-        "s => document.querySelector(`label[for='${CSS.escape(s.id)}']`)).length")
+        "s => document.querySelector(`label[for='${CSS.escape(s.id)}']`)).length"
+    )
     assert labelled == len(loaded_model.variables) == 32
     label = browser.find_element(By.CSS_SELECTOR, f"label[for='{dom_id(answer_id('sleep'))}']")
     label.click()

@@ -1,4 +1,5 @@
 """The dashboard's logic without a browser: link parsing, case updates, what each view shows."""
+
 from __future__ import annotations
 
 import json
@@ -7,17 +8,16 @@ import time
 from urllib.parse import quote
 
 import pytest
-
-from model import TwitchcauseError
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from app.case import cause_from_click, render_case, render_why, update_case
-from app.examples import load_examples
-from app.layout import build_layout, dom_id, question_groups
-from app.loadtest import main_callback_request
-from app.server import create_app
-from app.state import MAX_QUERY_LENGTH, MAX_SHOWN_CHARACTERS, parse_query, to_query
+from benchmarks.loadtest import main_callback_request
+from twitchcause.app.case import cause_from_click, render_case, render_why, update_case
+from twitchcause.app.examples import load_examples
+from twitchcause.app.layout import build_layout, dom_id, question_groups
+from twitchcause.app.server import create_app
+from twitchcause.app.state import MAX_QUERY_LENGTH, MAX_SHOWN_CHARACTERS, parse_query, to_query
+from twitchcause.model import TwitchcauseError
 
 # The issue's budget for a callback's server time.
 CALLBACK_BUDGET_SECONDS = 0.050
@@ -66,16 +66,19 @@ def find(component, predicate) -> list:
 
 def evidence_strategy(m):
     return st.dictionaries(st.sampled_from(list(m.variables)), st.none(), max_size=len(m.variables)).flatmap(
-        lambda chosen: st.fixed_dictionaries({name: st.sampled_from(m.variables[name].states) for name in chosen}))
+        lambda chosen: st.fixed_dictionaries({name: st.sampled_from(m.variables[name].states) for name in chosen})
+    )
 
 
 # -- the link -------------------------------------------------------------------------------------
+
 
 def test_a_case_survives_the_round_trip_through_the_link(m):
     @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
     @given(evidence_strategy(m))
     def check(evidence):
         assert parse_query(to_query(evidence, m.variables), m.variables) == (evidence, [])
+
     check()
 
 
@@ -111,12 +114,11 @@ def test_a_question_given_twice_alike_is_kept(m):
 
 
 def test_a_tampered_example_button_is_ignored(m):
-    from app.case import update_case
-    from app.examples import load_examples
+    from twitchcause.app.case import update_case
+    from twitchcause.app.examples import load_examples
 
     trigger = {"type": "example", "name": ["not", "a", "name"]}
-    assert update_case(trigger, True, search="", answers={}, current={}, model=m,
-                       examples=load_examples(m)) is None
+    assert update_case(trigger, True, search="", answers={}, current={}, model=m, examples=load_examples(m)) is None
 
 
 def test_a_link_longer_than_any_case_is_ignored_whole(m):
@@ -133,8 +135,20 @@ def test_a_long_bad_value_is_echoed_shortened(m):
     assert "x" * (MAX_SHOWN_CHARACTERS + 1) not in notices[0]
 
 
-@pytest.mark.parametrize("garbage", ["%%%", "?&&&==", "?=", "?%00=%ff%fe", "?sleep", "?a=b=c", "?\u00e9=\u2603",
-                                     "?sleep=short;weakness=yes", "?" + quote("<script>alert(1)</script>")])
+@pytest.mark.parametrize(
+    "garbage",
+    [
+        "%%%",
+        "?&&&==",
+        "?=",
+        "?%00=%ff%fe",
+        "?sleep",
+        "?a=b=c",
+        "?\u00e9=\u2603",
+        "?sleep=short;weakness=yes",
+        "?" + quote("<script>alert(1)</script>"),
+    ],
+)
 def test_garbage_never_breaks_parsing_and_never_reaches_the_model(m, garbage):
     evidence, notices = parse_query(garbage, m.variables)
     assert m.parse(evidence) == evidence
@@ -148,18 +162,21 @@ def test_any_text_at_all_parses_to_valid_evidence(m):
         evidence, notices = parse_query(search, m.variables)
         assert m.parse(evidence) == evidence
         assert all(len(n) < 400 for n in notices)
+
     check()
 
 
 # -- updating the case ----------------------------------------------------------------------------
+
 
 def no_answers(m):
     return {name: "" for name in m.variables}
 
 
 def test_on_page_load_the_case_comes_from_the_link_with_its_notices(m, examples):
-    update = update_case(None, False, search="?weakness=yes&bogus=1", answers=no_answers(m), current=None,
-                         model=m, examples=examples)
+    update = update_case(
+        None, False, search="?weakness=yes&bogus=1", answers=no_answers(m), current=None, model=m, examples=examples
+    )
     assert update.evidence == {"weakness": "yes"}
     assert update.notices == ["Ignored 'bogus': not a question of this tool."]
     assert update.search is None  # the address is left as the person typed it
@@ -167,8 +184,15 @@ def test_on_page_load_the_case_comes_from_the_link_with_its_notices(m, examples)
 
 def test_answering_a_question_updates_the_case_and_the_link(m, examples):
     answers = no_answers(m) | {"caffeine_intake": "high", "sleep": "short"}
-    update = update_case({"type": "answer", "variable": "sleep"}, True, search="?caffeine_intake=high",
-                         answers=answers, current={"caffeine_intake": "high"}, model=m, examples=examples)
+    update = update_case(
+        {"type": "answer", "variable": "sleep"},
+        True,
+        search="?caffeine_intake=high",
+        answers=answers,
+        current={"caffeine_intake": "high"},
+        model=m,
+        examples=examples,
+    )
     assert update.evidence == {"caffeine_intake": "high", "sleep": "short"}
     assert update.search == "?caffeine_intake=high&sleep=short"
     assert update.notices is None
@@ -176,57 +200,110 @@ def test_answering_a_question_updates_the_case_and_the_link(m, examples):
 
 def test_clearing_an_answer_removes_it_from_the_case_and_the_link(m, examples):
     answers = no_answers(m) | {"caffeine_intake": "high"}
-    update = update_case({"type": "answer", "variable": "sleep"}, True, search="?caffeine_intake=high&sleep=short",
-                         answers=answers, current={"caffeine_intake": "high", "sleep": "short"},
-                         model=m, examples=examples)
+    update = update_case(
+        {"type": "answer", "variable": "sleep"},
+        True,
+        search="?caffeine_intake=high&sleep=short",
+        answers=answers,
+        current={"caffeine_intake": "high", "sleep": "short"},
+        model=m,
+        examples=examples,
+    )
     assert update.evidence == {"caffeine_intake": "high"}
     assert update.search == "?caffeine_intake=high"
 
 
 def test_an_unchanged_link_is_not_rewritten(m, examples):
     answers = no_answers(m) | {"caffeine_intake": "high"}
-    update = update_case({"type": "answer", "variable": "caffeine_intake"}, True, search="?caffeine_intake=high",
-                         answers=answers, current={}, model=m, examples=examples)
+    update = update_case(
+        {"type": "answer", "variable": "caffeine_intake"},
+        True,
+        search="?caffeine_intake=high",
+        answers=answers,
+        current={},
+        model=m,
+        examples=examples,
+    )
     assert update.search is None
 
 
 def test_reset_clears_every_answer(m, examples):
-    update = update_case("reset", True, search="?weakness=yes", answers=no_answers(m) | {"weakness": "yes"},
-                         current={"weakness": "yes"}, model=m, examples=examples)
+    update = update_case(
+        "reset",
+        True,
+        search="?weakness=yes",
+        answers=no_answers(m) | {"weakness": "yes"},
+        current={"weakness": "yes"},
+        model=m,
+        examples=examples,
+    )
     assert update.evidence == {} and update.search == ""
 
 
 def test_an_example_replaces_the_case(m, examples):
-    update = update_case({"type": "example", "name": "red_flag"}, True, search="?caffeine_intake=high",
-                         answers=no_answers(m), current={"caffeine_intake": "high"}, model=m, examples=examples)
+    update = update_case(
+        {"type": "example", "name": "red_flag"},
+        True,
+        search="?caffeine_intake=high",
+        answers=no_answers(m),
+        current={"caffeine_intake": "high"},
+        model=m,
+        examples=examples,
+    )
     assert update.evidence == examples["red_flag"].evidence
     assert update.search == to_query(examples["red_flag"].evidence, m.variables)
 
 
-@pytest.mark.parametrize("trigger", ["reset", {"type": "example", "name": "red_flag"},
-                                     {"type": "quick-answer", "variable": "weakness", "state": "yes"}])
+@pytest.mark.parametrize(
+    "trigger",
+    [
+        "reset",
+        {"type": "example", "name": "red_flag"},
+        {"type": "quick-answer", "variable": "weakness", "state": "yes"},
+    ],
+)
 def test_a_button_that_was_only_drawn_changes_nothing(m, examples, trigger):
-    assert update_case(trigger, False, search="", answers=no_answers(m), current={}, model=m,
-                       examples=examples) is None
+    assert update_case(trigger, False, search="", answers=no_answers(m), current={}, model=m, examples=examples) is None
 
 
 def test_a_one_click_answer_is_added_to_the_case(m, examples):
-    update = update_case({"type": "quick-answer", "variable": "weakness", "state": "no"}, True, search="?sleep=short",
-                         answers=no_answers(m), current={"sleep": "short"}, model=m, examples=examples)
+    update = update_case(
+        {"type": "quick-answer", "variable": "weakness", "state": "no"},
+        True,
+        search="?sleep=short",
+        answers=no_answers(m),
+        current={"sleep": "short"},
+        model=m,
+        examples=examples,
+    )
     assert update.evidence == {"sleep": "short", "weakness": "no"}
     assert update.search == "?sleep=short&weakness=no"
 
 
 def test_a_one_click_answer_replaces_an_earlier_answer_to_the_same_question(m, examples):
-    update = update_case({"type": "quick-answer", "variable": "weakness", "state": "yes"}, True, search="",
-                         answers=no_answers(m), current={"weakness": "no"}, model=m, examples=examples)
+    update = update_case(
+        {"type": "quick-answer", "variable": "weakness", "state": "yes"},
+        True,
+        search="",
+        answers=no_answers(m),
+        current={"weakness": "no"},
+        model=m,
+        examples=examples,
+    )
     assert update.evidence == {"weakness": "yes"}
 
 
 @pytest.mark.parametrize("store", [None, [], "weakness=yes", 42, {"weakness": ["yes"]}])
 def test_a_store_that_is_not_a_case_counts_as_no_answers(m, examples, store):
-    update = update_case({"type": "quick-answer", "variable": "sleep", "state": "short"}, True, search="",
-                         answers=no_answers(m), current=store, model=m, examples=examples)
+    update = update_case(
+        {"type": "quick-answer", "variable": "sleep", "state": "short"},
+        True,
+        search="",
+        answers=no_answers(m),
+        current=store,
+        model=m,
+        examples=examples,
+    )
     assert update.evidence == {"sleep": "short"}
     assert render_case(store, m)["figure"]["data"][0]["x"] == render_case({}, m)["figure"]["data"][0]["x"]
     assert render_why(store, "", m)["heading"] == render_why({}, "", m)["heading"]
@@ -234,17 +311,42 @@ def test_a_store_that_is_not_a_case_counts_as_no_answers(m, examples, store):
 
 def test_tampered_answers_from_the_browser_are_dropped(m, examples):
     answers = no_answers(m) | {"sleep": "forever", "caffeine_intake": "high", "not_a_question": "yes"}
-    update = update_case({"type": "answer", "variable": "sleep"}, True, search="", answers=answers, current={},
-                         model=m, examples=examples)
+    update = update_case(
+        {"type": "answer", "variable": "sleep"},
+        True,
+        search="",
+        answers=answers,
+        current={},
+        model=m,
+        examples=examples,
+    )
     assert update.evidence == {"caffeine_intake": "high"}
-    bad_click = update_case({"type": "quick-answer", "variable": "weakness", "state": "maybe"}, True, search="",
-                            answers=no_answers(m), current={"sleep": "short"}, model=m, examples=examples)
+    bad_click = update_case(
+        {"type": "quick-answer", "variable": "weakness", "state": "maybe"},
+        True,
+        search="",
+        answers=no_answers(m),
+        current={"sleep": "short"},
+        model=m,
+        examples=examples,
+    )
     assert bad_click.evidence == {"sleep": "short"}
-    assert update_case({"type": "example", "name": "nope"}, True, search="", answers=no_answers(m), current={},
-                       model=m, examples=examples) is None
+    assert (
+        update_case(
+            {"type": "example", "name": "nope"},
+            True,
+            search="",
+            answers=no_answers(m),
+            current={},
+            model=m,
+            examples=examples,
+        )
+        is None
+    )
 
 
 # -- what the page shows --------------------------------------------------------------------------
+
 
 def test_without_answers_the_alert_is_self_care_and_says_nothing_is_answered(m):
     alert = render_case({}, m)["alert"]
@@ -372,6 +474,7 @@ def test_clicking_a_bar_chooses_its_cause(m):
 
 # -- examples and layout --------------------------------------------------------------------------
 
+
 def test_each_example_tells_its_story(m, examples):
     story = {name: m.infer(example.evidence) for name, example in examples.items()}
     assert story["after_hard_run"].ranking[0] == "overexertion"
@@ -395,10 +498,22 @@ def test_a_bad_example_file_names_the_file_and_the_example(m, tmp_path):
 def test_the_questions_are_grouped_with_every_variable_once(m):
     groups = {heading: names for _, heading, names in question_groups(m)}
     assert groups["The twitch"] == ["twitch_site", "spread", "timing", "duration", "frequency", "trend", "intensity"]
-    assert groups["About you"] == ["caffeine_intake", "fluid_intake", "heavy_sweating", "diet_quality",
-                                   "stress_level", "sleep", "recent_exercise", "prolonged_standing",
-                                   "tight_footwear_or_position", "medication_type", "medication_started_recently",
-                                   "diabetes", "thyroid_disorder", "back_problem"]
+    assert groups["About you"] == [
+        "caffeine_intake",
+        "fluid_intake",
+        "heavy_sweating",
+        "diet_quality",
+        "stress_level",
+        "sleep",
+        "recent_exercise",
+        "prolonged_standing",
+        "tight_footwear_or_position",
+        "medication_type",
+        "medication_started_recently",
+        "diabetes",
+        "thyroid_disorder",
+        "back_problem",
+    ]
     assert groups["What comes with it"][0] == "cramps" and "weakness" in groups["What comes with it"]
     every = [n for names in groups.values() for n in names]
     assert sorted(every) == sorted(m.variables) and len(every) == 32
@@ -417,6 +532,7 @@ def test_every_question_is_labelled_and_starts_not_answered(m, examples):
 
 
 # -- the running app, without a browser -----------------------------------------------------------
+
 
 def post_main_callback(dash_app, evidence):
     client = dash_app.server.test_client()

@@ -1,4 +1,5 @@
 """Batch: one case per CSV row, streamed in chunks, written atomically."""
+
 from __future__ import annotations
 
 import csv
@@ -8,9 +9,9 @@ import sys
 from pathlib import Path
 
 import pytest
-
-from model.batch import run_batch
 from cli_helpers import one_error_line, run
+
+from twitchcause.batch import run_batch
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -47,8 +48,6 @@ def read_csv(path: Path) -> tuple[list[str], list[dict[str, str]]]:
         return list(reader.fieldnames or []), rows
 
 
-
-
 def test_output_keeps_every_row_in_order_then_posteriors_then_escalation(m, tmp_path, capsys):
     source = write_csv(tmp_path / "cases.csv", ROWS)
     target = tmp_path / "out.csv"
@@ -74,7 +73,8 @@ def test_empty_cell_is_unknown(m, tmp_path):
     without = m.infer({"weakness": "no", "twitch_site": "calf"}).posterior
     assert float(rows[0]["posterior_caffeine"]) == pytest.approx(without["caffeine"], abs=1e-12)
     assert float(rows[0]["posterior_caffeine"]) != pytest.approx(
-        m.infer({"caffeine_intake": "none", "weakness": "no", "twitch_site": "calf"}).posterior["caffeine"])
+        m.infer({"caffeine_intake": "none", "weakness": "no", "twitch_site": "calf"}).posterior["caffeine"]
+    )
 
 
 def test_identical_rows_give_identical_outputs(m, tmp_path):
@@ -105,7 +105,8 @@ def test_unknown_column_names_it_and_its_closest_match(tmp_path, capsys):
     assert status == 2
     assert one_error_line(err).startswith(
         f"{source}: column 'caffiene_intake': unknown evidence variable 'caffiene_intake' "
-        "(did you mean 'caffeine_intake'?)")
+        "(did you mean 'caffeine_intake'?)"
+    )
     assert not (tmp_path / "out.csv").exists()
 
 
@@ -125,17 +126,23 @@ def test_bad_cell_names_its_row_and_column(tmp_path, capsys):
     assert status == 2
     assert one_error_line(err) == (
         f"{source}: row 2, column 'caffeine_intake': evidence 'caffeine_intake' has no state 'hgh'; "
-        "expected one of none, moderate, high (did you mean 'high'?)")
+        "expected one of none, moderate, high (did you mean 'high'?)"
+    )
     assert not (tmp_path / "out.csv").exists()
 
 
 def test_bad_cell_row_number_counts_across_chunks(m, tmp_path):
-    from model import EvidenceError
+    from twitchcause.model import EvidenceError
+
     rows = [dict(r) for r in ROWS]
     rows[6]["twitch_site"] = "knee"
     source = write_csv(tmp_path / "cases.csv", rows)
-    with pytest.raises(EvidenceError, match=re.escape("row 7, column 'twitch_site': evidence 'twitch_site' has no "
-                                                      "state 'knee'; expected one of toe, foot_arch,")):
+    with pytest.raises(
+        EvidenceError,
+        match=re.escape(
+            "row 7, column 'twitch_site': evidence 'twitch_site' has no state 'knee'; expected one of toe, foot_arch,"
+        ),
+    ):
         run_batch(m, source, tmp_path / "out.csv", chunk_rows=3)
 
 
@@ -154,8 +161,10 @@ def test_skip_bad_rows_writes_a_side_file_and_goes_on(m, tmp_path, capsys):
     header, rejected = read_csv(tmp_path / "out.csv.rejected.csv")
     assert header == COLUMNS + ["error"]
     assert [{c: r[c] for c in COLUMNS} for r in rejected] == [rows[1], rows[4]]
-    assert rejected[0]["error"] == ("row 2, column 'caffeine_intake': evidence 'caffeine_intake' has no state "
-                                    "'hgh'; expected one of none, moderate, high (did you mean 'high'?)")
+    assert rejected[0]["error"] == (
+        "row 2, column 'caffeine_intake': evidence 'caffeine_intake' has no state "
+        "'hgh'; expected one of none, moderate, high (did you mean 'high'?)"
+    )
     assert rejected[1]["error"].startswith("row 5, column 'weakness': evidence 'weakness' has no state 'maybe'")
 
 
@@ -215,7 +224,8 @@ def test_byte_order_mark_and_spaces(m, tmp_path):
     run_batch(m, source, tmp_path / "out.csv")
     _, rows = read_csv(tmp_path / "out.csv")
     assert float(rows[0]["posterior_caffeine"]) == pytest.approx(
-        m.infer({"caffeine_intake": "high", "weakness": "no"}).posterior["caffeine"], abs=1e-12)
+        m.infer({"caffeine_intake": "high", "weakness": "no"}).posterior["caffeine"], abs=1e-12
+    )
 
 
 def test_short_and_blank_rows_are_unknown(m, tmp_path):
@@ -225,7 +235,8 @@ def test_short_and_blank_rows_are_unknown(m, tmp_path):
     _, rows = read_csv(tmp_path / "out.csv")
     assert len(rows) == 3
     assert float(rows[0]["posterior_caffeine"]) == pytest.approx(
-        m.infer({"caffeine_intake": "high"}).posterior["caffeine"], abs=1e-12)
+        m.infer({"caffeine_intake": "high"}).posterior["caffeine"], abs=1e-12
+    )
     assert float(rows[1]["posterior_caffeine"]) == pytest.approx(m.prior["caffeine"], abs=1e-12)
 
 
@@ -237,10 +248,13 @@ def test_row_with_too_many_cells_is_a_user_error(tmp_path, capsys):
     assert one_error_line(err).startswith(f"{source}: row 2 ")
 
 
-@pytest.mark.parametrize(("target", "message"), [
-    ("no/out.csv", "{tmp}/no: no such folder for the output file out.csv"),
-    ("folder", "{tmp}/folder: is a folder; expected the path of the output CSV file"),
-])
+@pytest.mark.parametrize(
+    ("target", "message"),
+    [
+        ("no/out.csv", "{tmp}/no: no such folder for the output file out.csv"),
+        ("folder", "{tmp}/folder: is a folder; expected the path of the output CSV file"),
+    ],
+)
 def test_unwritable_output_is_a_user_error(tmp_path, capsys, target, message):
     (tmp_path / "folder").mkdir()
     source = write_csv(tmp_path / "cases.csv", ROWS)
@@ -276,6 +290,7 @@ def test_chunking_gives_the_same_result(m, tmp_path, skip):
 
 def test_batch_agrees_with_infer_on_random_cases(m, tmp_path):
     import random
+
     rnd = random.Random(7)
     names = list(m.variables)
     rows = [{n: rnd.choice(("",) + m.variables[n].states) for n in names} for _ in range(40)]
@@ -298,8 +313,13 @@ def test_score_vignettes_runs_and_recalls_every_red_flag(shared_dir):
         pytest.skip(f"{tool} or {vignettes} is absent")
     if not cli.exists():
         pytest.skip(f"{cli} is not installed")
-    proc = subprocess.run([sys.executable, str(tool), str(vignettes), "--cli", str(cli)],
-                          capture_output=True, text=True, cwd=REPO, timeout=300)
+    proc = subprocess.run(
+        [sys.executable, str(tool), str(vignettes), "--cli", str(cli)],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        timeout=300,
+    )
     assert proc.returncode == 0, proc.stderr
     summary = proc.stdout.strip().splitlines()[-1]
     assert re.search(r"\bredflag_recall=1\.00\b", summary), summary
@@ -311,7 +331,9 @@ def test_rows_ending_in_a_comma_keep_every_cell_in_its_column(m, tmp_path):
     run_batch(m, source, tmp_path / "out.csv")
     _, rows = read_csv(tmp_path / "out.csv")
     assert [(r["weakness"], r["pain"], r["escalation"]) for r in rows] == [
-        ("yes", "no", "see_doctor_promptly"), ("no", "yes", "see_doctor")]
+        ("yes", "no", "see_doctor_promptly"),
+        ("no", "yes", "see_doctor"),
+    ]
 
 
 def test_output_file_gets_the_usual_permissions(m, tmp_path):

@@ -1,25 +1,32 @@
-"""The on-disk engine cache: a hit gives the same engine; stale or corrupt files are rebuilt."""
+"""The on-disk engine cache: keyed on the numbers, verified on load, rebuilt when anything is off."""
+
 from __future__ import annotations
+
+import os
 
 import numpy as np
 import pytest
 
-import model
-from model.cache import cached_engine, fingerprint
+import twitchcause
+from twitchcause import model
+from twitchcause.cache import DiskCache
+from twitchcause.model.engine import engine_key
+from twitchcause.model.network import node_tables
+from twitchcause.priors import tune_word
 
 
-@pytest.fixture
-def cache_dir(tmp_path, monkeypatch):
-    monkeypatch.setenv("TWITCHCAUSE_CACHE_DIR", str(tmp_path))
-    monkeypatch.delenv("TWITCHCAUSE_NO_CACHE", raising=False)
-    return tmp_path
+class CountingCache(DiskCache):
+    def __init__(self, directory):
+        super().__init__(directory)
+        self.saves = 0
+
+    def save(self, key, arrays):
+        self.saves += 1
+        super().save(key, arrays)
 
 
-def _engine(m, calls):
-    def build():
-        calls.append(1)
-        return m.compile()
-    return cached_engine(m.priors, m.causes, m._states, build)
+def _engine(priors, store):
+    return model.Model(priors, engine_store=store).engine
 
 
 def _same(a, b):
@@ -29,56 +36,80 @@ def _same(a, b):
         np.testing.assert_array_equal(x.table, y.table)
 
 
-def test_second_load_is_a_hit_with_the_same_engine(cache_dir, loaded_model):
-    calls = []
-    first = _engine(loaded_model, calls)
-    second = _engine(loaded_model, calls)
-    assert calls == [1]
+@pytest.fixture
+def store(tmp_path):
+    return CountingCache(tmp_path)
+
+
+def test_second_load_is_a_hit_with_the_same_engine(store, loaded_model):
+    first = _engine(loaded_model.priors, store)
+    second = _engine(loaded_model.priors, store)
+    assert store.saves == 1
     _same(first, second)
-    assert len(list(cache_dir.glob("*.npz"))) == 1
+    assert len(list(store.directory.glob("*.npz"))) == 1
 
 
 @pytest.mark.parametrize("damage", [b"", b"not a zip file", None])
-def test_corrupt_cache_is_rebuilt_not_trusted(cache_dir, loaded_model, damage):
-    calls = []
-    _engine(loaded_model, calls)
-    (path,) = cache_dir.glob("*.npz")
+def test_corrupt_cache_is_rebuilt_not_trusted(store, loaded_model, damage):
+    _engine(loaded_model.priors, store)
+    (path,) = store.directory.glob("*.npz")
     data = path.read_bytes()
     path.write_bytes(damage if damage is not None else data[: len(data) // 2])
-    rebuilt = _engine(loaded_model, calls)
-    assert calls == [1, 1]
+    rebuilt = _engine(loaded_model.priors, store)
+    assert store.saves == 2
     _same(rebuilt, loaded_model.compile())
 
 
-def test_changed_priors_get_another_key(loaded_model):
-    tuned = model.load().priors
-    tuned.raw["scale"] = tuned.raw["scale"].model_copy(
-        update={"convention": tuned.raw["scale"].convention.model_copy(update={"name": "other"})})
-    assert fingerprint(tuned) != fingerprint(loaded_model.priors)
+def test_a_tampered_file_that_keeps_its_key_is_rebuilt(store, loaded_model):
+    _engine(loaded_model.priors, store)
+    (path,) = store.directory.glob("*.npz")
+    with np.load(path) as stored:
+        arrays = {name: stored[name] for name in stored.files}
+    arrays["table_0"] = arrays["table_0"] + np.log(0.5)  # other numbers, same key and layout
+    np.savez(path, **arrays)
+    rebuilt = _engine(loaded_model.priors, store)
+    assert store.saves == 2
+    _same(rebuilt, loaded_model.compile())
 
 
-def test_cache_can_be_turned_off(cache_dir, loaded_model, monkeypatch):
+def test_how_a_word_becomes_a_number_is_part_of_the_key(store, loaded_model):
+    """The key is the numbers themselves, so a change anywhere upstream of them is never served stale."""
+    _engine(loaded_model.priors, store)
+    tuned = tune_word(loaded_model.priors, "frequent", 0.45, why="test")
+    assert engine_key(node_tables(tuned)) != engine_key(node_tables(loaded_model.priors))
+    engine = _engine(tuned, store)
+    assert store.saves == 2
+    _same(engine, model.Model(tuned).compile())
+
+
+def test_same_numbers_from_another_folder_share_the_key(loaded_model, tmp_path):
+    moved = type(loaded_model.priors)(**{**loaded_model.priors.__dict__, "directory": tmp_path})
+    assert engine_key(node_tables(moved)) == engine_key(node_tables(loaded_model.priors))
+
+
+def test_cache_can_be_turned_off(tmp_path, monkeypatch):
+    monkeypatch.setenv("TWITCHCAUSE_CACHE_DIR", str(tmp_path))
     monkeypatch.setenv("TWITCHCAUSE_NO_CACHE", "1")
-    calls = []
-    _engine(loaded_model, calls)
-    _engine(loaded_model, calls)
-    assert calls == [1, 1] and not list(cache_dir.glob("*.npz"))
+    twitchcause.load().infer({})
+    assert not list(tmp_path.glob("*.npz"))
 
 
-def test_other_files_in_the_cache_folder_are_never_pruned(cache_dir, loaded_model):
-    mine = [cache_dir / f"data{i}.npz" for i in range(12)]
+def test_the_default_load_uses_the_cache(tmp_path, monkeypatch):
+    monkeypatch.setenv("TWITCHCAUSE_CACHE_DIR", str(tmp_path))
+    monkeypatch.delenv("TWITCHCAUSE_NO_CACHE", raising=False)
+    twitchcause.load().infer({})
+    assert len(list(tmp_path.glob("engine-*.npz"))) == 1
+
+
+def test_other_files_in_the_cache_folder_are_never_pruned(store, loaded_model):
+    mine = [store.directory / f"data{i}.npz" for i in range(12)]
     for path in mine:
         path.write_bytes(b"user data")
-    _engine(loaded_model, [])
+    _engine(loaded_model.priors, store)
     assert all(path.exists() for path in mine)
 
 
-def test_a_change_of_compiling_code_changes_the_key(loaded_model, tmp_path, monkeypatch):
-    import model.cache as cache
-
-    code = tmp_path / "compiler.py"
-    code.write_text("one")
-    monkeypatch.setattr(cache, "COMPILER_SOURCES", (str(code),))
-    before = fingerprint(loaded_model.priors)
-    code.write_text("two")
-    assert fingerprint(loaded_model.priors) != before
+def test_a_fifo_at_the_cache_path_is_not_read(store, loaded_model):
+    key = engine_key(node_tables(loaded_model.priors))
+    os.mkfifo(store.path(key))
+    assert store.load(key) is None

@@ -1,4 +1,5 @@
 """The command line: each command, the JSON shape, and one line on stderr with exit 2 for user errors."""
+
 from __future__ import annotations
 
 import json
@@ -11,10 +12,10 @@ from pathlib import Path
 
 import pytest
 import yaml
-
-import model
 from cli_helpers import one_error_line, run
-from model.cli import main
+
+from twitchcause import model
+from twitchcause.cli import main
 
 REPO = Path(__file__).resolve().parents[1]
 CLI = REPO / ".venv" / "bin" / "twitchcause"
@@ -26,8 +27,6 @@ def m(loaded_model):
     return loaded_model
 
 
-
-
 # -- infer -----------------------------------------------------------------------------------------
 def test_infer_table_lists_every_cause_and_the_disclaimer(capsys):
     status, out, err = run(capsys, "infer", "caffeine_intake=high", "sleep=short", "twitch_site=calf")
@@ -35,7 +34,7 @@ def test_infer_table_lists_every_cause_and_the_disclaimer(capsys):
     assert err == ""
     table = out.splitlines()
     assert table[0].split() == ["cause", "prior", "posterior"]
-    rows = [line.split()[0] for line in table[2:2 + 12]]
+    rows = [line.split()[0] for line in table[2 : 2 + 12]]
     assert sorted(rows) == sorted(CAUSES)
     assert rows[0] == "caffeine"
     assert "escalation: self_care" in out
@@ -112,17 +111,25 @@ def test_missing_evidence_file(capsys, tmp_path):
     assert one_error_line(err) == f"{path}: no such file"
 
 
-@pytest.mark.parametrize(("content", "message"), [
-    ("{caffeine_intake: high}", "not valid JSON"),
-    ("", "not valid JSON"),
-    ('{"caffeine_intake": "high",}', "not valid JSON"),
-    ('["caffeine_intake", "high"]', "expected a JSON object {variable: state}, got list"),
-    ('"caffeine_intake=high"', "expected a JSON object {variable: state}, got str"),
-    ("null", "expected a JSON object {variable: state}, got NoneType"),
-    ('{"caffeine_intake": 3}', "evidence 'caffeine_intake' must be a state name (text), got 3; "
-                               "expected one of none, moderate, high"),
-    ('{"caffiene_intake": "high"}', "unknown evidence variable 'caffiene_intake' (did you mean 'caffeine_intake'?)"),
-])
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        ("{caffeine_intake: high}", "not valid JSON"),
+        ("", "not valid JSON"),
+        ('{"caffeine_intake": "high",}', "not valid JSON"),
+        ('["caffeine_intake", "high"]', "expected a JSON object {variable: state}, got list"),
+        ('"caffeine_intake=high"', "expected a JSON object {variable: state}, got str"),
+        ("null", "expected a JSON object {variable: state}, got NoneType"),
+        (
+            '{"caffeine_intake": 3}',
+            "evidence 'caffeine_intake' must be a state name (text), got 3; expected one of none, moderate, high",
+        ),
+        (
+            '{"caffiene_intake": "high"}',
+            "unknown evidence variable 'caffiene_intake' (did you mean 'caffeine_intake'?)",
+        ),
+    ],
+)
 def test_bad_evidence_file(capsys, tmp_path, content, message):
     path = tmp_path / "case.json"
     path.write_text(content, encoding="utf-8")
@@ -139,10 +146,15 @@ def test_bad_json_names_the_file(capsys, tmp_path):
 
 
 BAD_ARGS = [
-    (["caffiene_intake=high"], "unknown evidence variable 'caffiene_intake' (did you mean 'caffeine_intake'?); "
-                               "expected one of caffeine_intake, "),
-    (["caffeine_intake=hgh"], "evidence 'caffeine_intake' has no state 'hgh'; expected one of none, moderate, high "
-                              "(did you mean 'high'?)"),
+    (
+        ["caffiene_intake=high"],
+        "unknown evidence variable 'caffiene_intake' (did you mean 'caffeine_intake'?); "
+        "expected one of caffeine_intake, ",
+    ),
+    (
+        ["caffeine_intake=hgh"],
+        "evidence 'caffeine_intake' has no state 'hgh'; expected one of none, moderate, high (did you mean 'high'?)",
+    ),
     (["weakness=maybe"], "evidence 'weakness' has no state 'maybe'; expected one of no, yes"),
     (["caffeine_intake"], "evidence 'caffeine_intake' is not VAR=STATE (for example caffeine_intake=high)"),
     (["=high"], "evidence '=high' is not VAR=STATE"),
@@ -170,7 +182,8 @@ def test_empty_state_is_unknown(capsys, m):
 
 
 def test_broken_priors_folder_is_reported(capsys, tmp_path):
-    import priors
+    from twitchcause import priors
+
     folder = tmp_path / "p"
     shutil.copytree(priors.DEFAULT_DIR, folder, ignore=shutil.ignore_patterns("*.py", "__pycache__"))
     (folder / "sources.yaml").unlink()
@@ -247,40 +260,58 @@ def subprocess_env():
 
 @needs_cli
 def test_installed_command_bad_state_exit_2_one_line():
-    proc = subprocess.run([str(CLI), "infer", "caffeine_intake=hgh"], capture_output=True, text=True,
-                          cwd=REPO, env=subprocess_env(), timeout=120)
+    proc = subprocess.run(
+        [str(CLI), "infer", "caffeine_intake=hgh"],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        env=subprocess_env(),
+        timeout=120,
+    )
     assert proc.returncode == 2
     assert proc.stdout == ""
     assert proc.stderr.splitlines()[-1] == (
         "twitchcause: error: evidence 'caffeine_intake' has no state 'hgh'; expected one of none, moderate, high "
-        "(did you mean 'high'?)")
+        "(did you mean 'high'?)"
+    )
     assert "Traceback" not in proc.stderr
 
 
 @needs_cli
 def test_installed_command_json_and_priors_check(tmp_path):
-    proc = subprocess.run([str(CLI), "infer", "--json", "urge_to_move=yes", "timing=at_night"],
-                          capture_output=True, text=True, cwd=tmp_path, env=subprocess_env(), timeout=120)
+    proc = subprocess.run(
+        [str(CLI), "infer", "--json", "urge_to_move=yes", "timing=at_night"],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        env=subprocess_env(),
+        timeout=120,
+    )
     assert proc.returncode == 0, proc.stderr
     data = json.loads(proc.stdout)
     assert max(data["posterior"], key=data["posterior"].get) == "restless_legs"
     # the installed command finds its priors outside the source tree
-    check = subprocess.run([str(CLI), "priors", "check"], capture_output=True, text=True, cwd=tmp_path,
-                           env=subprocess_env(), timeout=120)
+    check = subprocess.run(
+        [str(CLI), "priors", "check"], capture_output=True, text=True, cwd=tmp_path, env=subprocess_env(), timeout=120
+    )
     assert check.returncode == 0, check.stderr
     assert ": ok: " in check.stdout
 
 
 def test_module_runs_as_a_script():
-    proc = subprocess.run([sys.executable, "-m", "model.cli", "schema", "--json"], capture_output=True,
-                          text=True, cwd=REPO, timeout=120)
+    proc = subprocess.run(
+        [sys.executable, "-m", "twitchcause", "schema", "--json"], capture_output=True, text=True, cwd=REPO, timeout=120
+    )
     assert proc.returncode == 0, proc.stderr
     assert len(json.loads(proc.stdout)["causes"]) == 12
 
 
-@pytest.mark.parametrize("argv, message", [
-    (["weakness=yes", "weakness=no"], "evidence 'weakness' is given twice ('yes' and 'no'); give it once"),
-])
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["weakness=yes", "weakness=no"], "evidence 'weakness' is given twice ('yes' and 'no'); give it once"),
+    ],
+)
 def test_an_answer_given_twice_is_a_user_error(capsys, argv, message):
     status, _, err = run(capsys, "infer", *argv)
     assert status == 2

@@ -2,6 +2,7 @@
 
 Agreement with pgmpy's VariableElimination on random evidence is in test_inference.py.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -11,16 +12,15 @@ from hypothesis import strategies as st
 from pgmpy.factors.discrete import TabularCPD
 from pgmpy.models import DiscreteBayesianNetwork
 
-import model
-from model.engine import compile_network
-from model.network import build_network, factors, node_tables
-from model.reference import ReferenceInference
+from twitchcause import model
+from twitchcause.model.engine import compile_network
+from twitchcause.model.network import build_network, factors, node_tables
+from twitchcause.model.reference import ReferenceInference
 
 
 def evidence_strategy(variables):
     """Each variable absent or one of its states."""
-    return st.fixed_dictionaries(
-        {}, optional={name: st.sampled_from(v.states) for name, v in variables.items()})
+    return st.fixed_dictionaries({}, optional={name: st.sampled_from(v.states) for name, v in variables.items()})
 
 
 @settings(max_examples=40, deadline=None)
@@ -56,8 +56,15 @@ def _two_node_network(zero_when_absent: bool):
     names = {"cause": ["no", "yes"], "finding": ["no", "yes"]}
     network.add_cpds(
         TabularCPD("cause", 2, [[1.0], [0.0]], state_names={"cause": names["cause"]}),
-        TabularCPD("finding", 2, [[1.0, 0.5], [0.0 if zero_when_absent else 0.1, 0.5]],
-                   evidence=["cause"], evidence_card=[2], state_names=names))
+        TabularCPD(
+            "finding",
+            2,
+            [[1.0, 0.5], [0.0 if zero_when_absent else 0.1, 0.5]],
+            evidence=["cause"],
+            evidence_card=[2],
+            state_names=names,
+        ),
+    )
     return network
 
 
@@ -79,8 +86,10 @@ def test_possible_evidence_on_a_network_with_zeros_is_answered():
 
 def test_compiling_rejects_a_network_of_another_shape(loaded_model):
     network = DiscreteBayesianNetwork([("a", "b")])
-    network.add_cpds(TabularCPD("a", 2, [[0.5], [0.5]]), TabularCPD("b", 2, [[0.5, 0.5], [0.5, 0.5]],
-                                                                 evidence=["a"], evidence_card=[2]))
+    network.add_cpds(
+        TabularCPD("a", 2, [[0.5], [0.5]]),
+        TabularCPD("b", 2, [[0.5, 0.5], [0.5, 0.5]], evidence=["a"], evidence_card=[2]),
+    )
     with pytest.raises(ValueError, match="has a parent that is not a cause"):
         compile_network(network, [], {"a": (0, 1), "b": (0, 1)})
 
@@ -92,7 +101,7 @@ def test_rebuilt_network_is_deterministic(loaded_model):
 
 
 def test_log_space_fallback_gives_the_same_posteriors(loaded_model, monkeypatch):
-    import model.engine as engine_module
+    import twitchcause.model.engine as engine_module
 
     engine = loaded_model.engine
     cases = [{}, {"caffeine_intake": "high", "weakness": "no"}, {"urge_to_move": "yes", "timing": "at_night"}]

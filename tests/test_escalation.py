@@ -1,12 +1,13 @@
 """Escalation: deterministic rules first, posterior thresholds second, red flags always win."""
+
 from __future__ import annotations
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from model.escalation import rule_reasons
-from priors import load_priors
+from twitchcause.model.escalation import rule_reasons
+from twitchcause.priors import load_priors
 
 PRIORS = load_priors()
 LEVELS = ("self_care", "see_doctor", "see_doctor_promptly")
@@ -51,12 +52,22 @@ def rule_cases():
 def test_the_rules_of_the_issue_are_all_there():
     levels = {r.id: r.level for r in PRIORS.escalation.rules}
     whens = {r.id: r.when for r in PRIORS.escalation.rules}
-    assert sorted(whens.values(), key=str) == sorted([
-        {"weakness": ["yes"]}, {"muscle_wasting": ["yes"]}, {"walking_difficulty": ["yes"]},
-        {"duration": ["weeks", "months"]}, {"numbness_tingling": ["yes"]}, {"pain": ["yes"]},
-        {"cramps": ["painful_sustained"]}, {"spread": ["widespread"]}, {"trend": ["worsening"]},
-        {"medication_started_recently": ["yes"]}, {"sleep_disrupted": ["yes"]},
-    ], key=str)
+    assert sorted(whens.values(), key=str) == sorted(
+        [
+            {"weakness": ["yes"]},
+            {"muscle_wasting": ["yes"]},
+            {"walking_difficulty": ["yes"]},
+            {"duration": ["weeks", "months"]},
+            {"numbness_tingling": ["yes"]},
+            {"pain": ["yes"]},
+            {"cramps": ["painful_sustained"]},
+            {"spread": ["widespread"]},
+            {"trend": ["worsening"]},
+            {"medication_started_recently": ["yes"]},
+            {"sleep_disrupted": ["yes"]},
+        ],
+        key=str,
+    )
     for rule_id, when in whens.items():
         expected = "see_doctor_promptly" if set(when) & set(RED_FLAGS) else "see_doctor"
         assert levels[rule_id] == expected, rule_id
@@ -87,16 +98,23 @@ def test_each_rule_mixed_with_benign_evidence_still_fires(m, rule_id, level, evi
     reason = esc.reasons[0]
     rule = next(r for r in PRIORS.escalation.rules if r.id == rule_id)
     assert (reason.level, reason.message, reason.source, reason.quote) == (
-        rule.level, rule.message, rule.source, rule.quote)
+        rule.level,
+        rule.message,
+        rule.source,
+        rule.quote,
+    )
     assert reason.message and reason.source in PRIORS.sources
 
 
-@pytest.mark.parametrize(("frequency", "fires"), [
-    ("occasional", False),
-    (None, True),
-    ("frequent", True),
-    ("constant", True),
-])
+@pytest.mark.parametrize(
+    ("frequency", "fires"),
+    [
+        ("occasional", False),
+        (None, True),
+        ("frequent", True),
+        ("constant", True),
+    ],
+)
 def test_sleep_disrupted_unless_occasional(m, frequency, fires):
     evidence = {"sleep_disrupted": "yes", "frequency": frequency}
     esc = m.infer(evidence).escalation
@@ -119,8 +137,9 @@ def test_several_rules_all_reported_most_urgent_first(m):
     ids = [r.rule for r in esc.reasons]
     assert set(ids) >= {"pain", "weakness", "worsening"}
     assert ids[0] == "weakness"
-    assert [LEVELS.index(r.level) for r in esc.reasons] == sorted((LEVELS.index(r.level) for r in esc.reasons),
-                                                                   reverse=True)
+    assert [LEVELS.index(r.level) for r in esc.reasons] == sorted(
+        (LEVELS.index(r.level) for r in esc.reasons), reverse=True
+    )
 
 
 # -- posterior thresholds ------------------------------------------------------------------------
@@ -129,15 +148,29 @@ def threshold(rule_id: str) -> float:
     return PRIORS.threshold(rule)
 
 
-@pytest.mark.parametrize(("rule_id", "cause", "evidence"), [
-    # diabetes and a back problem, toes twitching in both legs: no rule fires, neuropathy is likely
-    ("neuropathy_likely", "neuropathy",
-     {"diabetes": "yes", "back_problem": "yes", "twitch_site": "toe", "spread": "both_legs"}),
-    # a thyroid disorder with constant strong jerks in both legs: no rule fires
-    ("underlying_condition_likely", "underlying_condition",
-     {"thyroid_disorder": "yes", "spread": "both_legs", "frequency": "constant",
-      "intensity": "strong_jerks", "cramps": "brief"}),
-])
+@pytest.mark.parametrize(
+    ("rule_id", "cause", "evidence"),
+    [
+        # diabetes and a back problem, toes twitching in both legs: no rule fires, neuropathy is likely
+        (
+            "neuropathy_likely",
+            "neuropathy",
+            {"diabetes": "yes", "back_problem": "yes", "twitch_site": "toe", "spread": "both_legs"},
+        ),
+        # a thyroid disorder with constant strong jerks in both legs: no rule fires
+        (
+            "underlying_condition_likely",
+            "underlying_condition",
+            {
+                "thyroid_disorder": "yes",
+                "spread": "both_legs",
+                "frequency": "constant",
+                "intensity": "strong_jerks",
+                "cramps": "brief",
+            },
+        ),
+    ],
+)
 def test_posterior_threshold_lifts_self_care(m, rule_id, cause, evidence):
     r = m.infer(evidence)
     assert rule_reasons(m.priors, r.evidence) == []
@@ -153,8 +186,15 @@ def test_posterior_below_threshold_does_not_lift(m):
 
 
 def test_threshold_never_lowers_a_red_flag(m):
-    r = m.infer({"diabetes": "yes", "back_problem": "yes", "twitch_site": "toe", "spread": "both_legs",
-                 "walking_difficulty": "yes"})
+    r = m.infer(
+        {
+            "diabetes": "yes",
+            "back_problem": "yes",
+            "twitch_site": "toe",
+            "spread": "both_legs",
+            "walking_difficulty": "yes",
+        }
+    )
     assert r.escalation.level == "see_doctor_promptly"
     assert {"walking_difficulty", "neuropathy_likely"} <= {x.rule for x in r.escalation.reasons}
 

@@ -1,4 +1,5 @@
 """Explanations and ask-next, checked against brute force with pgmpy."""
+
 from __future__ import annotations
 
 import math
@@ -9,12 +10,18 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from pgmpy.inference import VariableElimination
 
-import model
-from model.ask_next import red_flag_variables, summed_entropy
-from model.escalation import escalate, level_rank
+from twitchcause import model
+from twitchcause.model.ask_next import red_flag_variables, summed_entropy
+from twitchcause.model.escalation import escalate, level_rank
 
-CASE = {"heavy_sweating": "yes", "fluid_intake": "low", "twitch_site": "calf", "cramps": "brief",
-        "caffeine_intake": "none", "weakness": "no"}
+CASE = {
+    "heavy_sweating": "yes",
+    "fluid_intake": "low",
+    "twitch_site": "calf",
+    "cramps": "brief",
+    "caffeine_intake": "none",
+    "weakness": "no",
+}
 
 
 def logit(p: float) -> float:
@@ -50,7 +57,9 @@ def test_explanation_is_sorted_by_magnitude_and_json_ready(loaded_model):
 
 
 def test_explaining_an_unknown_cause_names_the_closest(loaded_model):
-    with pytest.raises(model.UnknownCauseError, match="unknown cause 'dehydratoin' \\(did you mean 'dehydration'\\?\\)"):
+    with pytest.raises(
+        model.UnknownCauseError, match="unknown cause 'dehydratoin' \\(did you mean 'dehydration'\\?\\)"
+    ):
         loaded_model.explain(CASE, "dehydratoin")
 
 
@@ -76,8 +85,9 @@ def _brute_force_gain(m, evidence, variable):
 def test_information_gain_equals_brute_force(loaded_model, variable):
     evidence = {"heavy_sweating": "yes", "twitch_site": "calf", "weakness": "no"}
     ranked = {q.variable: q for q in loaded_model.ask_next(evidence)}
-    assert ranked[variable].information_gain == pytest.approx(_brute_force_gain(loaded_model, evidence, variable),
-                                                              abs=1e-9)
+    assert ranked[variable].information_gain == pytest.approx(
+        _brute_force_gain(loaded_model, evidence, variable), abs=1e-9
+    )
 
 
 def test_probability_that_the_level_rises_equals_brute_force(loaded_model):
@@ -111,8 +121,9 @@ def test_ask_next_lists_only_unanswered_variables_and_respects_n(loaded_model):
 @settings(max_examples=60, deadline=None)
 @given(data=st.data())
 def test_fast_level_equals_full_escalation(loaded_model, data):
-    evidence = data.draw(st.fixed_dictionaries(
-        {}, optional={n: st.sampled_from(v.states) for n, v in loaded_model.variables.items()}))
+    evidence = data.draw(
+        st.fixed_dictionaries({}, optional={n: st.sampled_from(v.states) for n, v in loaded_model.variables.items()})
+    )
     posterior = loaded_model.posterior(evidence)
     level = escalate(loaded_model.priors, evidence, posterior).level
     assert loaded_model.priors.levels[level_rank(loaded_model.priors, evidence, posterior)] == level
@@ -121,8 +132,9 @@ def test_fast_level_equals_full_escalation(loaded_model, data):
 @settings(max_examples=60, deadline=None)
 @given(data=st.data())
 def test_next_question_figures_are_probabilities_and_gains_non_negative(loaded_model, data):
-    evidence = data.draw(st.fixed_dictionaries(
-        {}, optional={n: st.sampled_from(v.states) for n, v in loaded_model.variables.items()}))
+    evidence = data.draw(
+        st.fixed_dictionaries({}, optional={n: st.sampled_from(v.states) for n, v in loaded_model.variables.items()})
+    )
     for q in loaded_model.ask_next(evidence):
         assert q.information_gain >= 0.0
         assert 0.0 <= q.p_escalation_rises <= 1.0 + 1e-12
@@ -131,14 +143,18 @@ def test_next_question_figures_are_probabilities_and_gains_non_negative(loaded_m
 @settings(max_examples=40, deadline=None)
 @given(data=st.data())
 def test_bulk_ranks_after_answers_equal_one_by_one(loaded_model, data):
-    from model.ask_next import _ranks_after_answers
-    evidence = data.draw(st.fixed_dictionaries(
-        {}, optional={n: st.sampled_from(v.states) for n, v in loaded_model.variables.items()}))
+    from twitchcause.model.ask_next import _ranks_after_answers
+
+    evidence = data.draw(
+        st.fixed_dictionaries({}, optional={n: st.sampled_from(v.states) for n, v in loaded_model.variables.items()})
+    )
     engine = loaded_model.engine
     pairs, factors = engine.answer_factors(engine.encode(evidence))
     joint, _ = engine.joint_posterior(evidence)
     weights = joint * factors
     marginals = (weights / weights.sum(axis=1, keepdims=True)) @ engine.presence
-    expected = [level_rank(loaded_model.priors, {**evidence, name: state}, dict(zip(engine.causes, m)))
-                for (name, state), m in zip(pairs, marginals)]
+    expected = [
+        level_rank(loaded_model.priors, {**evidence, name: state}, dict(zip(engine.causes, m)))
+        for (name, state), m in zip(pairs, marginals)
+    ]
     assert _ranks_after_answers(engine, loaded_model.priors, evidence, pairs, marginals) == expected

@@ -1,4 +1,5 @@
 """Inference: the engine equals pgmpy VariableElimination; evidence is validated where it enters."""
+
 from __future__ import annotations
 
 import math
@@ -11,11 +12,11 @@ from hypothesis import strategies as st
 from pgmpy.factors.discrete import TabularCPD
 from pgmpy.models import DiscreteBayesianNetwork
 
-import model
-from model import EvidenceError, ImpossibleEvidenceError
-from model.engine import compile_network
-from model.reference import ReferenceInference
-from priors import load_priors
+from twitchcause import model
+from twitchcause.model import EvidenceError, ImpossibleEvidenceError
+from twitchcause.model.engine import compile_network
+from twitchcause.model.reference import ReferenceInference
+from twitchcause.priors import load_priors
 
 VARIABLES = {name: v.states for name, v in load_priors().variables.items()}
 
@@ -86,6 +87,7 @@ def test_evidence_order_does_not_matter(m):
 
 def test_result_to_dict_is_json_ready(m):
     import json
+
     r = m.infer({"caffeine_intake": "high"})
     d = json.loads(json.dumps(r.to_dict()))
     assert set(d["posterior"]) == set(m.causes) == set(d["prior"])
@@ -104,10 +106,8 @@ def impossible_network():
     yn = ["no", "yes"]
     network.add_cpds(
         TabularCPD("E", 2, [[1.0], [0.0]], state_names={"E": yn}),
-        TabularCPD("C", 2, [[1.0, 0.5], [0.0, 0.5]], evidence=["E"], evidence_card=[2],
-                   state_names={"C": yn, "E": yn}),
-        TabularCPD("F", 2, [[1.0, 0.1], [0.0, 0.9]], evidence=["C"], evidence_card=[2],
-                   state_names={"F": yn, "C": yn}),
+        TabularCPD("C", 2, [[1.0, 0.5], [0.0, 0.5]], evidence=["E"], evidence_card=[2], state_names={"C": yn, "E": yn}),
+        TabularCPD("F", 2, [[1.0, 0.1], [0.0, 0.9]], evidence=["C"], evidence_card=[2], state_names={"F": yn, "C": yn}),
     )
     assert network.check_model()
     return network
@@ -120,18 +120,23 @@ IMPOSSIBLE = [{"F": "yes"}, {"E": "yes"}, {"E": "no", "F": "yes"}]
 def test_impossible_evidence_is_an_error_in_the_engine(evidence):
     engine = compile_network(impossible_network(), ["C"], {"E": ("no", "yes"), "F": ("no", "yes")})
     given = ", ".join(f"{k}={v}" for k, v in evidence.items())
-    with pytest.raises(ImpossibleEvidenceError,
-                       match=re.escape(f"the network gives this evidence probability zero, so no posterior "
-                                       f"exists: {given}")):
+    with pytest.raises(
+        ImpossibleEvidenceError,
+        match=re.escape(f"the network gives this evidence probability zero, so no posterior exists: {given}"),
+    ):
         engine.posterior(evidence)
 
 
-@pytest.mark.parametrize("evidence", [
-    {"F": "yes"},
-    # pgmpy prunes an observed root, so this zero never reaches its normalisation
-    {"E": "yes"},
-    {"E": "no", "F": "yes"},
-], ids=str)
+@pytest.mark.parametrize(
+    "evidence",
+    [
+        {"F": "yes"},
+        # pgmpy prunes an observed root, so this zero never reaches its normalisation
+        {"E": "yes"},
+        {"E": "no", "F": "yes"},
+    ],
+    ids=str,
+)
 def test_impossible_evidence_is_an_error_in_pgmpy_reference(evidence):
     reference = ReferenceInference(impossible_network(), ["C"])
     with pytest.raises(ImpossibleEvidenceError, match="probability zero, so no posterior exists"):
@@ -158,17 +163,28 @@ def test_impossible_evidence_is_an_error_not_nan():
 STATES = "none, moderate, high"
 
 BAD_EVIDENCE = [
-    ({"caffiene_intake": "high"}, "unknown evidence variable 'caffiene_intake' (did you mean 'caffeine_intake'?); "
-                                  "expected one of caffeine_intake, fluid_intake, "),
+    (
+        {"caffiene_intake": "high"},
+        "unknown evidence variable 'caffiene_intake' (did you mean 'caffeine_intake'?); "
+        "expected one of caffeine_intake, fluid_intake, ",
+    ),
     ({"sleeep": "short"}, "unknown evidence variable 'sleeep' (did you mean 'sleep'?)"),
     ({"zzz": "yes"}, "unknown evidence variable 'zzz'; expected one of caffeine_intake, "),
-    ({"caffeine_intake": "hgh"}, f"evidence 'caffeine_intake' has no state 'hgh'; expected one of {STATES} "
-                                 "(did you mean 'high'?)"),
+    (
+        {"caffeine_intake": "hgh"},
+        f"evidence 'caffeine_intake' has no state 'hgh'; expected one of {STATES} (did you mean 'high'?)",
+    ),
     ({"caffeine_intake": "lots"}, f"evidence 'caffeine_intake' has no state 'lots'; expected one of {STATES}"),
     ({"weakness": "ye"}, "evidence 'weakness' has no state 'ye'; expected one of no, yes (did you mean 'yes'?)"),
-    ({"twitch_site": "foot arch"}, "evidence 'twitch_site' has no state 'foot arch'; expected one of toe, foot_arch, "
-                                   "ankle, calf, thigh, whole_leg (did you mean 'foot_arch'?)"),
-    ({"caffeine_intake": 3}, f"evidence 'caffeine_intake' must be a state name (text), got 3; expected one of {STATES}"),
+    (
+        {"twitch_site": "foot arch"},
+        "evidence 'twitch_site' has no state 'foot arch'; expected one of toe, foot_arch, "
+        "ankle, calf, thigh, whole_leg (did you mean 'foot_arch'?)",
+    ),
+    (
+        {"caffeine_intake": 3},
+        f"evidence 'caffeine_intake' must be a state name (text), got 3; expected one of {STATES}",
+    ),
     ({"weakness": True}, "evidence 'weakness' must be a state name (text), got True; expected one of no, yes"),
     ({"caffeine_intake": ["high"]}, "evidence 'caffeine_intake' must be a state name (text), got ['high']"),
     (["caffeine_intake=high"], "evidence must be a mapping of variable to state, got list"),
@@ -209,12 +225,13 @@ def test_surrounding_spaces_are_ignored(m):
 def test_load_another_priors_folder_is_independent(tmp_path):
     import shutil
 
-    import priors
+    from twitchcause import priors
+
     folder = tmp_path / "p"
     shutil.copytree(priors.DEFAULT_DIR, folder, ignore=shutil.ignore_patterns("*.py", "__pycache__"))
     text = (folder / "causes.yaml").read_text(encoding="utf-8")
     # restless legs: leak 'seldom' (0.08) -> 'rare' (0.04); its prior follows
-    text = text.replace('restless_legs:\n  leak: {word: seldom,', 'restless_legs:\n  leak: {word: rare,')
+    text = text.replace("restless_legs:\n  leak: {word: seldom,", "restless_legs:\n  leak: {word: rare,")
     (folder / "causes.yaml").write_text(text, encoding="utf-8")
     other = model.load(folder)
     assert other.prior["restless_legs"] == pytest.approx(other.priors.scale.words["rare"].p, abs=1e-12)

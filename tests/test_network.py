@@ -1,4 +1,5 @@
 """The pgmpy network: its shape, its tables, posteriors worked out by hand, and directions."""
+
 from __future__ import annotations
 
 import itertools
@@ -8,9 +9,9 @@ import pytest
 from pgmpy.factors.discrete import TabularCPD
 from pgmpy.models import DiscreteBayesianNetwork
 
-from model import cpd
-from model.engine import compile_network
-from model.reference import ReferenceInference
+from twitchcause.model import cpd
+from twitchcause.model.engine import compile_network
+from twitchcause.model.reference import ReferenceInference
 
 CAUSE_STATES = ("no", "yes")
 
@@ -48,21 +49,24 @@ def test_every_column_of_every_cpd_sums_to_one(network):
         np.testing.assert_allclose(values.sum(axis=0), 1.0, atol=1e-12, err_msg=table.variable)
 
 
-@pytest.mark.parametrize(("parent", "child"), [
-    ("heavy_sweating", "dehydration"),
-    ("fluid_intake", "dehydration"),
-    ("dehydration", "electrolyte_imbalance"),
-    ("medication_type", "electrolyte_imbalance"),
-    ("medication_type", "medication"),
-    ("diet_quality", "nutrient_deficiency"),
-    ("diabetes", "neuropathy"),
-    ("back_problem", "neuropathy"),
-    ("thyroid_disorder", "underlying_condition"),
-    ("caffeine_intake", "caffeine"),
-    ("restless_legs", "urge_to_move"),
-    ("underlying_condition", "weakness"),
-    ("nerve_compression", "relieved_when_pressure_removed"),
-])
+@pytest.mark.parametrize(
+    ("parent", "child"),
+    [
+        ("heavy_sweating", "dehydration"),
+        ("fluid_intake", "dehydration"),
+        ("dehydration", "electrolyte_imbalance"),
+        ("medication_type", "electrolyte_imbalance"),
+        ("medication_type", "medication"),
+        ("diet_quality", "nutrient_deficiency"),
+        ("diabetes", "neuropathy"),
+        ("back_problem", "neuropathy"),
+        ("thyroid_disorder", "underlying_condition"),
+        ("caffeine_intake", "caffeine"),
+        ("restless_legs", "urge_to_move"),
+        ("underlying_condition", "weakness"),
+        ("nerve_compression", "relieved_when_pressure_removed"),
+    ],
+)
 def test_mechanisms_of_the_documents_are_edges(network, parent, child):
     assert (parent, child) in network.edges()
 
@@ -85,7 +89,8 @@ def test_restless_legs_has_no_parents(network):
 
 # -- every name and state of the vocabulary is accepted ------------------------------------------
 def _all_states():
-    from priors import load_priors
+    from twitchcause.priors import load_priors
+
     p = load_priors()
     return [(name, state) for name, v in p.variables.items() for state in v.states]
 
@@ -166,9 +171,12 @@ def tiny_network():
         TabularCPD("E", 2, [[0.7], [0.3]], state_names={"E": list(yn)}),
         cpd.tabular_cpd("C1", yn, [("E", yn)], cpd.noisy_or(0.1, {"E": {"yes": 0.5}})),
         cpd.tabular_cpd("C2", yn, [], cpd.noisy_or(0.2, {})),
-        cpd.tabular_cpd("F", yn, [("C1", yn), ("C2", yn)],
-                        cpd.noisy_max(np.array([0.8, 0.2]), {"C1": np.array([0.4, 0.6]),
-                                                             "C2": np.array([0.5, 0.5])}, "yes")),
+        cpd.tabular_cpd(
+            "F",
+            yn,
+            [("C1", yn), ("C2", yn)],
+            cpd.noisy_max(np.array([0.8, 0.2]), {"C1": np.array([0.4, 0.6]), "C2": np.array([0.5, 0.5])}, "yes"),
+        ),
     ]
     network = DiscreteBayesianNetwork([("E", "C1"), ("C1", "F"), ("C2", "F")])
     network.add_cpds(*cpds)
@@ -230,7 +238,8 @@ def test_caffeine_prior_by_hand(m):
     assert m.prior["caffeine"] == pytest.approx(expected, abs=1e-12)
     # answered: the exposure is fixed, P = 1 - (1 - leak)(1 - link_high)
     assert m.infer({"caffeine_intake": "high"}).posterior["caffeine"] == pytest.approx(
-        1.0 - (1.0 - leak) * (1.0 - link["high"]), abs=1e-12)
+        1.0 - (1.0 - leak) * (1.0 - link["high"]), abs=1e-12
+    )
     assert m.infer({"caffeine_intake": "none"}).posterior["caffeine"] == pytest.approx(leak, abs=1e-12)
 
 
@@ -261,8 +270,11 @@ def test_every_cause_prior_by_enumeration(m):
             inner = 0.0
             for states in itertools.product(CAUSE_STATES, repeat=len(causes_above)):
                 b = {**a, **dict(zip(causes_above, states))}
-                w = float(np.prod([prob_yes(c, b) if s == "yes" else 1 - prob_yes(c, b)
-                                   for c, s in zip(causes_above, states)]))
+                w = float(
+                    np.prod(
+                        [prob_yes(c, b) if s == "yes" else 1 - prob_yes(c, b) for c, s in zip(causes_above, states)]
+                    )
+                )
                 inner += w * prob_yes(cause, b)
             total += weight * inner
         assert m.prior[cause] == pytest.approx(total, abs=1e-12), cause
@@ -319,17 +331,20 @@ def test_cause_rises_with_its_evidence(m, cause, evidence):
     assert r.posterior[cause] > r.prior[cause]
 
 
-@pytest.mark.parametrize(("cause", "evidence"), [
-    ("caffeine", {"caffeine_intake": "none"}),
-    ("dehydration", {"fluid_intake": "adequate", "heavy_sweating": "no"}),
-    ("nutrient_deficiency", {"diet_quality": "balanced"}),
-    ("stress", {"stress_level": "low"}),
-    ("sleep_loss", {"sleep": "adequate"}),
-    ("overexertion", {"recent_exercise": "none", "prolonged_standing": "no", "tight_footwear_or_position": "no"}),
-    ("medication", {"medication_type": "none"}),
-    ("restless_legs", {"urge_to_move": "no"}),
-    ("underlying_condition", {"weakness": "no", "muscle_wasting": "no", "walking_difficulty": "no"}),
-])
+@pytest.mark.parametrize(
+    ("cause", "evidence"),
+    [
+        ("caffeine", {"caffeine_intake": "none"}),
+        ("dehydration", {"fluid_intake": "adequate", "heavy_sweating": "no"}),
+        ("nutrient_deficiency", {"diet_quality": "balanced"}),
+        ("stress", {"stress_level": "low"}),
+        ("sleep_loss", {"sleep": "adequate"}),
+        ("overexertion", {"recent_exercise": "none", "prolonged_standing": "no", "tight_footwear_or_position": "no"}),
+        ("medication", {"medication_type": "none"}),
+        ("restless_legs", {"urge_to_move": "no"}),
+        ("underlying_condition", {"weakness": "no", "muscle_wasting": "no", "walking_difficulty": "no"}),
+    ],
+)
 def test_cause_falls_when_its_trigger_is_absent(m, cause, evidence):
     r = m.infer(evidence)
     assert r.posterior[cause] < r.prior[cause]
@@ -344,14 +359,17 @@ def test_more_caffeine_more_caffeine_cause(m):
     assert levels == sorted(levels) and levels[0] < levels[2]
 
 
-@pytest.mark.parametrize(("variable", "cause"), [
-    ("weakness", "underlying_condition"),
-    ("muscle_wasting", "underlying_condition"),
-    ("urge_to_move", "restless_legs"),
-    ("numbness_tingling", "neuropathy"),
-    ("diabetes", "neuropathy"),
-    ("heavy_sweating", "dehydration"),
-])
+@pytest.mark.parametrize(
+    ("variable", "cause"),
+    [
+        ("weakness", "underlying_condition"),
+        ("muscle_wasting", "underlying_condition"),
+        ("urge_to_move", "restless_legs"),
+        ("numbness_tingling", "neuropathy"),
+        ("diabetes", "neuropathy"),
+        ("heavy_sweating", "dehydration"),
+    ],
+)
 def test_unknown_is_not_no(m, variable, cause):
     unknown = m.infer({}).posterior[cause]
     answered_no = m.infer({variable: "no"}).posterior[cause]

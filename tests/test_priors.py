@@ -4,6 +4,7 @@ Every broken case copies the packaged folder, breaks one thing and checks that
 loading fails with a message naming the file and the entry, in the form
 ``<folder>/<file>: <entry>: <problem>``.
 """
+
 from __future__ import annotations
 
 import functools
@@ -15,10 +16,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-import priors
-from model.cli import main
-from priors import PriorsError, load_priors
-
+from twitchcause import priors
+from twitchcause.cli import main
+from twitchcause.priors import PriorsError, load_priors
 
 _Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 _Dumper = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
@@ -62,6 +62,7 @@ def assign(*keys_and_value):
         for key in keys[:-1]:
             data = data[key]
         data[keys[-1]] = value
+
     return change
 
 
@@ -70,6 +71,7 @@ def delete(*keys):
         for key in keys[:-1]:
             data = data[key]
         del data[keys[-1]]
+
     return change
 
 
@@ -78,117 +80,294 @@ LONG_QUOTE = " ".join(["word"] * 26)
 
 # (file, change, entry named in the message, the message) -- one line per broken input
 BROKEN = [
-    ("causes.yaml", assign("caffeine", "links", "caffeine_intake", "high", {"p": 1.3, "assumption": ASSUMED}),
-     "caffeine -> links -> caffeine_intake -> high", "probability 1.3 is outside (0, 1)"),
-    ("context.yaml", assign("caffeine_intake", "high", {"p": 0, "assumption": ASSUMED}),
-     "caffeine_intake -> high", "probability 0.0 is outside (0, 1)"),
-    ("findings.yaml", assign("pain", "causes", "neuropathy", "yes", {"p": -0.2, "assumption": ASSUMED}),
-     "pain -> causes -> neuropathy -> yes", "probability -0.2 is outside (0, 1)"),
-    ("causes.yaml", assign("caffeine", "leak", {"p": 1.0, "assumption": ASSUMED}),
-     "caffeine -> leak", "probability 1.0 is outside (0, 1)"),
-    ("causes.yaml", assign("caffeine", "leak", {"word": "rare", "p": 0.1, "assumption": ASSUMED}),
-     "caffeine -> leak", "give exactly one of 'word' (from scale.yaml) or 'p' (a number)"),
-    ("causes.yaml", assign("caffeine", "leak", {"assumption": ASSUMED}),
-     "caffeine -> leak", "give exactly one of 'word' (from scale.yaml) or 'p' (a number)"),
-    ("causes.yaml", assign("caffeine", "links", "caffeine_intake", "high", {"word": "frequnt", "assumption": ASSUMED}),
-     "caffeine -> caffeine_intake -> high", "word 'frequnt' is not in scale.yaml; expected one of almost_always, ... almost_never (did you mean 'frequent'?)"),
-    ("causes.yaml", assign("caffeine", "links", "caffeine_intake", "high",
-                           {"word": "frequent", "source": "ankel", "quote": "a frequent cause"}),
-     "caffeine -> caffeine_intake -> high",
-     "source 'ankel' is not in sources.yaml; expected one of ankle, ankle_small, calf, legs, toe "
-     "(did you mean 'ankle'?)"),
-    ("findings.yaml", assign("pain", "causes", "neuropathy", "yes", {"word": "may"}),
-     "pain -> causes -> neuropathy -> yes", "give either 'source' + 'quote' or 'assumption', not both or neither"),
-    ("findings.yaml", assign("pain", "causes", "neuropathy", "yes",
-                             {"word": "may", "source": "ankle", "quote": "numbness, pain, or tingling",
-                              "assumption": ASSUMED}),
-     "pain -> causes -> neuropathy -> yes", "give either 'source' + 'quote' or 'assumption', not both or neither"),
-    ("findings.yaml", assign("pain", "causes", "neuropathy", "yes", {"word": "may", "source": "ankle"}),
-     "pain -> causes -> neuropathy -> yes", "a citation needs both 'source' and 'quote'"),
-    ("findings.yaml", assign("pain", "causes", "neuropathy", "yes", {"word": "may", "quote": "numbness, pain"}),
-     "pain -> causes -> neuropathy -> yes", "a citation needs both 'source' and 'quote'"),
-    ("findings.yaml", assign("pain", "causes", "neuropathy", "yes",
-                             {"word": "may", "source": "ankle", "quote": LONG_QUOTE}),
-     "pain -> causes -> neuropathy -> yes", "quote has 26 words; at most 25"),
-    ("causes.yaml", assign("caffeine", "leak", {"word": "rare", "assumption": "   "}),
-     "caffeine -> leak", "assumption is empty"),
-    ("context.yaml", delete("caffeine_intake", "high"),
-     "caffeine_intake", "state(s) high not covered; every state needs a number or 'rest'"),
-    ("findings.yaml", delete("weakness", "causes", "neuropathy", "no"),
-     "weakness -> neuropathy", "state(s) no not covered; every state needs a number or 'rest'"),
-    ("context.yaml", assign("caffeine_intake", "hgh", {"word": "rare", "assumption": ASSUMED}),
-     "caffeine_intake", "unknown state 'hgh'; expected one of none, moderate, high (did you mean 'high'?)"),
-    ("findings.yaml", assign("spread", "leak", "everywhere", "rest"),
-     "spread -> leak", "unknown state 'everywhere'; expected one of one_spot, one_leg, both_legs, widespread"),
-    ("context.yaml", assign("caffeine_intake", "none", "rest"),
-     "caffeine_intake", "only one state may be 'rest', got none, moderate"),
-    ("context.yaml", assign("fluid_intake", {"adequate": {"p": 0.7, "assumption": ASSUMED},
-                                             "low": {"p": 0.3 + 1e-8, "assumption": ASSUMED}}),
-     "fluid_intake", "probabilities sum to 1.00000001, expected 1 (within 1e-09)"),
-    ("context.yaml", assign("fluid_intake", {"adequate": {"p": 0.7, "assumption": ASSUMED},
-                                             "low": {"p": 0.2, "assumption": ASSUMED}}),
-     "fluid_intake", "probabilities sum to 0.9, expected 1 (within 1e-09)"),
-    ("context.yaml", assign("caffeine_intake", {"none": {"word": "likely", "assumption": ASSUMED},
-                                                "moderate": "rest",
-                                                "high": {"word": "likely", "assumption": ASSUMED}}),
-     "caffeine_intake", "the given states sum to 1.4, leaving nothing for 'rest' (moderate)"),
-    ("causes.yaml", assign("caffeine", "lnks", {}),
-     "caffeine -> lnks", "Extra inputs are not permitted"),
-    ("causes.yaml", assign("caffeine", "leak", "wrod", "rare"),
-     "caffeine -> leak -> wrod", "Extra inputs are not permitted"),
-    ("findings.yaml", assign("pain", "combine", "noisy_min"),
-     "pain -> combine", "Input should be 'noisy_max' or 'mixture'"),
-    ("escalation.yaml", assign("rules", 0, "severity", "high"),
-     "rules -> 0 -> severity", "Extra inputs are not permitted"),
-    ("scale.yaml", assign("words", "frequent", "band", [0.7, 0.8]),
-     "words -> frequent", "band [0.7, 0.8] must lie in (0, 1) and hold p = 0.6"),
-    ("causes.yaml", lambda d: d.__setitem__("cafeine", d.pop("caffeine")),
-     "cafeine", "not a cause of vocabulary.yaml (did you mean 'caffeine'?)"),
-    ("causes.yaml", delete("caffeine"),
-     "caffeine", "cause of vocabulary.yaml has no entry"),
-    ("context.yaml", lambda d: d.__setitem__("caffeine_intak", d.pop("caffeine_intake")),
-     "caffeine_intak", "not an evidence variable of vocabulary.yaml (did you mean 'caffeine_intake'?)"),
-    ("findings.yaml", lambda d: d.__setitem__("cramp", d.pop("cramps")),
-     "cramp", "not an evidence variable of vocabulary.yaml (did you mean 'cramps'?)"),
-    ("findings.yaml", lambda d: d["pain"]["causes"].__setitem__("neuropthy", d["pain"]["causes"].pop("neuropathy")),
-     "pain -> neuropthy", "not a cause (did you mean 'neuropathy'?)"),
-    ("causes.yaml", delete("caffeine", "links", "caffeine_intake", "moderate"),
-     "caffeine -> caffeine_intake",
-     "state 'moderate' has no link probability (only the first state, 'none', has no effect)"),
-    ("causes.yaml", assign("caffeine", "links", "caffeine_intake", "none", {"word": "rare", "assumption": ASSUMED}),
-     "caffeine -> caffeine_intake", "unknown state 'none'; expected one of moderate, high"),
-    ("causes.yaml", assign("caffeine", "links", "coffee_intake", {"yes": {"word": "rare", "assumption": ASSUMED}}),
-     "caffeine -> coffee_intake", "a parent must be an exposure of context.yaml or another cause"),
-    ("causes.yaml", assign("dehydration", "links", "electrolyte_imbalance",
-                           {"yes": {"word": "can", "assumption": ASSUMED}}),
-     "dehydration", "causes form a cycle: dehydration -> electrolyte_imbalance -> dehydration"),
-    ("escalation.yaml", assign("rules", 0, "level", "see_doctor_soon"),
-     "weakness", "unknown level 'see_doctor_soon'; expected one of self_care, see_doctor, see_doctor_promptly"),
-    ("escalation.yaml", assign("rules", 0, "when", {"weaknes": ["yes"]}),
-     "weakness -> when -> weaknes", "not an evidence variable (did you mean 'weakness'?)"),
-    ("escalation.yaml", assign("rules", 0, "when", {"weakness": ["yse"]}),
-     "weakness -> when -> weakness", "unknown state 'yse'; expected one of no, yes (did you mean 'yes'?)"),
-    ("escalation.yaml", assign("rules", 10, "unless", {"frequency": ["ocasional"]}),
-     "sleep_disrupted -> unless -> frequency", "unknown state 'ocasional'"),
-    ("escalation.yaml", assign("rules", 0, "when", {}),
-     "rules -> 0 -> when", "a rule needs at least one condition under 'when'"),
-    ("escalation.yaml", assign("rules", 3, "id", "weakness"),
-     "weakness", "rule id is used twice"),
-    ("escalation.yaml", assign("rules", 0, "source", "ankel"),
-     "weakness", "source 'ankel' is not in sources.yaml"),
-    ("escalation.yaml", assign("posterior_thresholds", 0, "cause", "neuropthy"),
-     "neuropathy_likely", "unknown cause 'neuropthy' (did you mean 'neuropathy'?)"),
-    ("escalation.yaml", assign("posterior_thresholds", 0, "threshold", {"p": 1.5, "assumption": ASSUMED}),
-     "posterior_thresholds -> 0 -> threshold", "probability 1.5 is outside (0, 1)"),
-    ("sources.yaml", assign("ankle", "url", "https://example.org"),
-     "ankle -> url", "Extra inputs are not permitted"),
-    ("vocabulary.yaml", assign("evidence", "caffeine_intake", "choices", ["none"]),
-     "evidence -> caffeine_intake -> choices", "Extra inputs are not permitted"),
+    (
+        "causes.yaml",
+        assign("caffeine", "links", "caffeine_intake", "high", {"p": 1.3, "assumption": ASSUMED}),
+        "caffeine -> links -> caffeine_intake -> high",
+        "probability 1.3 is outside (0, 1)",
+    ),
+    (
+        "context.yaml",
+        assign("caffeine_intake", "high", {"p": 0, "assumption": ASSUMED}),
+        "caffeine_intake -> high",
+        "probability 0.0 is outside (0, 1)",
+    ),
+    (
+        "findings.yaml",
+        assign("pain", "causes", "neuropathy", "yes", {"p": -0.2, "assumption": ASSUMED}),
+        "pain -> causes -> neuropathy -> yes",
+        "probability -0.2 is outside (0, 1)",
+    ),
+    (
+        "causes.yaml",
+        assign("caffeine", "leak", {"p": 1.0, "assumption": ASSUMED}),
+        "caffeine -> leak",
+        "probability 1.0 is outside (0, 1)",
+    ),
+    (
+        "causes.yaml",
+        assign("caffeine", "leak", {"word": "rare", "p": 0.1, "assumption": ASSUMED}),
+        "caffeine -> leak",
+        "give exactly one of 'word' (from scale.yaml) or 'p' (a number)",
+    ),
+    (
+        "causes.yaml",
+        assign("caffeine", "leak", {"assumption": ASSUMED}),
+        "caffeine -> leak",
+        "give exactly one of 'word' (from scale.yaml) or 'p' (a number)",
+    ),
+    (
+        "causes.yaml",
+        assign("caffeine", "links", "caffeine_intake", "high", {"word": "frequnt", "assumption": ASSUMED}),
+        "caffeine -> caffeine_intake -> high",
+        "word 'frequnt' is not in scale.yaml; expected one of almost_always, ... almost_never (did you mean 'frequent'?)",
+    ),
+    (
+        "causes.yaml",
+        assign(
+            "caffeine",
+            "links",
+            "caffeine_intake",
+            "high",
+            {"word": "frequent", "source": "ankel", "quote": "a frequent cause"},
+        ),
+        "caffeine -> caffeine_intake -> high",
+        "source 'ankel' is not in sources.yaml; expected one of ankle, ankle_small, calf, legs, toe "
+        "(did you mean 'ankle'?)",
+    ),
+    (
+        "findings.yaml",
+        assign("pain", "causes", "neuropathy", "yes", {"word": "may"}),
+        "pain -> causes -> neuropathy -> yes",
+        "give either 'source' + 'quote' or 'assumption', not both or neither",
+    ),
+    (
+        "findings.yaml",
+        assign(
+            "pain",
+            "causes",
+            "neuropathy",
+            "yes",
+            {"word": "may", "source": "ankle", "quote": "numbness, pain, or tingling", "assumption": ASSUMED},
+        ),
+        "pain -> causes -> neuropathy -> yes",
+        "give either 'source' + 'quote' or 'assumption', not both or neither",
+    ),
+    (
+        "findings.yaml",
+        assign("pain", "causes", "neuropathy", "yes", {"word": "may", "source": "ankle"}),
+        "pain -> causes -> neuropathy -> yes",
+        "a citation needs both 'source' and 'quote'",
+    ),
+    (
+        "findings.yaml",
+        assign("pain", "causes", "neuropathy", "yes", {"word": "may", "quote": "numbness, pain"}),
+        "pain -> causes -> neuropathy -> yes",
+        "a citation needs both 'source' and 'quote'",
+    ),
+    (
+        "findings.yaml",
+        assign("pain", "causes", "neuropathy", "yes", {"word": "may", "source": "ankle", "quote": LONG_QUOTE}),
+        "pain -> causes -> neuropathy -> yes",
+        "quote has 26 words; at most 25",
+    ),
+    (
+        "causes.yaml",
+        assign("caffeine", "leak", {"word": "rare", "assumption": "   "}),
+        "caffeine -> leak",
+        "assumption is empty",
+    ),
+    (
+        "context.yaml",
+        delete("caffeine_intake", "high"),
+        "caffeine_intake",
+        "state(s) high not covered; every state needs a number or 'rest'",
+    ),
+    (
+        "findings.yaml",
+        delete("weakness", "causes", "neuropathy", "no"),
+        "weakness -> neuropathy",
+        "state(s) no not covered; every state needs a number or 'rest'",
+    ),
+    (
+        "context.yaml",
+        assign("caffeine_intake", "hgh", {"word": "rare", "assumption": ASSUMED}),
+        "caffeine_intake",
+        "unknown state 'hgh'; expected one of none, moderate, high (did you mean 'high'?)",
+    ),
+    (
+        "findings.yaml",
+        assign("spread", "leak", "everywhere", "rest"),
+        "spread -> leak",
+        "unknown state 'everywhere'; expected one of one_spot, one_leg, both_legs, widespread",
+    ),
+    (
+        "context.yaml",
+        assign("caffeine_intake", "none", "rest"),
+        "caffeine_intake",
+        "only one state may be 'rest', got none, moderate",
+    ),
+    (
+        "context.yaml",
+        assign(
+            "fluid_intake",
+            {"adequate": {"p": 0.7, "assumption": ASSUMED}, "low": {"p": 0.3 + 1e-8, "assumption": ASSUMED}},
+        ),
+        "fluid_intake",
+        "probabilities sum to 1.00000001, expected 1 (within 1e-09)",
+    ),
+    (
+        "context.yaml",
+        assign(
+            "fluid_intake", {"adequate": {"p": 0.7, "assumption": ASSUMED}, "low": {"p": 0.2, "assumption": ASSUMED}}
+        ),
+        "fluid_intake",
+        "probabilities sum to 0.9, expected 1 (within 1e-09)",
+    ),
+    (
+        "context.yaml",
+        assign(
+            "caffeine_intake",
+            {
+                "none": {"word": "likely", "assumption": ASSUMED},
+                "moderate": "rest",
+                "high": {"word": "likely", "assumption": ASSUMED},
+            },
+        ),
+        "caffeine_intake",
+        "the given states sum to 1.4, leaving nothing for 'rest' (moderate)",
+    ),
+    ("causes.yaml", assign("caffeine", "lnks", {}), "caffeine -> lnks", "Extra inputs are not permitted"),
+    (
+        "causes.yaml",
+        assign("caffeine", "leak", "wrod", "rare"),
+        "caffeine -> leak -> wrod",
+        "Extra inputs are not permitted",
+    ),
+    (
+        "findings.yaml",
+        assign("pain", "combine", "noisy_min"),
+        "pain -> combine",
+        "Input should be 'noisy_max' or 'mixture'",
+    ),
+    (
+        "escalation.yaml",
+        assign("rules", 0, "severity", "high"),
+        "rules -> 0 -> severity",
+        "Extra inputs are not permitted",
+    ),
+    (
+        "scale.yaml",
+        assign("words", "frequent", "band", [0.7, 0.8]),
+        "words -> frequent",
+        "band [0.7, 0.8] must lie in (0, 1) and hold p = 0.6",
+    ),
+    (
+        "causes.yaml",
+        lambda d: d.__setitem__("cafeine", d.pop("caffeine")),
+        "cafeine",
+        "not a cause of vocabulary.yaml (did you mean 'caffeine'?)",
+    ),
+    ("causes.yaml", delete("caffeine"), "caffeine", "cause of vocabulary.yaml has no entry"),
+    (
+        "context.yaml",
+        lambda d: d.__setitem__("caffeine_intak", d.pop("caffeine_intake")),
+        "caffeine_intak",
+        "not an evidence variable of vocabulary.yaml (did you mean 'caffeine_intake'?)",
+    ),
+    (
+        "findings.yaml",
+        lambda d: d.__setitem__("cramp", d.pop("cramps")),
+        "cramp",
+        "not an evidence variable of vocabulary.yaml (did you mean 'cramps'?)",
+    ),
+    (
+        "findings.yaml",
+        lambda d: d["pain"]["causes"].__setitem__("neuropthy", d["pain"]["causes"].pop("neuropathy")),
+        "pain -> neuropthy",
+        "not a cause (did you mean 'neuropathy'?)",
+    ),
+    (
+        "causes.yaml",
+        delete("caffeine", "links", "caffeine_intake", "moderate"),
+        "caffeine -> caffeine_intake",
+        "state 'moderate' has no link probability (only the first state, 'none', has no effect)",
+    ),
+    (
+        "causes.yaml",
+        assign("caffeine", "links", "caffeine_intake", "none", {"word": "rare", "assumption": ASSUMED}),
+        "caffeine -> caffeine_intake",
+        "unknown state 'none'; expected one of moderate, high",
+    ),
+    (
+        "causes.yaml",
+        assign("caffeine", "links", "coffee_intake", {"yes": {"word": "rare", "assumption": ASSUMED}}),
+        "caffeine -> coffee_intake",
+        "a parent must be an exposure of context.yaml or another cause",
+    ),
+    (
+        "causes.yaml",
+        assign("dehydration", "links", "electrolyte_imbalance", {"yes": {"word": "can", "assumption": ASSUMED}}),
+        "dehydration",
+        "causes form a cycle: dehydration -> electrolyte_imbalance -> dehydration",
+    ),
+    (
+        "escalation.yaml",
+        assign("rules", 0, "level", "see_doctor_soon"),
+        "weakness",
+        "unknown level 'see_doctor_soon'; expected one of self_care, see_doctor, see_doctor_promptly",
+    ),
+    (
+        "escalation.yaml",
+        assign("rules", 0, "when", {"weaknes": ["yes"]}),
+        "weakness -> when -> weaknes",
+        "not an evidence variable (did you mean 'weakness'?)",
+    ),
+    (
+        "escalation.yaml",
+        assign("rules", 0, "when", {"weakness": ["yse"]}),
+        "weakness -> when -> weakness",
+        "unknown state 'yse'; expected one of no, yes (did you mean 'yes'?)",
+    ),
+    (
+        "escalation.yaml",
+        assign("rules", 10, "unless", {"frequency": ["ocasional"]}),
+        "sleep_disrupted -> unless -> frequency",
+        "unknown state 'ocasional'",
+    ),
+    (
+        "escalation.yaml",
+        assign("rules", 0, "when", {}),
+        "rules -> 0 -> when",
+        "a rule needs at least one condition under 'when'",
+    ),
+    ("escalation.yaml", assign("rules", 3, "id", "weakness"), "weakness", "rule id is used twice"),
+    ("escalation.yaml", assign("rules", 0, "source", "ankel"), "weakness", "source 'ankel' is not in sources.yaml"),
+    (
+        "escalation.yaml",
+        assign("posterior_thresholds", 0, "cause", "neuropthy"),
+        "neuropathy_likely",
+        "unknown cause 'neuropthy' (did you mean 'neuropathy'?)",
+    ),
+    (
+        "escalation.yaml",
+        assign("posterior_thresholds", 0, "threshold", {"p": 1.5, "assumption": ASSUMED}),
+        "posterior_thresholds -> 0 -> threshold",
+        "probability 1.5 is outside (0, 1)",
+    ),
+    ("sources.yaml", assign("ankle", "url", "https://example.org"), "ankle -> url", "Extra inputs are not permitted"),
+    (
+        "vocabulary.yaml",
+        assign("evidence", "caffeine_intake", "choices", ["none"]),
+        "evidence -> caffeine_intake -> choices",
+        "Extra inputs are not permitted",
+    ),
 ]
 
 
-@pytest.mark.parametrize(("name", "change", "entry", "message"), BROKEN,
-                         ids=[f"{b[0]}:{b[2]}:{b[3][:40]}" for b in BROKEN])
+@pytest.mark.parametrize(
+    ("name", "change", "entry", "message"), BROKEN, ids=[f"{b[0]}:{b[2]}:{b[3][:40]}" for b in BROKEN]
+)
 def test_broken_file_is_rejected_naming_file_and_entry(folder, name, change, entry, message):
     edit(folder, name, change)
     with pytest.raises(PriorsError, match=problem(folder, name, entry, message)):
@@ -211,8 +390,14 @@ def test_a_copy_of_the_packaged_folder_loads(folder):
 
 
 def test_sum_within_tolerance_is_accepted(folder):
-    edit(folder, "context.yaml", assign("fluid_intake", {"adequate": {"p": 0.7, "assumption": ASSUMED},
-                                                         "low": {"p": 0.3 + 1e-11, "assumption": ASSUMED}}))
+    edit(
+        folder,
+        "context.yaml",
+        assign(
+            "fluid_intake",
+            {"adequate": {"p": 0.7, "assumption": ASSUMED}, "low": {"p": 0.3 + 1e-11, "assumption": ASSUMED}},
+        ),
+    )
     assert load_priors(folder).context["fluid_intake"]["low"].value == pytest.approx(0.3)
 
 
@@ -289,10 +474,12 @@ def test_priors_check_broken_folder_prints_problem_lines(folder, capsys):
     assert main(["priors", "check", str(folder)]) == 2
     captured = capsys.readouterr()
     assert captured.out == ""
-    assert sorted(captured.err.strip().splitlines()) == sorted([
-        f"{folder / 'causes.yaml'}: caffeine -> leak: probability 1.3 is outside (0, 1)",
-        f"{folder / 'escalation.yaml'}: rules -> 0 -> severity: Extra inputs are not permitted",
-    ])
+    assert sorted(captured.err.strip().splitlines()) == sorted(
+        [
+            f"{folder / 'causes.yaml'}: caffeine -> leak: probability 1.3 is outside (0, 1)",
+            f"{folder / 'escalation.yaml'}: rules -> 0 -> severity: Extra inputs are not permitted",
+        ]
+    )
 
 
 def test_priors_check_cross_file_problem(folder, capsys):
@@ -300,7 +487,8 @@ def test_priors_check_cross_file_problem(folder, capsys):
     assert main(["priors", "check", str(folder)]) == 2
     assert capsys.readouterr().err.splitlines() == [
         f"{folder / 'context.yaml'}: caffeine_intake: unknown state 'hgh'; expected one of none, moderate, high "
-        "(did you mean 'high'?)"]
+        "(did you mean 'high'?)"
+    ]
 
 
 # -- grounding in the shared documents ------------------------------------------------------
@@ -315,12 +503,22 @@ def test_a_paraphrased_quote_is_caught(folder, shared_dir):
     seeds = shared_dir / "seeds"
     if not seeds.is_dir():
         pytest.skip(f"seed documents {seeds} are absent")
-    edit(folder, "causes.yaml", assign("caffeine", "links", "caffeine_intake", "high",
-                                       {"word": "frequent", "source": "ankle",
-                                        "quote": "caffeine is a very frequent cause of muscle twitches"}))
+    edit(
+        folder,
+        "causes.yaml",
+        assign(
+            "caffeine",
+            "links",
+            "caffeine_intake",
+            "high",
+            {"word": "frequent", "source": "ankle", "quote": "caffeine is a very frequent cause of muscle twitches"},
+        ),
+    )
     problems = priors.check_quotes(load_priors(folder), seeds)
-    assert problems == [f"{folder / 'causes.yaml'}: caffeine -> caffeine_intake -> high: quote not found verbatim "
-                        "in 'ankle': \"caffeine is a very frequent cause of muscle twitches\""]
+    assert problems == [
+        f"{folder / 'causes.yaml'}: caffeine -> caffeine_intake -> high: quote not found verbatim "
+        "in 'ankle': \"caffeine is a very frequent cause of muscle twitches\""
+    ]
 
 
 def test_priors_check_with_documents(shared_dir, capsys):
@@ -348,8 +546,9 @@ def test_empty_file_is_named(folder, name):
 
 def test_top_level_list_is_named(folder):
     (folder / "causes.yaml").write_text("- caffeine\n", encoding="utf-8")
-    with pytest.raises(PriorsError, match=re.escape(f"{folder / 'causes.yaml'}: (top level): Input should be a "
-                                                    "valid dictionary")):
+    with pytest.raises(
+        PriorsError, match=re.escape(f"{folder / 'causes.yaml'}: (top level): Input should be a valid dictionary")
+    ):
         load_priors(folder)
 
 
@@ -363,18 +562,25 @@ def test_priors_check_with_a_missing_documents_folder(capsys, tmp_path):
 def test_a_key_given_twice_is_named(folder):
     text = (folder / "escalation.yaml").read_text(encoding="utf-8")
     (folder / "escalation.yaml").write_text(
-        text.replace('when: {weakness: ["yes"]}', 'when: {weakness: ["yes"], weakness: ["no"]}'), encoding="utf-8")
-    with pytest.raises(PriorsError, match=re.escape(f"{folder / 'escalation.yaml'}: not valid YAML: ") +
-                       ".*key 'weakness' is given twice"):
+        text.replace('when: {weakness: ["yes"]}', 'when: {weakness: ["yes"], weakness: ["no"]}'), encoding="utf-8"
+    )
+    with pytest.raises(
+        PriorsError,
+        match=re.escape(f"{folder / 'escalation.yaml'}: not valid YAML: ") + ".*key 'weakness' is given twice",
+    ):
         load_priors(folder)
 
 
 def test_a_condition_without_states_is_named(folder):
     text = (folder / "escalation.yaml").read_text(encoding="utf-8")
-    (folder / "escalation.yaml").write_text(text.replace('when: {weakness: ["yes"]}', "when: {weakness: []}"),
-                                            encoding="utf-8")
-    with pytest.raises(PriorsError, match=re.escape(f"{folder / 'escalation.yaml'}: rules -> 0 -> when: ") +
-                       "condition on 'weakness' lists no state"):
+    (folder / "escalation.yaml").write_text(
+        text.replace('when: {weakness: ["yes"]}', "when: {weakness: []}"), encoding="utf-8"
+    )
+    with pytest.raises(
+        PriorsError,
+        match=re.escape(f"{folder / 'escalation.yaml'}: rules -> 0 -> when: ")
+        + "condition on 'weakness' lists no state",
+    ):
         load_priors(folder)
 
 

@@ -1,4 +1,5 @@
 """Tuning priors and saving them: new validated folders, atomic writes, the CLI reads them."""
+
 from __future__ import annotations
 
 import dataclasses
@@ -10,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-import model
-from priors import (
+from twitchcause import model
+from twitchcause.priors import (
     PriorsError,
     iter_entries,
     learn,
@@ -21,8 +22,8 @@ from priors import (
     tune,
     tune_number,
     tune_word,
+    tuning,
 )
-from priors import tuning
 
 URGE = ("findings", "urge_to_move -> restless_legs -> yes")
 
@@ -38,8 +39,7 @@ def snapshot(folder: Path) -> dict[str, bytes]:
 
 
 def cli(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-c", "from model.cli import main; raise SystemExit(main())", *args],
-                          capture_output=True, text=True, timeout=120)
+    return subprocess.run([sys.executable, "-m", "twitchcause", *args], capture_output=True, text=True, timeout=120)
 
 
 # -- round trip -----------------------------------------------------------------
@@ -70,7 +70,8 @@ def test_only_priors_files_are_written(base, tmp_path):
     save_priors(base, tmp_path / "copy")
     assert sorted(os.listdir(tmp_path)) == ["copy"]  # no staging or retired folders left behind
     assert sorted(os.listdir(tmp_path / "copy")) == sorted(
-        name for key, (name, _) in tuning.FILES.items() if key != "advice" or base.advice)
+        name for key, (name, _) in tuning.FILES.items() if key != "advice" or base.advice
+    )
 
 
 # -- changing numbers ---------------------------------------------------------------
@@ -118,8 +119,9 @@ def test_a_threshold_moves_the_escalation_not_the_posterior(base):
     case = {"numbness_tingling": "yes", "weakness": "no", "duration": "days", "diabetes": "yes"}
     before = model.Model(base).infer(case)
     threshold = before.posterior["neuropathy"] / 2
-    after = model.Model(tune_number(base, "escalation", "neuropathy_likely -> threshold", threshold,
-                                    why="test")).infer(case)
+    after = model.Model(tune_number(base, "escalation", "neuropathy_likely -> threshold", threshold, why="test")).infer(
+        case
+    )
     assert after.posterior == before.posterior
     assert "neuropathy_likely" in [r.rule for r in after.escalation.reasons]
     assert "neuropathy_likely" not in [r.rule for r in before.escalation.reasons]
@@ -127,11 +129,18 @@ def test_a_threshold_moves_the_escalation_not_the_posterior(base):
 
 def test_several_numbers_of_one_distribution_move_together(base):
     # one at a time, raising `brief` first would leave nothing for `none`
-    changes = {("findings", "cramps -> overexertion -> brief"): 0.9,
-               ("findings", "cramps -> overexertion -> painful_sustained"): 0.05}
+    changes = {
+        ("findings", "cramps -> overexertion -> brief"): 0.9,
+        ("findings", "cramps -> overexertion -> painful_sustained"): 0.05,
+    }
     with pytest.raises(PriorsError):
-        tune_number(tune_number(base, "findings", "cramps -> overexertion -> painful_sustained", 0.5, why="t"),
-                    "findings", "cramps -> overexertion -> brief", 0.9, why="t")
+        tune_number(
+            tune_number(base, "findings", "cramps -> overexertion -> painful_sustained", 0.5, why="t"),
+            "findings",
+            "cramps -> overexertion -> brief",
+            0.9,
+            why="t",
+        )
     tuned = tune(base, changes, why="together")
     assert tuned.findings["cramps"].causes["overexertion"]["none"].value == pytest.approx(0.05)
 
@@ -158,25 +167,42 @@ def test_learned_numbers_carry_cases_and_estimator(base):
 
 
 # -- invalid changes ----------------------------------------------------------------
-@pytest.mark.parametrize(("change", "message"), [
-    (("findings", "cramps -> overexertion -> brief", 1.3),
-     r"findings\.yaml: cramps -> overexertion -> brief: probability 1\.3 is outside \(0, 1\)"),
-    (("findings", "cramps -> overexertion -> brief", 0.99),
-     r"findings\.yaml: cramps -> overexertion: the given states sum to 1\.03, leaving nothing for 'rest' \(none\)"),
-    (("findings", "cramps -> overexertion -> brief", "rarely"),
-     r"findings\.yaml: cramps -> overexertion -> brief: word 'rarely' is not in scale\.yaml.*did you mean 'rare'"),
-    (("findings", "cramps -> overexertn -> brief", 0.3),
-     r"findings\.yaml: cramps -> overexertn -> brief: no 'overexertn' under 'cramps'.*did you mean 'overexertion'"),
-    (("findings", "cramps -> overexertion -> none", 0.3),
-     r"findings\.yaml: cramps -> overexertion -> none: this state is 'rest'"),
-    (("causes", "caffeine -> caffeine_intake -> hgh", 0.3),
-     r"causes\.yaml: caffeine -> caffeine_intake -> hgh: no 'hgh'.*did you mean 'high'"),
-    (("causes", "caffeine", 0.3), r"causes\.yaml: caffeine: does not name one number"),
-    (("context", "sleep -> short", 0.0), r"context\.yaml: sleep -> short: probability 0\.0 is outside"),
-    (("escalation", "neuropathy_likly -> threshold", 0.3),
-     r"escalation\.yaml: neuropathy_likly -> threshold: no posterior threshold.*did you mean 'neuropathy_likely'"),
-    (("scale", "rare", 0.3), r"'scale' is not a file of numbers; expected one of context, causes, findings"),
-])
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (
+            ("findings", "cramps -> overexertion -> brief", 1.3),
+            r"findings\.yaml: cramps -> overexertion -> brief: probability 1\.3 is outside \(0, 1\)",
+        ),
+        (
+            ("findings", "cramps -> overexertion -> brief", 0.99),
+            r"findings\.yaml: cramps -> overexertion: the given states sum to 1\.03, leaving nothing for 'rest' \(none\)",
+        ),
+        (
+            ("findings", "cramps -> overexertion -> brief", "rarely"),
+            r"findings\.yaml: cramps -> overexertion -> brief: word 'rarely' is not in scale\.yaml.*did you mean 'rare'",
+        ),
+        (
+            ("findings", "cramps -> overexertn -> brief", 0.3),
+            r"findings\.yaml: cramps -> overexertn -> brief: no 'overexertn' under 'cramps'.*did you mean 'overexertion'",
+        ),
+        (
+            ("findings", "cramps -> overexertion -> none", 0.3),
+            r"findings\.yaml: cramps -> overexertion -> none: this state is 'rest'",
+        ),
+        (
+            ("causes", "caffeine -> caffeine_intake -> hgh", 0.3),
+            r"causes\.yaml: caffeine -> caffeine_intake -> hgh: no 'hgh'.*did you mean 'high'",
+        ),
+        (("causes", "caffeine", 0.3), r"causes\.yaml: caffeine: does not name one number"),
+        (("context", "sleep -> short", 0.0), r"context\.yaml: sleep -> short: probability 0\.0 is outside"),
+        (
+            ("escalation", "neuropathy_likly -> threshold", 0.3),
+            r"escalation\.yaml: neuropathy_likly -> threshold: no posterior threshold.*did you mean 'neuropathy_likely'",
+        ),
+        (("scale", "rare", 0.3), r"'scale' is not a file of numbers; expected one of context, causes, findings"),
+    ],
+)
 def test_an_invalid_change_names_file_and_entry_and_writes_nothing(base, tmp_path, change, message):
     saved = save_priors(base, tmp_path / "kept")
     before = snapshot(tmp_path)
@@ -185,11 +211,19 @@ def test_an_invalid_change_names_file_and_entry_and_writes_nothing(base, tmp_pat
     assert snapshot(tmp_path) == before
 
 
-@pytest.mark.parametrize(("word", "p", "band", "message"), [
-    ("rare", 0.2, None, r"scale\.yaml: words -> rare: band \[0\.01, 0\.07\] must lie in \(0, 1\) and hold p = 0\.2"),
-    ("rarely", 0.05, None, r"scale\.yaml: rarely: not a word of the scale.*did you mean 'rare'"),
-    ("usually", 0.97, (0.6, 0.98), r"findings\.yaml: timing -> restless_legs: the given states sum to 1\.173"),
-])
+@pytest.mark.parametrize(
+    ("word", "p", "band", "message"),
+    [
+        (
+            "rare",
+            0.2,
+            None,
+            r"scale\.yaml: words -> rare: band \[0\.01, 0\.07\] must lie in \(0, 1\) and hold p = 0\.2",
+        ),
+        ("rarely", 0.05, None, r"scale\.yaml: rarely: not a word of the scale.*did you mean 'rare'"),
+        ("usually", 0.97, (0.6, 0.98), r"findings\.yaml: timing -> restless_legs: the given states sum to 1\.173"),
+    ],
+)
 def test_an_invalid_word_change_names_the_word(base, word, p, band, message):
     with pytest.raises(PriorsError, match=message):
         tune_word(base, word, p, why="test", band=band)
@@ -285,7 +319,7 @@ def test_a_tuned_folder_passes_the_check_and_loads_in_the_cli(base, tmp_path, re
 
 # -- sensitivity sweeps (model/sensitivity.py, built on the tuning API) ---------------
 def test_swings_cover_every_number_with_its_band(base):
-    from model.sensitivity import MIN_REST, ODDS_FACTOR, swings
+    from twitchcause.model.sensitivity import MIN_REST, ODDS_FACTOR, swings
 
     found = {s.name: s for s in swings(base)}
     assert set(found) == {f"{k}: {w}" for k, w, _ in iter_entries(base)}
@@ -298,17 +332,22 @@ def test_swings_cover_every_number_with_its_band(base):
     for s in capped:
         tuned = tune_number(base, s.key, s.path, s.high, why="test")  # still a valid folder
         owner = s.path.rsplit(" -> ", 1)[0]
-        rest = [v for k, v in numbers_of(tuned).items() if k.startswith(f"{s.key}: {owner} -> ")
-                and k not in {f"{kk}: {w}" for kk, w, _ in iter_entries(tuned)}]
+        rest = [
+            v
+            for k, v in numbers_of(tuned).items()
+            if k.startswith(f"{s.key}: {owner} -> ") and k not in {f"{kk}: {w}" for kk, w, _ in iter_entries(tuned)}
+        ]
         assert min(rest) == pytest.approx(MIN_REST)
 
 
 def test_a_sweep_recomputes_exactly_what_a_tuned_model_gives(base):
-    from model.sensitivity import Sweep, swings, with_value
+    from twitchcause.model.sensitivity import Sweep, swings, with_value
 
-    cases = {"coffee": {"caffeine_intake": "high", "stress_level": "moderate", "twitch_site": "calf"},
-             "legs at night": {"urge_to_move": "yes", "timing": "at_night", "heavy_sweating": "yes"},
-             "nothing": {}}
+    cases = {
+        "coffee": {"caffeine_intake": "high", "stress_level": "moderate", "twitch_site": "calf"},
+        "legs at night": {"urge_to_move": "yes", "timing": "at_night", "heavy_sweating": "yes"},
+        "nothing": {},
+    }
     sweep = Sweep(base, cases)
     for s in swings(base)[::9]:
         for value in (s.low, s.high):
@@ -318,11 +357,18 @@ def test_a_sweep_recomputes_exactly_what_a_tuned_model_gives(base):
 
 
 def test_hinges_rank_decisions_first_then_shifts(base):
-    from model.sensitivity import Sweep, hinges, swings
+    from twitchcause.model.sensitivity import Sweep, hinges, swings
 
-    chosen = [s for s in swings(base) if s.name in {
-        "causes: caffeine -> caffeine_intake -> high", "findings: weakness -> leak -> yes",
-        "escalation: neuropathy_likely -> threshold"}]
+    chosen = [
+        s
+        for s in swings(base)
+        if s.name
+        in {
+            "causes: caffeine -> caffeine_intake -> high",
+            "findings: weakness -> leak -> yes",
+            "escalation: neuropathy_likely -> threshold",
+        }
+    ]
     case = {"diabetes": "yes"}  # P(neuropathy) near 0.5, no red flag
     table = Sweep(base, {"nerves": case}).run(chosen)
     assert len(table) == 2 * len(chosen)

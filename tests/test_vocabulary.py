@@ -1,4 +1,5 @@
 """The vocabulary: the project's copy is the shared contract, and every interface speaks it."""
+
 from __future__ import annotations
 
 import re
@@ -6,7 +7,7 @@ import re
 import pytest
 import yaml
 
-import priors
+from twitchcause import priors
 
 PROJECT = priors.DEFAULT_DIR / "vocabulary.yaml"
 
@@ -69,7 +70,8 @@ def test_model_schema_follows_the_vocabulary(loaded_model, vocabulary):
     schema = loaded_model.schema()
     assert {c: d["description"] for c, d in schema["causes"].items()} == vocabulary["causes"]
     assert {n: v["states"] for n, v in schema["evidence"].items()} == {
-        n: list(s["states"]) for n, s in vocabulary["evidence"].items()}
+        n: list(s["states"]) for n, s in vocabulary["evidence"].items()
+    }
     assert schema["escalation_levels"] == vocabulary["escalation_levels"]
 
 

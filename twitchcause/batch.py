@@ -5,26 +5,24 @@ every input row in order with its columns, then ``posterior_<cause>`` for each
 cause, then ``escalation``. Outputs are written to a temporary file beside the
 target and moved into place only when complete.
 """
+
 from __future__ import annotations
 
 import csv
 import os
 import sys
-import tempfile
 import warnings
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from .api import Model
-from .engine import UNKNOWN
-from .errors import EvidenceError, TwitchcauseError
-from .escalation import escalate
-from .evidence import unknown_state_message, unknown_variable_message
+from .files import atomic_file
+from .model import EvidenceError, Model, TwitchcauseError
+from .model.engine import UNKNOWN
+from .model.escalation import escalate
+from .model.evidence import unknown_state_message, unknown_variable_message
 
 DEFAULT_CHUNK_ROWS = 20_000
 
@@ -38,23 +36,6 @@ class BatchSummary:
 
 class BadCellError(EvidenceError):
     """A cell holding a state its column does not have."""
-
-
-@contextmanager
-def atomic_path(target: Path) -> Iterator[Path]:
-    """A temporary path beside ``target`` that replaces it only on success."""
-    target = Path(target)
-    fd, name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".part", dir=target.parent or ".")
-    os.close(fd)
-    umask = os.umask(0)
-    os.umask(umask)
-    os.chmod(name, 0o666 & ~umask)  # mkstemp makes 0600; give the file the mode a plain open() would
-    try:
-        yield Path(name)
-        os.replace(name, target)
-    finally:
-        if os.path.exists(name):
-            os.unlink(name)
 
 
 def _open_text(path: Path):
@@ -101,8 +82,10 @@ def check_shape(path: Path, width: int) -> int:
                 rows += 1
                 extra = cells[width:]
                 if any(cell.strip() for cell in extra):
-                    raise TwitchcauseError(f"{path}: row {rows} (line {reader.line_num}): has {len(cells)} cells, "
-                                           f"expected {width} as in the header")
+                    raise TwitchcauseError(
+                        f"{path}: row {rows} (line {reader.line_num}): has {len(cells)} cells, "
+                        f"expected {width} as in the header"
+                    )
     except (UnicodeDecodeError, csv.Error) as exc:
         raise TwitchcauseError(f"{path}: row {rows + 1}: not readable as UTF-8 CSV ({exc})") from None
     return rows
@@ -122,7 +105,8 @@ def encode_chunk(chunk: pd.DataFrame, model: Model, first_row: int) -> tuple[np.
             if position not in problems:
                 problems[int(position)] = (
                     f"row {first_row + position}, column '{column}': "
-                    f"{unknown_state_message(column, cells.iloc[position], model.variables[column])}")
+                    f"{unknown_state_message(column, cells.iloc[position], model.variables[column])}"
+                )
         codes[:, engine.variables.index(column)] = mapped.fillna(UNKNOWN).astype(np.int64).to_numpy()
     return codes, problems
 
@@ -143,8 +127,15 @@ def _vetted(reader):
         yield from reader
 
 
-def run_batch(model: Model, source: str | Path, target: str | Path, *, skip_bad_rows: bool = False,
-              chunk_rows: int = DEFAULT_CHUNK_ROWS, progress: bool | None = None) -> BatchSummary:
+def run_batch(
+    model: Model,
+    source: str | Path,
+    target: str | Path,
+    *,
+    skip_bad_rows: bool = False,
+    chunk_rows: int = DEFAULT_CHUNK_ROWS,
+    progress: bool | None = None,
+) -> BatchSummary:
     """Posterior and escalation for every row of ``source``, written to ``target``.
 
     Parameters
@@ -172,13 +163,21 @@ def run_batch(model: Model, source: str | Path, target: str | Path, *, skip_bad_
     rejected_path = target.with_name(target.name + ".rejected.csv")
     rejected = 0
     bar = None
-    if (progress if progress is not None else (total > chunk_rows and sys.stderr.isatty())):
+    if progress if progress is not None else (total > chunk_rows and sys.stderr.isatty()):
         from tqdm import tqdm
+
         bar = tqdm(total=total, unit="rows", file=sys.stderr)
-    with atomic_path(target) as out_tmp, atomic_path(rejected_path) as rej_tmp:
+    with atomic_file(target) as out_tmp, atomic_file(rejected_path) as rej_tmp:
         # check_shape has vetted every row: extra cells are empty, so index_col=False only drops those
-        reader = pd.read_csv(source, dtype=str, keep_default_na=False, chunksize=chunk_rows, index_col=False,
-                             encoding="utf-8-sig", skip_blank_lines=False)
+        reader = pd.read_csv(
+            source,
+            dtype=str,
+            keep_default_na=False,
+            chunksize=chunk_rows,
+            index_col=False,
+            encoding="utf-8-sig",
+            skip_blank_lines=False,
+        )
         first_row, wrote_header, wrote_rejected = 1, False, False
         for chunk in _vetted(reader):
             chunk = chunk[header].fillna("")

@@ -2,6 +2,7 @@
 
 User errors print one line (per problem) on stderr and exit with status 2.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -9,10 +10,9 @@ import json
 import sys
 from pathlib import Path
 
-from priors import PriorsError, check_quotes, load_priors
-
-from .api import DISCLAIMER, Model, Result, load
-from .errors import TwitchcauseError
+from . import __version__, load
+from .model import DISCLAIMER, Model, Result, TwitchcauseError
+from .priors import PriorsError, check_quotes, iter_citations, iter_entries, load_priors
 
 EXIT_USAGE = 2
 BAR_WIDTH = 24
@@ -72,8 +72,9 @@ def format_explanation(items) -> str:
     if not items:
         return "  (no answers given)"
     width = max(len(f"{i.variable}={i.state}") for i in items)
-    return "\n".join(f"  {f'{i.variable}={i.state}':<{width}}  {i.contribution:+8.3f}  {i.direction:<9}  {i.question}"
-                     for i in items)
+    return "\n".join(
+        f"  {f'{i.variable}={i.state}':<{width}}  {i.contribution:+8.3f}  {i.direction:<9}  {i.question}" for i in items
+    )
 
 
 def format_questions(questions) -> str:
@@ -83,8 +84,9 @@ def format_questions(questions) -> str:
     lines = [f"  {'variable':<{width}}  {'gain (bits)':>11}  {'P(level rises)':>14}  question"]
     for q in questions:
         flag = " [red flag]" if q.red_flag else ""
-        lines.append(f"  {q.variable:<{width}}  {q.information_gain:>11.3f}  {q.p_escalation_rises:>14.1%}  "
-                     f"{q.question}{flag}")
+        lines.append(
+            f"  {q.variable:<{width}}  {q.information_gain:>11.3f}  {q.p_escalation_rises:>14.1%}  {q.question}{flag}"
+        )
     return "\n".join(lines)
 
 
@@ -118,6 +120,7 @@ def cmd_infer(args) -> int:
 
 def cmd_batch(args) -> int:
     from .batch import run_batch
+
     model = load(args.priors)
     chunking = {} if args.chunk_rows is None else {"chunk_rows": args.chunk_rows}
     summary = run_batch(model, args.input, args.output, skip_bad_rows=args.skip_bad_rows, **chunking)
@@ -162,24 +165,28 @@ def cmd_priors_check(args) -> int:
             print(problem, file=sys.stderr)
     if problems:
         return EXIT_USAGE
-    from priors import iter_citations, iter_entries
     numbers = sum(1 for _ in iter_entries(priors))
     quotes = sum(1 for _ in iter_citations(priors))
     checked = f"; {quotes} quotes found verbatim in {args.documents}" if args.documents else ""
-    print(f"{priors.directory}: ok: {numbers} numbers, {len(priors.variables)} variables, "
-          f"{len(priors.causes)} causes, {len(priors.escalation.rules)} rules{checked}")
+    print(
+        f"{priors.directory}: ok: {numbers} numbers, {len(priors.variables)} variables, "
+        f"{len(priors.causes)} causes, {len(priors.escalation.rules)} rules{checked}"
+    )
     return 0
 
 
 def cmd_app(args) -> int:
-    from app.server import serve
+    from twitchcause.app.server import serve
+
     serve(host=args.host, port=args.port, priors_dir=args.priors, debug=args.debug)
     return 0
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="twitchcause", description=(
-        "Estimate the likely causes of leg, foot and toe twitching. " + DISCLAIMER))
+    parser = argparse.ArgumentParser(
+        prog="twitchcause", description=("Estimate the likely causes of leg, foot and toe twitching. " + DISCLAIMER)
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
 
     def with_priors(p):
@@ -197,8 +204,9 @@ def build_parser() -> argparse.ArgumentParser:
     batch = with_priors(sub.add_parser("batch", help="one case per CSV row"))
     batch.add_argument("input", metavar="IN.csv")
     batch.add_argument("-o", "--output", required=True, metavar="OUT.csv")
-    batch.add_argument("--skip-bad-rows", action="store_true",
-                       help="write rows with a bad cell to OUT.csv.rejected.csv and go on")
+    batch.add_argument(
+        "--skip-bad-rows", action="store_true", help="write rows with a bad cell to OUT.csv.rejected.csv and go on"
+    )
     batch.add_argument("--chunk-rows", type=int, help=argparse.SUPPRESS)  # default: run_batch's
     batch.set_defaults(func=cmd_batch)
 

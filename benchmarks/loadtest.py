@@ -2,12 +2,13 @@
 
 Start the production server, then run the bounded client (or write a script for ``wrk``)::
 
-    gunicorn --workers 2 --preload --bind 127.0.0.1:8050 app.wsgi:server
-    python -m app.loadtest --url http://127.0.0.1:8050 --seconds 20 --connections 8
-    python -m app.loadtest --wrk-script /tmp/main.lua && wrk -t2 -c8 -d20s --latency -s /tmp/main.lua http://127.0.0.1:8050
+    gunicorn --workers 2 --preload --bind 127.0.0.1:8050 twitchcause.app.wsgi:server
+    python -m benchmarks.loadtest --url http://127.0.0.1:8050 --seconds 20 --connections 8
+    python -m benchmarks.loadtest --wrk-script /tmp/main.lua && wrk -t2 -c8 -d20s --latency -s /tmp/main.lua http://127.0.0.1:8050
 
 Every request posts a different example case, as a person clicking through them would.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -18,13 +19,16 @@ import threading
 import time
 from urllib.parse import urlsplit
 
-import model as twitch_model
-
-from .examples import load_examples
+import twitchcause.model as twitch_model
+from twitchcause.app.examples import load_examples
 
 CALLBACK_PATH = "/_dash-update-component"
-MAIN_OUTPUTS = (("escalation", "children"), ("causes-graph", "figure"), ("cause-summary", "children"),
-                ("ask-next", "children"))
+MAIN_OUTPUTS = (
+    ("escalation", "children"),
+    ("causes-graph", "figure"),
+    ("cause-summary", "children"),
+    ("ask-next", "children"),
+)
 MAX_SECONDS = 30
 
 
@@ -76,7 +80,9 @@ def run_client(url: str, seconds: float, connections: int) -> dict:
     elapsed = time.perf_counter() - start
     every = sorted(x for per in latencies for x in per)
     return {
-        "requests": len(every), "errors": sum(errors), "seconds": round(elapsed, 1),
+        "requests": len(every),
+        "errors": sum(errors),
+        "seconds": round(elapsed, 1),
         "requests_per_second": round(len(every) / elapsed, 1),
         "p50_ms": round(statistics.median(every), 1),
         "p99_ms": round(every[min(len(every) - 1, int(0.99 * len(every)))], 1),
@@ -86,14 +92,16 @@ def run_client(url: str, seconds: float, connections: int) -> dict:
 def wrk_script() -> str:
     """A Lua script for ``wrk`` that cycles through the example cases."""
     bodies = ",\n".join(json.dumps(b.decode()) for b in request_bodies())
-    return ("bodies = {\n" + bodies + "\n}\ncounter = 0\n"
-            "request = function()\n  counter = counter + 1\n"
-            f"  return wrk.format(\"POST\", \"{CALLBACK_PATH}\", {{[\"Content-Type\"] = \"application/json\"}}, "
-            "bodies[(counter % #bodies) + 1])\nend\n")
+    return (
+        "bodies = {\n" + bodies + "\n}\ncounter = 0\n"
+        "request = function()\n  counter = counter + 1\n"
+        f'  return wrk.format("POST", "{CALLBACK_PATH}", {{["Content-Type"] = "application/json"}}, '
+        "bodies[(counter % #bodies) + 1])\nend\n"
+    )
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m app.loadtest", description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.loadtest", description=__doc__.split("\n")[0])
     parser.add_argument("--url", default="http://127.0.0.1:8050")
     parser.add_argument("--seconds", type=float, default=20, help=f"at most {MAX_SECONDS}")
     parser.add_argument("--connections", type=int, default=8)

@@ -1,0 +1,1 @@
+"""Benchmarks and load tests of twitchcause (run with ``make bench``)."""

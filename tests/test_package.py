@@ -1,0 +1,74 @@
+"""One import root: every module is importable under ``twitchcause`` only, and its doctests run."""
+
+from __future__ import annotations
+
+import doctest
+import importlib
+import pkgutil
+import subprocess
+import sys
+
+import pytest
+
+import twitchcause
+
+PARTS = ("twitchcause", "twitchcause.model", "twitchcause.priors", "twitchcause.app")
+
+
+def _modules() -> list[str]:
+    names = []
+    for part in PARTS:
+        package = importlib.import_module(part)
+        names.append(part)
+        names += [
+            f"{part}.{info.name}"
+            for info in pkgutil.iter_modules(package.__path__)
+            if info.name not in ("__main__", "wsgi") and not info.ispkg
+        ]
+    return sorted(set(names))
+
+
+@pytest.mark.parametrize("name", _modules())
+def test_doctests(name):
+    module = importlib.import_module(name)
+    finder = doctest.DocTestFinder(exclude_empty=True)
+    runner = doctest.DocTestRunner(optionflags=doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE)
+    for test in finder.find(module, name):
+        runner.run(test)
+    assert runner.failures == 0, f"{runner.failures} doctest failure(s) in {name} (run with -s to see them)"
+
+
+def test_generic_top_level_names_are_not_importable(tmp_path):
+    code = (
+        "import importlib.util, twitchcause; "
+        "print([n for n in ('model', 'priors', 'app') if importlib.util.find_spec(n)])"
+    )
+    out = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
+
+
+def test_a_users_own_model_module_does_not_shadow_the_package(tmp_path):
+    (tmp_path / "model.py").write_text("VALUE = 1\n")
+    (tmp_path / "app.py").write_text("VALUE = 2\n")
+    code = "import twitchcause; print(twitchcause.load().infer({'weakness': 'yes'}).escalation.level)"
+    out = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "see_doctor_promptly"
+
+
+def test_version_and_module_entry_point(tmp_path):
+    out = subprocess.run(
+        [sys.executable, "-m", "twitchcause", "--version"], cwd=tmp_path, capture_output=True, text=True, check=True
+    )
+    assert out.stdout.strip() == f"twitchcause {twitchcause.__version__}"
+    assert twitchcause.__version__ != "0+unknown"
+
+
+def test_the_computing_layers_never_import_upward():
+    """priors <- model <- app <- shell: model imports neither dash nor the app, priors nothing above it."""
+    code = (
+        "import sys, twitchcause.model, twitchcause.priors; "
+        "print(sorted(m for m in sys.modules if m.startswith(('dash', 'twitchcause.app', 'twitchcause.cli', "
+        "'pgmpy'))))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"

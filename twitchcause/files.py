@@ -1,0 +1,110 @@
+"""Atomic writes: a file or a folder is replaced whole or not at all.
+
+Each writer puts the new content beside the target under a hidden temporary
+name and moves it into place with one rename, so a reader (or a process that
+dies half-way) sees the old content or the new, never a part. Temporary files
+get the mode an ordinary ``open()`` would give (the process umask applies; it
+is never changed). This module imports nothing else of twitchcause, so every
+layer may use it.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import shutil
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+PART = ".part"
+
+
+def _hidden_name(target: Path, tag: str) -> Path:
+    return target.with_name(f".{target.name}.{tag}-{secrets.token_hex(6)}")
+
+
+@contextmanager
+def atomic_file(target: str | Path) -> Iterator[Path]:
+    """A temporary path beside ``target``; written by the caller, it replaces ``target`` on success.
+
+    On any exception the temporary file is removed and ``target`` is untouched.
+    """
+    target = Path(target)
+    temporary = Path(str(_hidden_name(target, "tmp")) + PART)
+    fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)  # umask applies, as for open()
+    os.close(fd)
+    try:
+        yield temporary
+        os.replace(temporary, target)
+    finally:
+        if temporary.exists():
+            temporary.unlink()
+
+
+def atomic_write(target: str | Path, data: bytes | str, encoding: str = "utf-8") -> None:
+    """Write ``data`` to ``target`` atomically (see :func:`atomic_file`)."""
+    with atomic_file(target) as temporary:
+        with open(temporary, "wb") as handle:
+            handle.write(data.encode(encoding) if isinstance(data, str) else data)
+            handle.flush()
+            os.fsync(handle.fileno())
+
+
+def stale_parts(target: str | Path) -> list[Path]:
+    """Temporary files :func:`atomic_file` left beside ``target`` (a run that was killed)."""
+    target = Path(target)
+    return sorted(target.parent.glob(f".{target.name}.tmp-*{PART}"))
+
+
+def recover_folder(target: str | Path) -> None:
+    """Finish or undo a folder swap a killed process left half-done, and remove its leftovers.
+
+    If ``target`` is missing but a retired copy exists (the process died
+    between the two renames of :func:`atomic_folder`), the newest retired copy
+    is put back. Staging and retired folders beside a present ``target`` are
+    removed.
+    """
+    target = Path(target)
+    parent = target.parent
+    if not parent.is_dir():
+        return
+    retired = sorted(parent.glob(f".{target.name}.old-*"), key=lambda p: p.stat().st_mtime, reverse=True)
+    if not os.path.lexists(target) and retired:
+        os.rename(retired.pop(0), target)
+    if os.path.lexists(target):
+        for leftover in retired + list(parent.glob(f".{target.name}.saving-*")):
+            shutil.rmtree(leftover, ignore_errors=True)
+
+
+@contextmanager
+def atomic_folder(target: str | Path) -> Iterator[Path]:
+    """A new staging folder beside ``target``; filled by the caller, it replaces ``target`` on success.
+
+    The old folder is renamed aside, the staging folder renamed into place,
+    then the old one deleted. A process killed between the two renames leaves
+    the old folder complete under a hidden name, and :func:`recover_folder`
+    (run by the next save, and by loading) puts it back. On any exception the
+    staging folder is removed and ``target`` is untouched.
+    """
+    target = Path(target)
+    recover_folder(target)
+    staging = _hidden_name(target, "saving")
+    staging.mkdir(mode=0o777)  # umask applies, as for mkdir
+    try:
+        yield staging
+        retired = None
+        if os.path.lexists(target):
+            retired = _hidden_name(target, "old")
+            os.rename(target, retired)
+        try:
+            os.rename(staging, target)
+        except BaseException:
+            if retired is not None:
+                os.rename(retired, target)
+            raise
+        if retired is not None:
+            shutil.rmtree(retired, ignore_errors=True)
+    finally:
+        if staging.exists():
+            shutil.rmtree(staging, ignore_errors=True)
