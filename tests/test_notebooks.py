@@ -31,7 +31,9 @@ def test_notebook_is_stored_without_outputs(path):
         for i, cell in enumerate(nb.cells)
         if cell.cell_type == "code" and (cell.outputs or cell.execution_count is not None)
     ]
-    assert not with_outputs, f"{path.name}: cells {with_outputs} hold outputs; run nbstripout on it (see notebooks/README.md)"
+    assert not with_outputs, (
+        f"{path.name}: cells {with_outputs} hold outputs; run nbstripout on it (see notebooks/README.md)"
+    )
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
