@@ -47,12 +47,16 @@ class Result:
         P(cause contributing) given the evidence, and given nothing.
     escalation : Escalation
         Level and every reason that fired.
+    none_identified : float
+        P(no listed cause is contributing | evidence): twitching with no clear
+        cause, which the documents call common and usually harmless.
     """
 
     evidence: dict[str, str]
     posterior: dict[str, float]
     prior: dict[str, float]
     escalation: Escalation
+    none_identified: float
 
     @property
     def ranking(self) -> list[str]:
@@ -63,6 +67,7 @@ class Result:
         """A JSON-ready dict: posterior, prior, escalation, ranking, evidence, any ``extras``, disclaimer."""
         return {
             "posterior": dict(self.posterior),
+            "none_identified": self.none_identified,
             "prior": dict(self.prior),
             "escalation": self.escalation.to_dict(),
             "ranking": self.ranking,
@@ -138,9 +143,18 @@ class Model:
         return compile_factors(factors(node_tables(self.priors)), self.causes, self._states)
 
     @cached_property
+    def _prior_and_none(self) -> tuple[dict[str, float], float]:
+        return self.engine.posterior_and_none({})
+
+    @property
     def prior(self) -> dict[str, float]:
         """P(cause contributing) before any answer."""
-        return self.engine.posterior({})
+        return dict(self._prior_and_none[0])
+
+    @property
+    def prior_none_identified(self) -> float:
+        """P(no listed cause is contributing) before any answer."""
+        return self._prior_and_none[1]
 
     # -- asking ----------------------------------------------------------------
     def parse(self, evidence: Mapping[str, object] | None) -> dict[str, str]:
@@ -182,8 +196,8 @@ class Model:
         'see_doctor_promptly'
         """
         parsed = self.parse(evidence)
-        posterior = self.engine.posterior(parsed)
-        return Result(parsed, posterior, dict(self.prior), escalate(self.priors, parsed, posterior))
+        posterior, none_identified = self.engine.posterior_and_none(parsed)
+        return Result(parsed, posterior, dict(self.prior), escalate(self.priors, parsed, posterior), none_identified)
 
     def explain(self, evidence: Mapping[str, object] | None, cause: str) -> list:
         """Each answer's signed contribution to ``cause``, largest first.
@@ -249,6 +263,10 @@ class Model:
     def infer_coded(self, codes: np.ndarray) -> np.ndarray:
         """Posteriors (cases x causes) for state codes from ``engine.encode``; for batches."""
         return self.engine.posterior_codes(codes)
+
+    def marginals_coded(self, codes: np.ndarray) -> np.ndarray:
+        """Posteriors then P(no listed cause): (cases x causes + 1), for state codes; for batches."""
+        return self.engine.marginals_codes(codes)
 
     def reference_posterior(self, evidence: Mapping[str, object] | None) -> dict[str, float]:
         """The same posterior by pgmpy's VariableElimination (slow; the reference)."""

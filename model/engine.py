@@ -82,7 +82,8 @@ class Engine:
         joint = np.arange(2 ** len(self.causes))
         # bit i of a joint index is the state of cause i (cause 0 is the lowest bit)
         self.presence = ((joint[:, None] >> np.arange(len(self.causes))[None, :]) & 1).astype(float)
-        self._presence_rows = np.ascontiguousarray(self.presence.T)
+        none_present = (joint == 0).astype(float)[None, :]
+        self._presence_rows = np.ascontiguousarray(np.vstack([self.presence.T, none_present]))
         self._var_index = {name: i for i, name in enumerate(self.variables)}
         self._block_of = {}  # variable -> (block number, position in block)
         for b, block in enumerate(self.blocks):
@@ -188,16 +189,25 @@ class Engine:
 
     def posterior(self, evidence: Mapping[str, str]) -> dict[str, float]:
         """``{cause: P(cause present | evidence)}`` for validated evidence."""
+        return self.posterior_and_none(evidence)[0]
+
+    def posterior_and_none(self, evidence: Mapping[str, str]) -> tuple[dict[str, float], float]:
+        """``{cause: P(cause present | evidence)}`` and P(no listed cause present | evidence)."""
         codes = self.encode(evidence)
         weights = self._base_weights.copy()
         for row in self.answered_rows(codes):
             weights *= self._factor(row)
         if not weights.max() > SMALLEST_WEIGHT:
             weights = self._weights_in_log_space(codes, evidence)
-        return dict(zip(self.causes, self.project(weights).tolist()))
+        *marginals, none = self.project(weights).tolist()
+        return dict(zip(self.causes, marginals)), none
 
     def posterior_codes(self, codes: np.ndarray, chunk: int = 256) -> np.ndarray:
-        """P(cause present | evidence) for coded cases: (cases, causes).
+        """P(cause present | evidence) for coded cases: (cases, causes); see :meth:`marginals_codes`."""
+        return self.marginals_codes(codes, chunk)[:, :-1]
+
+    def marginals_codes(self, codes: np.ndarray, chunk: int = 256) -> np.ndarray:
+        """P(cause present | evidence) for coded cases, then P(no listed cause): (cases, causes + 1).
 
         In log space: the answered rows of each case are summed by one sparse
         matrix product, then shifted and exponentiated in place, in chunks small
@@ -206,7 +216,7 @@ class Engine:
         multiplies factors instead) digits may differ in the last place.
         """
         codes = np.atleast_2d(codes)
-        out = np.empty((len(codes), len(self.causes)))
+        out = np.empty((len(codes), len(self.causes) + 1))
         for start in range(0, len(codes), chunk):
             log_joint = self.row_indicator(codes[start : start + chunk]) @ self.rows
             log_joint += self.base
@@ -237,7 +247,10 @@ class Engine:
         return np.exp(log_joint - top)
 
     def project(self, weights: np.ndarray) -> np.ndarray:
-        """Normalised P(cause present) from unnormalised joint weights (last axis).
+        """Normalised P(cause present) for each cause, then P(no listed cause), from joint weights (last axis).
+
+        "No listed cause" is the joint state with every cause absent (index 0):
+        twitching the network leaves to its leaks.
 
         A batch is projected as a stack of the same matrix-vector products as a
         single case, so a case gets the same digits alone, in a batch, or in any

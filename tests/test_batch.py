@@ -55,13 +55,14 @@ def test_output_keeps_every_row_in_order_then_posteriors_then_escalation(m, tmp_
     assert status == 0
     assert "8 rows" in err
     header, rows = read_csv(target)
-    assert header == COLUMNS + [f"posterior_{c}" for c in m.causes] + ["escalation"]
+    assert header == COLUMNS + [f"posterior_{c}" for c in m.causes] + ["p_none_identified", "escalation"]
     assert len(rows) == len(ROWS)
     for given, row in zip(ROWS, rows):
         assert {c: row[c] for c in COLUMNS} == given
         expected = m.infer(given)  # empty cells are unknown
         for cause in m.causes:
             assert float(row[f"posterior_{cause}"]) == pytest.approx(expected.posterior[cause], abs=1e-12)
+        assert float(row["p_none_identified"]) == pytest.approx(expected.none_identified, abs=1e-12)
         assert row["escalation"] == expected.escalation.level
     assert not (tmp_path / "out.csv.rejected.csv").exists()
 
@@ -192,7 +193,10 @@ def test_header_only_csv(m, tmp_path, capsys):
     status, _, _ = run(capsys, "batch", str(source), "-o", str(tmp_path / "out.csv"))
     assert status == 0
     header, rows = read_csv(tmp_path / "out.csv")
-    assert header == ["caffeine_intake", "weakness"] + [f"posterior_{c}" for c in m.causes] + ["escalation"]
+    assert header == ["caffeine_intake", "weakness"] + [f"posterior_{c}" for c in m.causes] + [
+        "p_none_identified",
+        "escalation",
+    ]
     assert rows == []
 
 

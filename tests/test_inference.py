@@ -236,3 +236,17 @@ def test_load_another_priors_folder_is_independent(tmp_path):
     other = model.load(folder)
     assert other.prior["restless_legs"] == pytest.approx(other.priors.scale.words["rare"].p, abs=1e-12)
     assert other.prior["restless_legs"] != pytest.approx(model.load().prior["restless_legs"])
+
+
+def test_none_identified_is_the_all_absent_joint_state(loaded_model):
+    """P(no listed cause | answers) equals pgmpy's joint probability of every cause absent."""
+    from pgmpy.inference import VariableElimination
+
+    evidence = {"caffeine_intake": "none", "sleep": "adequate", "twitch_site": "calf", "duration": "hours"}
+    result = loaded_model.infer(evidence)
+    joint = VariableElimination(loaded_model.network).query(
+        list(loaded_model.causes), evidence=evidence, joint=True, show_progress=False
+    )
+    absent = joint.get_value(**{c: "no" for c in loaded_model.causes})
+    assert result.none_identified == pytest.approx(absent, abs=1e-9)
+    assert result.to_dict()["none_identified"] == result.none_identified

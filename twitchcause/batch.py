@@ -194,12 +194,14 @@ def run_batch(
                 rejected += len(bad)
             kept, kept_codes = chunk[good], codes[good]
             unique, inverse = np.unique(kept_codes, axis=0, return_inverse=True)
-            posterior = model.infer_coded(unique) if len(unique) else np.zeros((0, len(model.causes)))
+            marginals = model.marginals_coded(unique) if len(unique) else np.zeros((0, len(model.causes) + 1))
+            posterior = marginals[:, :-1]
             levels = np.array(_escalation_levels(model, unique, posterior), dtype=object)
             inverse = inverse.reshape(-1)
             out = kept.copy()
             for i, cause in enumerate(model.causes):
                 out[f"posterior_{cause}"] = posterior[inverse, i] if len(kept) else []
+            out["p_none_identified"] = marginals[inverse, -1] if len(kept) else []
             out["escalation"] = levels[inverse] if len(kept) else []
             out.to_csv(out_tmp, mode="a", header=not wrote_header, index=False)
             wrote_header = True
@@ -207,7 +209,7 @@ def run_batch(
             if bar is not None:
                 bar.update(len(chunk))
         if not wrote_header:
-            columns = header + [f"posterior_{c}" for c in model.causes] + ["escalation"]
+            columns = header + [f"posterior_{c}" for c in model.causes] + ["p_none_identified", "escalation"]
             pd.DataFrame(columns=columns).to_csv(out_tmp, index=False)
         if not wrote_rejected:
             os.unlink(rej_tmp)

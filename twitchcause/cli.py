@@ -16,6 +16,7 @@ from .priors import PriorsError, check_quotes, iter_citations, iter_entries, loa
 
 EXIT_USAGE = 2
 BAR_WIDTH = 24
+NONE_LABEL = "none_identified"  # the result's name for "no listed cause is contributing"
 
 
 def _parse_assignments(items: list[str]) -> dict[str, str]:
@@ -61,6 +62,8 @@ def format_table(result: Result, model: Model) -> str:
         p = result.posterior[cause]
         bar = "#" * round(p * BAR_WIDTH)
         lines.append(f"{cause:<{width}}  {result.prior[cause]:>6.1%}  {p:>9.1%}  {bar}")
+    none, none_prior = result.none_identified, model.prior_none_identified
+    lines += ["", f"{NONE_LABEL:<{width}}  {none_prior:>6.1%}  {none:>9.1%}  {'#' * round(none * BAR_WIDTH)}"]
     esc = result.escalation
     lines += ["", f"escalation: {esc.level} - {model.priors.level_descriptions[esc.level]}"]
     for reason in esc.reasons:
