@@ -252,6 +252,23 @@ class Model:
 
         return tuple(red_flag_variables(self.priors))
 
+    @property
+    def display(self) -> dict:
+        """How a screen words and paces the results (``priors/display.yaml``), as JSON-ready values.
+
+        ``probability_words`` (``[{word, at_least}]``, highest first), ``strong_answer_odds``,
+        ``interview`` (``stop_below_bits``, ``usual_length``, ``earned_after_answers``),
+        ``question_groups``, ``levels`` (``{level: {heading, colour}}``) and ``no_clear_cause``
+        (``{text, source, quote}``).
+
+        Examples
+        --------
+        >>> from twitchcause import model
+        >>> [w["word"] for w in model.load().display["probability_words"]]
+        ['likely', 'possible', 'unlikely']
+        """
+        return self.priors.display
+
     def _check_cause(self, cause: str) -> None:
         if cause not in self.priors.causes:
             from twitchcause.priors import did_you_mean

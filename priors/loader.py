@@ -48,6 +48,7 @@ FILES = {
     "findings": ("findings.yaml", schema.FindingsFile),
     "escalation": ("escalation.yaml", schema.EscalationFile),
     "advice": ("advice.yaml", schema.AdviceFile),
+    "display": ("display.yaml", schema.DisplayFile),
 }
 
 
@@ -118,6 +119,7 @@ class Priors:
     findings: dict[str, FindingPrior]
     escalation: schema.EscalationFile
     advice: dict[str, list[schema.Advice]] = field(default_factory=dict)
+    display: dict[str, Any] = field(default_factory=dict)
 
     @property
     def level_descriptions(self) -> dict[str, str]:
@@ -364,6 +366,7 @@ def _build(directory: Path, raw: dict[str, BaseModel]) -> Priors:
         for i, item in enumerate(items):
             if item.source not in raw["sources"].root:
                 check.add("advice", f"{cause} -> {i}", f"source '{item.source}' is not in sources.yaml")
+    _check_display(check, raw["display"], variables, tuple(vocab.escalation_levels))
     if check.problems:
         raise PriorsError(check.problems)
 
@@ -395,7 +398,53 @@ def _build(directory: Path, raw: dict[str, BaseModel]) -> Priors:
         },
         escalation=raw["escalation"],
         advice=dict(raw["advice"].root),
+        display=_resolve_display(raw["display"], scale),
     )
+
+
+def _check_display(check: _Checker, display: schema.DisplayFile, variables, levels: tuple[str, ...]) -> None:
+    words = display.probability_words
+    for i, item in enumerate(words):
+        if (item.at_least is None) != (i == len(words) - 1):
+            check.add("display", f"probability_words -> {item.word}", "every word but the last needs 'at_least'")
+        elif item.at_least is not None:
+            check.entry("display", f"probability_words -> {item.word}", item.at_least)
+    known = check.raw["scale"].words
+    cuts = [
+        _word_value(w.at_least, check.raw["scale"])
+        for w in words[:-1]
+        if w.at_least is not None and (w.at_least.word is None or w.at_least.word in known)
+    ]
+    if any(not later < earlier for earlier, later in zip(cuts, cuts[1:])):
+        check.add("display", "probability_words", "cuts must fall from the first word to the last")
+    listed = [name for group in display.question_groups for name in group.variables]
+    for name in listed:
+        if name not in variables:
+            check.add("display", "question_groups", f"'{name}' is not a question{did_you_mean(name, variables)}")
+    for name in sorted({n for n in listed if listed.count(n) > 1}):
+        check.add("display", "question_groups", f"'{name}' is in more than one group")
+    for name in variables:
+        if name not in listed:
+            check.add("display", "question_groups", f"question '{name}' is in no group")
+    if set(display.levels) != set(levels):
+        check.add("display", "levels", f"expected one entry per escalation level: {', '.join(levels)}")
+    if display.no_clear_cause.source not in check.raw["sources"].root:
+        check.add("display", "no_clear_cause", f"source '{display.no_clear_cause.source}' is not in sources.yaml")
+
+
+def _resolve_display(display: schema.DisplayFile, scale: schema.ScaleFile) -> dict[str, Any]:
+    """``display.yaml`` as plain JSON-ready values, every word resolved to its number."""
+    return {
+        "probability_words": [
+            {"word": w.word, "at_least": _word_value(w.at_least, scale) if w.at_least else 0.0}
+            for w in display.probability_words
+        ],
+        "strong_answer_odds": display.strong_answer.value,
+        "interview": {name: setting.value for name, setting in display.interview},
+        "question_groups": [group.model_dump() for group in display.question_groups],
+        "levels": {level: look.model_dump() for level, look in display.levels.items()},
+        "no_clear_cause": display.no_clear_cause.model_dump(),
+    }
 
 
 def _check_escalation(check: _Checker, esc: schema.EscalationFile, variables, causes, levels) -> None:
@@ -466,6 +515,9 @@ def iter_citations(priors: Priors):
             yield key, where, entry.source, entry.quote
     for rule in list(priors.escalation.rules) + list(priors.escalation.posterior_thresholds):
         yield "escalation", rule.id, rule.source, rule.quote
+    if priors.display:
+        no_clear = priors.display["no_clear_cause"]
+        yield "display", "no_clear_cause", no_clear["source"], no_clear["quote"]
     for cause, items in priors.advice.items():
         for i, item in enumerate(items):
             yield "advice", f"{cause} -> {i}", item.source, item.quote

@@ -177,3 +177,43 @@ class VocabularyFile(_Strict):
     causes: dict[str, str]
     evidence: dict[str, VariableSpec]
     escalation_levels: dict[str, str]
+
+
+class ProbabilityWord(_Strict):
+    """A word for a range of probabilities: from ``at_least`` up (the lowest word has no cut)."""
+
+    word: str
+    at_least: Entry | None = None
+
+
+class Setting(_Strict):
+    value: float = Field(gt=0.0)
+    assumption: str
+
+
+class Interview(_Strict):
+    stop_below_bits: Setting
+    usual_length: Setting
+    earned_after_answers: Setting
+
+
+class QuestionGroup(_Strict):
+    id: str
+    heading: str
+    variables: list[str]
+
+
+class LevelLook(_Strict):
+    heading: str
+    colour: Literal["success", "warning", "danger", "info", "secondary"]
+
+
+class DisplayFile(_Strict):
+    """How the dashboard words and paces the model's numbers (``display.yaml``)."""
+
+    probability_words: list[ProbabilityWord] = Field(min_length=2)
+    strong_answer: Setting
+    interview: Interview
+    question_groups: list[QuestionGroup]
+    levels: dict[str, LevelLook]
+    no_clear_cause: Advice

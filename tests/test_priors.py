@@ -362,6 +362,54 @@ BROKEN = [
         "evidence -> caffeine_intake -> choices",
         "Extra inputs are not permitted",
     ),
+    (
+        "display.yaml",
+        assign("question_groups", 0, "variables", 0, "cafeine"),
+        "question_groups",
+        "'cafeine' is not a question (did you mean 'caffeine_intake'?)",
+    ),
+    (
+        "display.yaml",
+        assign("question_groups", 1, "variables", 0, "caffeine_intake"),
+        "question_groups",
+        "'caffeine_intake' is in more than one group",
+    ),
+    (
+        "display.yaml",
+        delete("levels", "see_doctor"),
+        "levels",
+        "expected one entry per escalation level: self_care, see_doctor, see_doctor_promptly",
+    ),
+    (
+        "display.yaml",
+        delete("probability_words", 1, "at_least"),
+        "probability_words -> possible",
+        "every word but the last needs 'at_least'",
+    ),
+    (
+        "display.yaml",
+        assign("probability_words", 1, "at_least", {"word": "likely", "assumption": ASSUMED}),
+        "probability_words",
+        "cuts must fall from the first word to the last",
+    ),
+    (
+        "display.yaml",
+        assign("probability_words", 0, "at_least", {"word": "likley", "assumption": ASSUMED}),
+        "probability_words -> likely",
+        "word 'likley' is not in scale.yaml",
+    ),
+    (
+        "display.yaml",
+        assign("no_clear_cause", "source", "ankel"),
+        "no_clear_cause",
+        "source 'ankel' is not in sources.yaml",
+    ),
+    (
+        "display.yaml",
+        assign("interview", "stop_below_bits", "value", 0),
+        "interview -> stop_below_bits -> value",
+        "Input should be greater than 0",
+    ),
 ]
 
 
