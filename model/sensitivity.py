@@ -110,7 +110,8 @@ def swings(priors: Priors, odds_factor: float = ODDS_FACTOR) -> list[Swing]:
     """
     out = []
     words = priors.scale.words
-    for key, path, entry in iter_entries(priors):
+    for name, entry in iter_entries(priors):
+        key, path = name.file, name.path
         if entry.word is not None:
             value, (low, high) = words[entry.word].p, words[entry.word].band
         else:

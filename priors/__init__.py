@@ -18,10 +18,12 @@ from .loader import (
     iter_entries,
     load_priors,
 )
+from .names import EntryName
 from .tuning import learn, numbers_of, save_priors, tune, tune_number, tune_word
 
 __all__ = [
     "DEFAULT_DIR",
+    "EntryName",
     "Number",
     "Priors",
     "PriorsError",

@@ -15,6 +15,7 @@ import yaml
 from pydantic import BaseModel, ValidationError
 
 from . import schema
+from .names import EntryName
 
 DEFAULT_DIR = Path(__file__).resolve().parent
 _BASE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml when built in: same result, faster
@@ -177,14 +178,13 @@ class _Checker:
     def where(self, key: str) -> Path:
         return self.directory / FILES[key][0]
 
-    def add(self, key: str, entry: str, problem: str) -> None:
-        self.problems.append(f"{self.where(key)}: {entry}: {problem}")
+    def add(self, name: EntryName, problem: str) -> None:
+        self.problems.append(f"{self.where(name.file)}: {name.path}: {problem}")
 
-    def entry(self, key: str, where: str, entry: schema.Entry) -> None:
+    def entry(self, where: EntryName, entry: schema.Entry) -> None:
         words = self.raw["scale"].words
         if entry.word is not None and entry.word not in words:
             self.add(
-                key,
                 where,
                 f"word '{entry.word}' is not in scale.yaml; expected one of "
                 f"{', '.join(words)}{did_you_mean(entry.word, words)}",
@@ -192,40 +192,38 @@ class _Checker:
         sources = self.raw["sources"].root
         if entry.source is not None and entry.source not in sources:
             self.add(
-                key,
                 where,
                 f"source '{entry.source}' is not in sources.yaml; expected one of "
                 f"{', '.join(sources)}{did_you_mean(entry.source, sources)}",
             )
 
-    def states(self, key: str, where: str, given, expected: tuple[str, ...]) -> None:
+    def states(self, where: EntryName, given, expected: tuple[str, ...]) -> None:
         for state in given:
             if state not in expected:
                 self.add(
-                    key,
                     where,
                     f"unknown state '{state}'; expected one of {', '.join(expected)}{did_you_mean(state, expected)}",
                 )
 
-    def distribution(self, key: str, where: str, dist: schema.Distribution, states: tuple[str, ...]) -> None:
+    def distribution(self, where: EntryName, dist: schema.Distribution, states: tuple[str, ...]) -> None:
         before = len(self.problems)
-        self.states(key, where, dist, states)
+        self.states(where, dist, states)
         missing = [s for s in states if s not in dist]
         if missing:
-            self.add(key, where, f"state(s) {', '.join(missing)} not covered; every state needs a number or 'rest'")
+            self.add(where, f"state(s) {', '.join(missing)} not covered; every state needs a number or 'rest'")
         rest = [s for s, e in dist.items() if e == schema.REST]
         if len(rest) > 1:
-            self.add(key, where, f"only one state may be 'rest', got {', '.join(rest)}")
+            self.add(where, f"only one state may be 'rest', got {', '.join(rest)}")
         entries = {s: e for s, e in dist.items() if e != schema.REST}
         for state, entry in entries.items():
-            self.entry(key, f"{where} -> {state}", entry)
+            self.entry(where.child(state), entry)
         if len(self.problems) > before:
             return
         total = sum(_word_value(e, self.raw["scale"]) for e in entries.values())
         if rest and not total < 1.0:
-            self.add(key, where, f"the given states sum to {total:.6g}, leaving nothing for 'rest' ({rest[0]})")
+            self.add(where, f"the given states sum to {total:.6g}, leaving nothing for 'rest' ({rest[0]})")
         if not rest and abs(total - 1.0) > SUM_TOLERANCE:
-            self.add(key, where, f"probabilities sum to {total:.12g}, expected 1 (within {SUM_TOLERANCE})")
+            self.add(where, f"probabilities sum to {total:.12g}, expected 1 (within {SUM_TOLERANCE})")
 
 
 def _resolve(dist: schema.Distribution, scale: schema.ScaleFile, states: tuple[str, ...]) -> dict[str, Number]:
@@ -243,7 +241,7 @@ def _check_acyclic(check: _Checker, causes: dict[str, schema.CauseSpec]) -> None
         if name in done or name not in causes:
             return
         if name in visiting:
-            check.add("causes", name, f"causes form a cycle: {' -> '.join(path + [name])}")
+            check.add(EntryName("causes", (name,)), f"causes form a cycle: {' -> '.join(path + [name])}")
             return
         visiting.add(name)
         for parent in causes[name].links:
@@ -304,68 +302,68 @@ def _build(directory: Path, raw: dict[str, BaseModel]) -> Priors:
     for name in set(context_raw) | set(findings_raw):
         if name not in variables:
             key = "context" if name in context_raw else "findings"
-            check.add(key, name, f"not an evidence variable of vocabulary.yaml{did_you_mean(name, variables)}")
+            check.add(
+                EntryName(key, (name,)), f"not an evidence variable of vocabulary.yaml{did_you_mean(name, variables)}"
+            )
     for name in set(context_raw) & set(findings_raw):
-        check.add("findings", name, "is also in context.yaml; a variable lives in exactly one file")
+        check.add(EntryName("findings", (name,)), "is also in context.yaml; a variable lives in exactly one file")
     for name in variables:
         if name not in context_raw and name not in findings_raw:
             check.problems.append(f"{directory}: variable '{name}' has no priors in context.yaml or findings.yaml")
     for name in set(causes) ^ set(causes_raw):
         if name in causes_raw:
-            check.add("causes", name, f"not a cause of vocabulary.yaml{did_you_mean(name, causes)}")
+            check.add(EntryName("causes", (name,)), f"not a cause of vocabulary.yaml{did_you_mean(name, causes)}")
         else:
-            check.add("causes", name, "cause of vocabulary.yaml has no entry")
+            check.add(EntryName("causes", (name,)), "cause of vocabulary.yaml has no entry")
 
     for name, dist in context_raw.items():
         if name in variables:
-            check.distribution("context", name, dist, variables[name].states)
+            check.distribution(EntryName("context", (name,)), dist, variables[name].states)
 
     for cause, spec in causes_raw.items():
-        check.entry("causes", f"{cause} -> leak", spec.leak)
+        check.entry(EntryName("causes", (cause, "leak")), spec.leak)
         for parent, links in spec.links.items():
-            where = f"{cause} -> {parent}"
+            where = EntryName("causes", (cause, parent))
             if parent in causes:
                 states = ("no", "yes")
             elif parent in context_raw and parent in variables:
                 states = variables[parent].states
             else:
                 check.add(
-                    "causes",
                     where,
                     "a parent must be an exposure of context.yaml or another cause"
                     f"{did_you_mean(parent, list(context_raw) + list(causes))}",
                 )
                 continue
-            check.states("causes", where, links, states[1:])
+            check.states(where, links, states[1:])
             for state in states[1:]:
                 if state not in links:
                     check.add(
-                        "causes",
                         where,
                         f"state '{state}' has no link probability (only the first state, '{states[0]}', has no effect)",
                     )
             for state, entry in links.items():
-                check.entry("causes", f"{where} -> {state}", entry)
+                check.entry(where.child(state), entry)
     _check_acyclic(check, causes_raw)
 
     for name, spec in findings_raw.items():
         if name not in variables:
             continue
         states = variables[name].states
-        check.distribution("findings", f"{name} -> leak", spec.leak, states)
+        check.distribution(EntryName("findings", (name, "leak")), spec.leak, states)
         for cause, dist in spec.causes.items():
             if cause not in causes:
-                check.add("findings", f"{name} -> {cause}", f"not a cause{did_you_mean(cause, causes)}")
+                check.add(EntryName("findings", (name, cause)), f"not a cause{did_you_mean(cause, causes)}")
                 continue
-            check.distribution("findings", f"{name} -> {cause}", dist, states)
+            check.distribution(EntryName("findings", (name, cause)), dist, states)
 
     _check_escalation(check, raw["escalation"], variables, causes, tuple(vocab.escalation_levels))
     for cause, items in raw["advice"].root.items():
         if cause not in causes:
-            check.add("advice", cause, f"not a cause{did_you_mean(cause, causes)}")
+            check.add(EntryName("advice", (cause,)), f"not a cause{did_you_mean(cause, causes)}")
         for i, item in enumerate(items):
             if item.source not in raw["sources"].root:
-                check.add("advice", f"{cause} -> {i}", f"source '{item.source}' is not in sources.yaml")
+                check.add(EntryName("advice", (cause, str(i))), f"source '{item.source}' is not in sources.yaml")
     _check_display(check, raw["display"], variables, tuple(vocab.escalation_levels))
     if check.problems:
         raise PriorsError(check.problems)
@@ -406,9 +404,11 @@ def _check_display(check: _Checker, display: schema.DisplayFile, variables, leve
     words = display.probability_words
     for i, item in enumerate(words):
         if (item.at_least is None) != (i == len(words) - 1):
-            check.add("display", f"probability_words -> {item.word}", "every word but the last needs 'at_least'")
+            check.add(
+                EntryName("display", ("probability_words", item.word)), "every word but the last needs 'at_least'"
+            )
         elif item.at_least is not None:
-            check.entry("display", f"probability_words -> {item.word}", item.at_least)
+            check.entry(EntryName("display", ("probability_words", item.word)), item.at_least)
     known = check.raw["scale"].words
     cuts = [
         _word_value(w.at_least, check.raw["scale"])
@@ -416,20 +416,25 @@ def _check_display(check: _Checker, display: schema.DisplayFile, variables, leve
         if w.at_least is not None and (w.at_least.word is None or w.at_least.word in known)
     ]
     if any(not later < earlier for earlier, later in zip(cuts, cuts[1:])):
-        check.add("display", "probability_words", "cuts must fall from the first word to the last")
+        check.add(EntryName("display", ("probability_words",)), "cuts must fall from the first word to the last")
     listed = [name for group in display.question_groups for name in group.variables]
     for name in listed:
         if name not in variables:
-            check.add("display", "question_groups", f"'{name}' is not a question{did_you_mean(name, variables)}")
+            check.add(
+                EntryName("display", ("question_groups",)), f"'{name}' is not a question{did_you_mean(name, variables)}"
+            )
     for name in sorted({n for n in listed if listed.count(n) > 1}):
-        check.add("display", "question_groups", f"'{name}' is in more than one group")
+        check.add(EntryName("display", ("question_groups",)), f"'{name}' is in more than one group")
     for name in variables:
         if name not in listed:
-            check.add("display", "question_groups", f"question '{name}' is in no group")
+            check.add(EntryName("display", ("question_groups",)), f"question '{name}' is in no group")
     if set(display.levels) != set(levels):
-        check.add("display", "levels", f"expected one entry per escalation level: {', '.join(levels)}")
+        check.add(EntryName("display", ("levels",)), f"expected one entry per escalation level: {', '.join(levels)}")
     if display.no_clear_cause.source not in check.raw["sources"].root:
-        check.add("display", "no_clear_cause", f"source '{display.no_clear_cause.source}' is not in sources.yaml")
+        check.add(
+            EntryName("display", ("no_clear_cause",)),
+            f"source '{display.no_clear_cause.source}' is not in sources.yaml",
+        )
 
 
 def _resolve_display(display: schema.DisplayFile, scale: schema.ScaleFile) -> dict[str, Any]:
@@ -451,31 +456,31 @@ def _check_escalation(check: _Checker, esc: schema.EscalationFile, variables, ca
     seen = set()
     for rule in list(esc.rules) + list(esc.posterior_thresholds):
         if rule.id in seen:
-            check.add("escalation", rule.id, "rule id is used twice")
+            check.add(EntryName("escalation", (rule.id,)), "rule id is used twice")
         seen.add(rule.id)
         if rule.level not in levels:
             check.add(
-                "escalation",
-                rule.id,
+                EntryName("escalation", (rule.id,)),
                 f"unknown level '{rule.level}'; expected one of {', '.join(levels)}{did_you_mean(rule.level, levels)}",
             )
         if rule.source not in check.raw["sources"].root:
-            check.add("escalation", rule.id, f"source '{rule.source}' is not in sources.yaml")
+            check.add(EntryName("escalation", (rule.id,)), f"source '{rule.source}' is not in sources.yaml")
     for rule in esc.rules:
         for part in ("when", "unless"):
             for name, states in getattr(rule, part).items():
                 if name not in variables:
                     check.add(
-                        "escalation",
-                        f"{rule.id} -> {part} -> {name}",
+                        EntryName("escalation", (rule.id, part, name)),
                         f"not an evidence variable{did_you_mean(name, variables)}",
                     )
                     continue
-                check.states("escalation", f"{rule.id} -> {part} -> {name}", states, variables[name].states)
+                check.states(EntryName("escalation", (rule.id, part, name)), states, variables[name].states)
     for rule in esc.posterior_thresholds:
         if rule.cause not in causes:
-            check.add("escalation", rule.id, f"unknown cause '{rule.cause}'{did_you_mean(rule.cause, causes)}")
-        check.entry("escalation", f"{rule.id} -> threshold", rule.threshold)
+            check.add(
+                EntryName("escalation", (rule.id,)), f"unknown cause '{rule.cause}'{did_you_mean(rule.cause, causes)}"
+            )
+        check.entry(EntryName("escalation", (rule.id, "threshold")), rule.threshold)
 
 
 def check_quotes(priors: Priors, documents: str | Path) -> list[str]:
@@ -494,50 +499,55 @@ def check_quotes(priors: Priors, documents: str | Path) -> list[str]:
         except (OSError, UnicodeDecodeError):
             texts[source_id] = None
     problems = []
-    for key, where, source, quote in iter_citations(priors):
+    for name, source, quote in iter_citations(priors):
         text = texts.get(source)
+        where = f"{priors.directory / FILES[name.file][0]}: {name.path}"
         if text is None:
-            problems.append(
-                f"{priors.directory / FILES[key][0]}: {where}: document of source '{source}' "
-                f"not found or not UTF-8 text in {documents}"
-            )
+            problems.append(f"{where}: document of source '{source}' not found or not UTF-8 text in {documents}")
         elif " ".join(quote.split()) not in text:
-            problems.append(
-                f"{priors.directory / FILES[key][0]}: {where}: quote not found verbatim in '{source}': \"{quote}\""
-            )
+            problems.append(f"{where}: quote not found verbatim in '{source}': \"{quote}\"")
     return problems
 
 
 def iter_citations(priors: Priors):
-    """Yield ``(file key, entry path, source id, quote)`` for every quoted citation."""
-    for key, where, entry in iter_entries(priors):
+    """Yield ``(EntryName, source id, quote)`` for every quoted citation."""
+    for name, entry in iter_entries(priors):
         if entry.source is not None:
-            yield key, where, entry.source, entry.quote
+            yield name, entry.source, entry.quote
     for rule in list(priors.escalation.rules) + list(priors.escalation.posterior_thresholds):
-        yield "escalation", rule.id, rule.source, rule.quote
+        yield EntryName("escalation", (rule.id,)), rule.source, rule.quote
     if priors.display:
         no_clear = priors.display["no_clear_cause"]
-        yield "display", "no_clear_cause", no_clear["source"], no_clear["quote"]
+        yield EntryName("display", ("no_clear_cause",)), no_clear["source"], no_clear["quote"]
     for cause, items in priors.advice.items():
         for i, item in enumerate(items):
-            yield "advice", f"{cause} -> {i}", item.source, item.quote
+            yield EntryName("advice", (cause, str(i))), item.source, item.quote
 
 
 def iter_entries(priors: Priors):
-    """Yield ``(file key, entry path, Entry)`` for every number written in the folder."""
+    """Yield ``(EntryName, Entry)`` for every number written in the folder (not its `rest` states).
+
+    Examples
+    --------
+    >>> numbers = dict(iter_entries(load_priors()))
+    >>> numbers["causes: caffeine -> leak"].word is not None
+    True
+    >>> sorted({name.file for name in numbers})
+    ['causes', 'context', 'escalation', 'findings']
+    """
     for name, dist in priors.raw["context"].root.items():
         for state, entry in dist.items():
             if entry != schema.REST:
-                yield "context", f"{name} -> {state}", entry
+                yield EntryName("context", (name, state)), entry
     for cause, spec in priors.raw["causes"].root.items():
-        yield "causes", f"{cause} -> leak", spec.leak
+        yield EntryName("causes", (cause, "leak")), spec.leak
         for parent, links in spec.links.items():
             for state, entry in links.items():
-                yield "causes", f"{cause} -> {parent} -> {state}", entry
+                yield EntryName("causes", (cause, parent, state)), entry
     for name, spec in priors.raw["findings"].root.items():
         for owner, dist in [("leak", spec.leak), *spec.causes.items()]:
             for state, entry in dist.items():
                 if entry != schema.REST:
-                    yield "findings", f"{name} -> {owner} -> {state}", entry
+                    yield EntryName("findings", (name, owner, state)), entry
     for rule in priors.escalation.posterior_thresholds:
-        yield "escalation", f"{rule.id} -> threshold", rule.threshold
+        yield EntryName("escalation", (rule.id, "threshold")), rule.threshold

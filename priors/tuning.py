@@ -1,8 +1,10 @@
 """Change priors and save them: every change gives a new, validated :class:`Priors`.
 
-A number is named as :func:`priors.iter_entries` names it: a file key
-(``context``, ``causes``, ``findings``, ``escalation``) and an entry path such
-as ``"cramps -> overexertion -> brief"``. A change keeps the entry's citation
+A number is named by an :class:`~priors.names.EntryName`, as
+:func:`priors.iter_entries` names it: a file key (``context``, ``causes``,
+``findings``, ``escalation``) and an entry path such as
+``"cramps -> overexertion -> brief"``; the functions also take the name's text or
+``(file key, path)``. A change keeps the entry's citation
 (source and quote, or assumption) and records why the number moved: ``tuned``
 for a hand change, ``learned`` for a number estimated from cases. A word of
 the verbal scale can be retuned too, which moves every number resting on it.
@@ -46,15 +48,15 @@ from pydantic import BaseModel, ValidationError
 
 from . import schema
 from .loader import FILES, Priors, PriorsError, _build, _pydantic_problems, did_you_mean, load_priors
+from .names import EntryName
 
 TUNABLE = ("context", "causes", "findings", "escalation")
-SEPARATOR = " -> "
 ENTRY_FIELDS = set(schema.Entry.model_fields)
 _TUNED_MARK = " [tuned: "
 
 
 # -- naming numbers ---------------------------------------------------------------
-def numbers_of(priors: Priors) -> dict[str, float]:
+def numbers_of(priors: Priors) -> dict[EntryName, float]:
     """Every resolved number of the network, ``rest`` states included.
 
     Parameters
@@ -64,25 +66,25 @@ def numbers_of(priors: Priors) -> dict[str, float]:
     Returns
     -------
     dict
-        ``{"file: entry path": value}``, e.g. ``{"findings: cramps -> leak -> none": 0.84, ...}``;
-        two folders give equal dicts exactly when they define the same network
-        and thresholds.
+        ``{EntryName: value}``, e.g. ``{"findings: cramps -> leak -> none": 0.84, ...}`` (a name
+        equals its text, so either indexes the dict); two folders give equal dicts exactly when
+        they define the same network and thresholds.
     """
-    out: dict[str, float] = {}
+    out: dict[EntryName, float] = {}
     for name, numbers in priors.context.items():
         for state, number in numbers.items():
-            out[f"context: {name}{SEPARATOR}{state}"] = number.value
+            out[EntryName("context", (name, state))] = number.value
     for cause, spec in priors.cause_priors.items():
-        out[f"causes: {cause}{SEPARATOR}leak"] = spec.leak.value
+        out[EntryName("causes", (cause, "leak"))] = spec.leak.value
         for parent, links in spec.links.items():
             for state, number in links.items():
-                out[f"causes: {cause}{SEPARATOR}{parent}{SEPARATOR}{state}"] = number.value
+                out[EntryName("causes", (cause, parent, state))] = number.value
     for name, spec in priors.findings.items():
         for owner, numbers in [("leak", spec.leak), *spec.causes.items()]:
             for state, number in numbers.items():
-                out[f"findings: {name}{SEPARATOR}{owner}{SEPARATOR}{state}"] = number.value
+                out[EntryName("findings", (name, owner, state))] = number.value
     for rule in priors.escalation.posterior_thresholds:
-        out[f"escalation: {rule.id}{SEPARATOR}threshold"] = priors.threshold(rule)
+        out[EntryName("escalation", (rule.id, "threshold"))] = priors.threshold(rule)
     return out
 
 
@@ -90,11 +92,33 @@ def _file(priors: Priors, key: str) -> Path:
     return priors.directory / FILES[key][0]
 
 
-def _locate(priors: Priors, data: dict, key: str, path: str) -> tuple[dict, str]:
-    """The container holding the entry at ``path`` in a dumped file, and the key in it."""
-    where = _file(priors, key)
-    parts = path.split(SEPARATOR)
-    if key == "escalation":
+def entry_name(priors: Priors, key: str | EntryName | tuple, path: str | tuple | None = None) -> EntryName:
+    """The :class:`EntryName` of a number given as a name, ``"file: a -> b"``, ``(file, path)`` or file and path.
+
+    Raises
+    ------
+    PriorsError
+        When it is not a name, or its file is not a file of numbers.
+    """
+    try:
+        name = EntryName.of(key, path)
+    except (TypeError, ValueError) as exc:
+        raise PriorsError([f"{priors.directory}: {exc}"]) from None
+    if name.file not in TUNABLE:
+        raise PriorsError(
+            [
+                f"{priors.directory}: '{name.file}' is not a file of numbers; expected one of "
+                f"{', '.join(TUNABLE)}{did_you_mean(name.file, TUNABLE)}"
+            ]
+        )
+    return name
+
+
+def _locate(priors: Priors, data: dict, name: EntryName) -> tuple[dict, str]:
+    """The container holding the entry ``name`` in a dumped file, and the key in it."""
+    where = _file(priors, name.file)
+    parts, path = name.parts, name.path
+    if name.file == "escalation":
         rules = {rule["id"]: rule for rule in data.get("posterior_thresholds", [])}
         if parts[0] not in rules:
             raise PriorsError(
@@ -103,31 +127,31 @@ def _locate(priors: Priors, data: dict, key: str, path: str) -> tuple[dict, str]
                     f"{', '.join(rules)}{did_you_mean(parts[0], rules)}"
                 ]
             )
-        if parts[1:] != ["threshold"]:
-            raise PriorsError([f"{where}: {path}: expected '{parts[0]}{SEPARATOR}threshold'"])
+        if parts[1:] != ("threshold",):
+            raise PriorsError([f"{where}: {path}: expected '{EntryName('escalation', (parts[0], 'threshold')).path}'"])
         return rules[parts[0]], "threshold"
 
     def children(depth: int, node: dict) -> dict:
         """What the part at ``depth`` is looked up in, given the node reached so far."""
-        if depth == 1 and key == "causes" and parts[1] != "leak":
+        if depth == 1 and name.file == "causes" and parts[1] != "leak":
             return node.get("links", {})
-        if depth == 1 and key == "findings":
+        if depth == 1 and name.file == "findings":
             return {"leak": node.get("leak", {}), **node.get("causes", {})}
         return node
 
-    size = {"context": 2, "findings": 3}.get(key, 2 if parts[1:2] == ["leak"] else 3)
+    size = {"context": 2, "findings": 3}.get(name.file, 2 if parts[1:2] == ("leak",) else 3)
     if len(parts) != size:
         raise PriorsError(
             [
                 f"{where}: {path}: does not name one number; expected a path of {size} parts, "
-                "as priors.iter_entries yields them"
+                "as priors.iter_entries names them"
             ]
         )
     node: Any = data
     for depth, part in enumerate(parts):
         node = children(depth, node)
         if part not in node:
-            under = f" under '{SEPARATOR.join(parts[:depth])}'" if depth else ""
+            under = f" under '{EntryName(name.file, parts[:depth]).path}'" if depth else ""
             raise PriorsError(
                 [
                     f"{where}: {path}: no '{part}'{under}; expected one of "
@@ -147,19 +171,19 @@ def _locate(priors: Priors, data: dict, key: str, path: str) -> tuple[dict, str]
 
 
 # -- changing numbers -------------------------------------------------------------
-def _with_entries(priors: Priors, key: str, changes: Mapping[str, dict]) -> Priors:
-    """A new Priors with the entries at ``changes`` (path -> new entry fields) of one file replaced."""
+def _with_entries(priors: Priors, key: str, changes: Mapping[EntryName, dict]) -> Priors:
+    """A new Priors with the entries ``changes`` (name -> new entry fields) of one file replaced."""
     data = priors.raw[key].model_dump(mode="python", exclude_none=True)
     where = _file(priors, key)
-    for path, fields in changes.items():
-        container, name = _locate(priors, data, key, path)
+    for name, fields in changes.items():
+        container, last = _locate(priors, data, name)
         try:
             schema.Entry.model_validate(fields)
         except ValidationError as exc:
             raise PriorsError(
-                [f"{where}: {path}: {e['msg'].removeprefix('Value error, ')}" for e in exc.errors()]
+                [f"{where}: {name.path}: {e['msg'].removeprefix('Value error, ')}" for e in exc.errors()]
             ) from None
-        container[name] = fields
+        container[last] = fields
     try:
         new_file = FILES[key][1].model_validate(data)
     except ValidationError as exc:
@@ -167,24 +191,17 @@ def _with_entries(priors: Priors, key: str, changes: Mapping[str, dict]) -> Prio
     return _build(priors.directory, {**priors.raw, key: new_file})
 
 
-def _entry_fields(priors: Priors, key: str, path: str) -> dict:
-    if key not in TUNABLE:
-        raise PriorsError(
-            [
-                f"{priors.directory}: '{key}' is not a file of numbers; expected one of "
-                f"{', '.join(TUNABLE)}{did_you_mean(key, TUNABLE)}"
-            ]
-        )
-    data = priors.raw[key].model_dump(mode="python", exclude_none=True)
-    container, name = _locate(priors, data, key, path)
-    return dict(container[name])
+def _entry_fields(priors: Priors, name: EntryName) -> dict:
+    data = priors.raw[name.file].model_dump(mode="python", exclude_none=True)
+    container, last = _locate(priors, data, name)
+    return dict(container[last])
 
 
 def _grounds(fields: dict) -> dict:
     return {k: fields[k] for k in ("source", "quote", "assumption") if k in fields}
 
 
-def tune(priors: Priors, changes: Mapping[tuple[str, str], float | str], why: str) -> Priors:
+def tune(priors: Priors, changes: Mapping[EntryName | str | tuple[str, str], float | str], why: str) -> Priors:
     """Set several numbers at once (all or none), each to a word of the scale or an explicit p.
 
     Use it when numbers of one distribution move together, so that no
@@ -195,7 +212,8 @@ def tune(priors: Priors, changes: Mapping[tuple[str, str], float | str], why: st
     priors : Priors
         Left unchanged.
     changes : mapping
-        ``{(file key, entry path): value}``; a str value is a word of
+        ``{name: value}``, a name being an :class:`EntryName`, its text
+        ``"file: a -> b"`` or ``(file key, entry path)``; a str value is a word of
         ``scale.yaml``, a float an explicit probability in (0, 1).
     why : str
         Recorded as the entry's ``tuned`` note.
@@ -213,14 +231,15 @@ def tune(priors: Priors, changes: Mapping[tuple[str, str], float | str], why: st
     """
     if not str(why).strip():
         raise PriorsError([f"{priors.directory}: a tuned number needs a reason ('why' is empty)"])
-    by_file: dict[str, dict[str, dict]] = {}
-    for (key, path), value in changes.items():
-        fields = _grounds(_entry_fields(priors, key, path))
+    by_file: dict[str, dict[EntryName, dict]] = {}
+    for given, value in changes.items():
+        name = entry_name(priors, given)
+        fields = _grounds(_entry_fields(priors, name))
         if isinstance(value, str):
             fields = {"word": value, **fields}
         else:
             fields = {"p": float(value), **fields}
-        by_file.setdefault(key, {})[path] = {**fields, "tuned": str(why)}
+        by_file.setdefault(name.file, {})[name] = {**fields, "tuned": str(why)}
     result = priors
     for key, file_changes in by_file.items():
         result = _with_entries(result, key, file_changes)
@@ -238,8 +257,8 @@ def tune_number(priors: Priors, key: str, path: str, value: float | str, why: st
         Left unchanged.
     key : str
         ``context``, ``causes``, ``findings`` or ``escalation``.
-    path : str
-        The entry path as :func:`priors.iter_entries` yields it.
+    path : str or sequence of str
+        The entry path as :func:`priors.iter_entries` names it (``"a -> b -> c"``) or its parts.
     value : float or str
     why : str
 
@@ -259,10 +278,12 @@ def tune_number(priors: Priors, key: str, path: str, value: float | str, why: st
     >>> p.cause_priors["caffeine"].leak.value, p.cause_priors["caffeine"].leak.entry.tuned
     (0.04, 'example')
     """
-    return tune(priors, {(key, path): value}, why)
+    return tune(priors, {entry_name(priors, key, path): value}, why)
 
 
-def learn(priors: Priors, values: Mapping[tuple[str, str], float], cases: int, estimator: str) -> Priors:
+def learn(
+    priors: Priors, values: Mapping[EntryName | str | tuple[str, str], float], cases: int, estimator: str
+) -> Priors:
     """Set numbers estimated from cases: each becomes ``p`` with ``learned: {cases, estimator}``.
 
     Citations are kept; a previous ``tuned`` note is dropped (the number is now
@@ -273,7 +294,7 @@ def learn(priors: Priors, values: Mapping[tuple[str, str], float], cases: int, e
     priors : Priors
         Left unchanged.
     values : mapping
-        ``{(file key, entry path): probability}``.
+        ``{name: probability}``, names as :func:`tune` takes them.
     cases : int
         How many cases the numbers were learned from.
     estimator : str
@@ -288,10 +309,11 @@ def learn(priors: Priors, values: Mapping[tuple[str, str], float], cases: int, e
     PriorsError
         Naming file and entry.
     """
-    by_file: dict[str, dict[str, dict]] = {}
-    for (key, path), value in values.items():
-        fields = _grounds(_entry_fields(priors, key, path))
-        by_file.setdefault(key, {})[path] = {
+    by_file: dict[str, dict[EntryName, dict]] = {}
+    for given, value in values.items():
+        name = entry_name(priors, given)
+        fields = _grounds(_entry_fields(priors, name))
+        by_file.setdefault(name.file, {})[name] = {
             "p": float(value),
             **fields,
             "learned": {"cases": int(cases), "estimator": str(estimator)},
@@ -512,4 +534,4 @@ def save_priors(priors: Priors, directory: str | Path) -> Priors:
     return load_priors(target)
 
 
-__all__ = ["learn", "numbers_of", "render", "save_priors", "tune", "tune_number", "tune_word"]
+__all__ = ["entry_name", "learn", "numbers_of", "render", "save_priors", "tune", "tune_number", "tune_word"]

@@ -13,6 +13,7 @@ import pytest
 
 from twitchcause import model
 from twitchcause.priors import (
+    EntryName,
     PriorsError,
     iter_entries,
     learn,
@@ -26,6 +27,43 @@ from twitchcause.priors import (
 )
 
 URGE = ("findings", "urge_to_move -> restless_legs -> yes")
+
+
+# -- entry names ----------------------------------------------------------------------
+def test_an_entry_name_is_its_text_and_knows_its_parts():
+    name = EntryName("findings", ("urge_to_move", "restless_legs", "yes"))
+    assert name == "findings: urge_to_move -> restless_legs -> yes" == str(name)
+    assert EntryName.parse(str(name)) == name == EntryName.of(URGE) == EntryName.of(*URGE)
+    assert (name.file, name.parts, name.path, name.node) == ("findings", name.parts, URGE[1], "urge_to_move")
+    assert name.owner == "findings: urge_to_move -> restless_legs" and name.owner.child("yes") == name
+    assert EntryName("escalation", ("neuropathy_likely", "threshold")).node is None
+    assert {name: 1}["findings: urge_to_move -> restless_legs -> yes"] == 1
+    import copy
+    import pickle
+
+    assert pickle.loads(pickle.dumps(name)).parts == copy.deepcopy(name).parts == name.parts
+
+
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        ("urge_to_move -> restless_legs", "is not an entry name; expected 'file: a -> b'"),
+        ("findings: ", "is not an entry path"),
+        ("findings: a ->  -> b", "is not an entry path"),
+    ],
+)
+def test_a_malformed_entry_name_is_one_clear_line(text, message):
+    with pytest.raises(ValueError, match=message):
+        EntryName.parse(text)
+
+
+def test_tuning_takes_a_name_its_text_or_file_and_path(base):
+    by_pair = tune(base, {URGE: 0.5}, why="t")
+    for given in (EntryName.of(URGE), f"{URGE[0]}: {URGE[1]}"):
+        assert numbers_of(tune(base, {given: 0.5}, why="t")) == numbers_of(by_pair)
+    assert numbers_of(tune_number(base, URGE[0], URGE[1].split(" -> "), 0.5, why="t")) == numbers_of(by_pair)
+    with pytest.raises(PriorsError, match="is not an entry name"):
+        tune(base, {"urge_to_move -> restless_legs -> yes": 0.5}, why="t")
 
 
 @pytest.fixture(scope="module")
@@ -148,13 +186,12 @@ def test_several_numbers_of_one_distribution_move_together(base):
 def test_a_scale_word_moves_every_number_resting_on_it(base):
     tuned = tune_word(base, "seldom", 0.09, why="seldom read higher")
     assert tuned.scale.words["seldom"].p == 0.09 and "[tuned: seldom read higher]" in tuned.scale.words["seldom"].anchor
-    resting = {f"{k}: {w}" for k, w, e in iter_entries(base) if e.word == "seldom"}
-    changed = {k for k, v in numbers_of(tuned).items() if numbers_of(base)[k] != v}
+    resting = {name for name, e in iter_entries(base) if e.word == "seldom"}
+    changed = {name for name, v in numbers_of(tuned).items() if numbers_of(base)[name] != v}
     assert resting <= changed
     # the rest: only the `rest` state of a distribution holding a `seldom` entry
-    for key in changed - resting:
-        owner = key.rsplit(" -> ", 1)[0]
-        assert any(r.startswith(owner + " -> ") for r in resting), key
+    for name in changed - resting:
+        assert name.owner in {r.owner for r in resting}, name
     assert base.scale.words["seldom"].p == 0.08
 
 
@@ -322,7 +359,7 @@ def test_swings_cover_every_number_with_its_band(base):
     from twitchcause.model.sensitivity import MIN_REST, ODDS_FACTOR, swings
 
     found = {s.name: s for s in swings(base)}
-    assert set(found) == {f"{k}: {w}" for k, w, _ in iter_entries(base)}
+    assert set(found) == {name for name, _ in iter_entries(base)}
     seldom = found["causes: restless_legs -> leak"]
     assert (seldom.low, seldom.value, seldom.high) == (0.04, 0.08, 0.12)  # the band of 'seldom'
     threshold = found["escalation: neuropathy_likely -> threshold"]  # p = 0.5: odds 1 / 2 and 1 * 2
@@ -331,12 +368,9 @@ def test_swings_cover_every_number_with_its_band(base):
     assert capped, "some band ends leave no room for a rest state"
     for s in capped:
         tuned = tune_number(base, s.key, s.path, s.high, why="test")  # still a valid folder
-        owner = s.path.rsplit(" -> ", 1)[0]
-        rest = [
-            v
-            for k, v in numbers_of(tuned).items()
-            if k.startswith(f"{s.key}: {owner} -> ") and k not in {f"{kk}: {w}" for kk, w, _ in iter_entries(tuned)}
-        ]
+        written = {name for name, _ in iter_entries(tuned)}
+        owner = EntryName(s.key, s.path.split(" -> ")).owner
+        rest = [v for name, v in numbers_of(tuned).items() if name.owner == owner and name not in written]
         assert min(rest) == pytest.approx(MIN_REST)
 
 
