@@ -12,15 +12,30 @@ from twitchcause.priors import Variable, did_you_mean
 
 from .errors import EvidenceError
 
+# Names and states are short words; a longer text is shown cut and gets no closest-match search,
+# whose cost grows with its length.
+LONGEST_SHOWN = 80
+
+
+def _shown(text: str) -> str:
+    return text if len(text) <= LONGEST_SHOWN else f"{text[:LONGEST_SHOWN]}... ({len(text):,} characters)"
+
+
+def _suggestion(text: str, choices) -> str:
+    return did_you_mean(text, choices) if len(text) <= LONGEST_SHOWN else ""
+
 
 def unknown_variable_message(name: str, variables: Mapping[str, Variable]) -> str:
-    return f"unknown evidence variable '{name}'{did_you_mean(name, variables)}; expected one of {', '.join(variables)}"
+    return (
+        f"unknown evidence variable '{_shown(name)}'{_suggestion(name, variables)}; "
+        f"expected one of {', '.join(variables)}"
+    )
 
 
 def unknown_state_message(name: str, state: str, variable: Variable) -> str:
     return (
-        f"evidence '{name}' has no state '{state}'; expected one of "
-        f"{', '.join(variable.states)}{did_you_mean(state, variable.states)}"
+        f"evidence '{name}' has no state '{_shown(state)}'; expected one of "
+        f"{', '.join(variable.states)}{_suggestion(state, variable.states)}"
     )
 
 

@@ -6,8 +6,11 @@ from twitchcause.cli import main
 
 
 def run(capsys, *argv):
-    """Run the CLI in process: (exit status, stdout, stderr)."""
-    status = main(list(argv))
+    """Run the CLI in process: (exit status, stdout, stderr); a usage error's SystemExit gives its status."""
+    try:
+        status = main(list(argv))
+    except SystemExit as exc:
+        status = exc.code
     out, err = capsys.readouterr()
     return status, out, err
 

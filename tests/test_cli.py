@@ -89,12 +89,22 @@ def test_infer_evidence_file(capsys, tmp_path, m):
     assert json.loads(out)["posterior"] == pytest.approx(m.infer(case).posterior, abs=1e-12)
 
 
-def test_command_line_answers_override_the_file(capsys, tmp_path, m):
+def test_an_answer_in_the_file_and_as_an_argument_is_given_twice(capsys, tmp_path):
     path = tmp_path / "case.json"
     path.write_text(json.dumps({"caffeine_intake": "high", "weakness": "no"}), encoding="utf-8")
-    status, out, _ = run(capsys, "infer", "--evidence-file", str(path), "caffeine_intake=none", "--json")
+    status, out, err = run(capsys, "infer", "--evidence-file", str(path), "caffeine_intake=none", "--json")
+    assert status == 2 and out == ""
+    assert one_error_line(err) == (
+        "evidence 'caffeine_intake' is given twice ('high' in the file and 'none'); give it once"
+    )
+
+
+def test_the_file_and_the_arguments_add_up(capsys, tmp_path, m):
+    path = tmp_path / "case.json"
+    path.write_text(json.dumps({"caffeine_intake": "high"}), encoding="utf-8")
+    status, out, _ = run(capsys, "infer", "--evidence-file", str(path), "weakness=no", "--json")
     assert status == 0
-    expected = m.infer({"caffeine_intake": "none", "weakness": "no"}).posterior
+    expected = m.infer({"caffeine_intake": "high", "weakness": "no"}).posterior
     assert json.loads(out)["posterior"] == pytest.approx(expected, abs=1e-12)
 
 
@@ -344,3 +354,89 @@ def test_a_state_in_the_wrong_case_suggests_the_right_one(capsys):
     status, _, err = run(capsys, "infer", "weakness=YES")
     assert status == 2
     assert one_error_line(err).endswith("expected one of no, yes (did you mean 'yes'?)")
+
+
+# -- hostile and clumsy input: one line, never a traceback, never a hang --------------------------------
+@pytest.mark.parametrize(
+    ("argv", "shown"),
+    [
+        (["weak\nness=yes"], "unknown evidence variable 'weak\\nness'"),
+        (["weakness=y\res"], "has no state 'y\\res'"),
+        (["weakness=\x1b[31myes"], "has no state '\\x1b[31myes'"),
+        (["weakness=yes\u2028no"], "has no state 'yes\\u2028no'"),
+        (["--js\non"], "unrecognized arguments: --js\\non"),
+    ],
+)
+def test_control_characters_are_escaped_in_the_one_error_line(capsys, argv, shown):
+    status, _, err = run(capsys, "infer", *argv)
+    assert status == 2
+    assert shown in one_error_line(err)
+
+
+def test_a_very_long_state_is_cut_and_not_searched_for_a_match(capsys):
+    status, _, err = run(capsys, "infer", "weakness=" + "y" * 2_000_000)
+    assert status == 2
+    line = one_error_line(err)
+    assert len(line) < 300
+    assert "has no state 'yyyyyyyyyy" in line and "(2,000,000 characters)" in line and "did you mean" not in line
+
+
+def test_deeply_nested_evidence_file(capsys, tmp_path):
+    path = tmp_path / "case.json"
+    path.write_text("[" * 200_000 + "]" * 200_000, encoding="utf-8")
+    status, _, err = run(capsys, "infer", "--evidence-file", str(path))
+    assert status == 2
+    assert one_error_line(err) == f"{path}: not valid JSON (nested too deeply)"
+
+
+def test_an_endless_evidence_file_is_refused(capsys):
+    status, _, err = run(capsys, "infer", "--evidence-file", "/dev/zero")
+    assert status == 2
+    assert one_error_line(err) == "/dev/zero: cannot be read (not a regular file)"
+
+
+def test_a_fifo_as_evidence_file_is_refused_without_waiting(capsys, tmp_path):
+    fifo = tmp_path / "case.json"
+    os.mkfifo(fifo)
+    status, _, err = run(capsys, "infer", "--evidence-file", str(fifo))
+    assert status == 2
+    assert one_error_line(err) == f"{fifo}: cannot be read (not a regular file)"
+
+
+def test_a_huge_evidence_file_is_refused(capsys, tmp_path):
+    path = tmp_path / "case.json"
+    path.write_text('{"weakness": "' + "y" * (2 << 20) + '"}', encoding="utf-8")
+    status, _, err = run(capsys, "infer", "--evidence-file", str(path))
+    assert status == 2
+    assert one_error_line(err) == f"{path}: cannot be read (larger than 1,048,576 bytes)"
+
+
+@pytest.mark.parametrize("port", ["99999", "0", "-1", "http"])
+def test_app_with_an_impossible_port_is_one_line(capsys, port):
+    status, _, err = run(capsys, "app", "--port", port)
+    assert status == 2
+    assert "port" in one_error_line(err)
+
+
+@needs_cli
+def test_a_full_disk_on_stdout_is_one_line_and_a_failure(tmp_path):
+    with open("/dev/full", "w") as full:
+        proc = subprocess.run(
+            [str(CLI), "infer", "weakness=yes", "--json"],
+            stdout=full,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=subprocess_env(),
+            timeout=120,
+        )
+    assert proc.returncode == 1
+    assert proc.stderr.splitlines() == ["twitchcause: error: cannot write the output (No space left on device)"]
+
+
+@needs_cli
+def test_a_closed_pipe_on_stdout_is_quiet():
+    proc = subprocess.Popen([str(CLI), "schema"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=subprocess_env())
+    proc.stdout.close()  # the reader is gone before the first line is written
+    err = proc.stderr.read().decode()
+    assert proc.wait(timeout=120) == 0
+    assert err == ""

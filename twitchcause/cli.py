@@ -7,14 +7,17 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
-from pathlib import Path
 
 from . import __version__, load
+from .files import read_regular
 from .model import DISCLAIMER, Model, Result, TwitchcauseError
 from .priors import PriorsError, check_quotes, iter_citations, iter_entries, load_priors
 
 EXIT_USAGE = 2
+EXIT_OUTPUT = 1  # the answer could not be written (a full disk, say): not the user's input at fault
+EVIDENCE_FILE_LIMIT = 1 << 20  # bytes; a case is a few dozen answers
 BAR_WIDTH = 24
 NONE_LABEL = "none_identified"  # the result's name for "no listed cause is contributing"
 
@@ -43,16 +46,37 @@ def _unique_keys(pairs):
 
 def _read_evidence_file(path: str) -> dict[str, str]:
     try:
-        data = json.loads(Path(path).read_text(encoding="utf-8-sig"), object_pairs_hook=_unique_keys)
+        text = read_regular(path, EVIDENCE_FILE_LIMIT).decode("utf-8-sig")
+        data = json.loads(text, object_pairs_hook=_unique_keys)
     except FileNotFoundError:
         raise TwitchcauseError(f"{path}: no such file") from None
     except OSError as exc:
         raise TwitchcauseError(f"{path}: cannot be read ({exc.strerror or exc})") from None
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise TwitchcauseError(f"{path}: not valid JSON ({exc})") from None
+    except RecursionError:
+        raise TwitchcauseError(f"{path}: not valid JSON (nested too deeply)") from None
     if not isinstance(data, dict):
         raise TwitchcauseError(f"{path}: expected a JSON object {{variable: state}}, got {type(data).__name__}")
     return data
+
+
+def _merge_answers(from_file: dict, from_arguments: dict[str, str]) -> dict:
+    for name, state in from_arguments.items():
+        if name in from_file:
+            raise TwitchcauseError(
+                f"evidence '{name}' is given twice ({from_file[name]!r} in the file and {state!r}); give it once"
+            )
+    return from_file | from_arguments
+
+
+def one_line(text: str) -> str:
+    """``text`` with control characters and line breaks escaped, so one message stays one line."""
+    if text.isprintable():
+        return text
+    return "".join(
+        ch if ch.isprintable() else ch.encode("unicode_escape", "backslashreplace").decode("ascii") for ch in text
+    )
 
 
 def format_table(result: Result, model: Model) -> str:
@@ -94,8 +118,8 @@ def format_questions(questions) -> str:
 
 
 def cmd_infer(args) -> int:
-    evidence = _read_evidence_file(args.evidence_file) if args.evidence_file else {}
-    evidence.update(_parse_assignments(args.evidence))
+    from_file = _read_evidence_file(args.evidence_file) if args.evidence_file else {}
+    evidence = _merge_answers(from_file, _parse_assignments(args.evidence))
     if args.next is not None and args.next < 0:
         raise TwitchcauseError(f"--next takes a count of questions (0 or more), got {args.next}")
     model = load(args.priors)
@@ -159,13 +183,13 @@ def cmd_priors_check(args) -> int:
         priors = load_priors(directory)
     except PriorsError as exc:
         for problem in exc.problems:
-            print(problem, file=sys.stderr)
+            print(one_line(problem), file=sys.stderr)
         return EXIT_USAGE
     problems = []
     if args.documents:
         problems = check_quotes(priors, args.documents)
         for problem in problems:
-            print(problem, file=sys.stderr)
+            print(one_line(problem), file=sys.stderr)
     if problems:
         return EXIT_USAGE
     numbers = sum(1 for _ in iter_entries(priors))
@@ -181,12 +205,29 @@ def cmd_priors_check(args) -> int:
 def cmd_app(args) -> int:
     from twitchcause.app.server import serve
 
-    serve(host=args.host, port=args.port, priors_dir=args.priors, debug=args.debug)
+    serve(load(args.priors), host=args.host, port=args.port, debug=args.debug)
     return 0
 
 
+def _port(text: str) -> int:
+    try:
+        port = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"port {text!r} is not a number") from None
+    if not 1 <= port <= 65535:
+        raise argparse.ArgumentTypeError(f"port {port} is outside 1-65535")
+    return port
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse with its usage errors as one line, like every other error of the command."""
+
+    def error(self, message):
+        self.exit(EXIT_USAGE, f"twitchcause: error: {one_line(message)} (see '{self.prog} --help')\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="twitchcause", description=("Estimate the likely causes of leg, foot and toe twitching. " + DISCLAIMER)
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
@@ -219,7 +260,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     app = with_priors(sub.add_parser("app", help="serve the dashboard"))
     app.add_argument("--host", default="127.0.0.1")
-    app.add_argument("--port", type=int, default=8050)
+    app.add_argument("--port", type=_port, default=8050)
     app.add_argument("--debug", action="store_true")
     app.set_defaults(func=cmd_app)
 
@@ -232,18 +273,37 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _report(message: str) -> None:
+    print(f"twitchcause: error: {one_line(message)}", file=sys.stderr)
+
+
+def _quiet_stdout() -> None:
+    """Point stdout at the null device, so the interpreter's last flush cannot fail on a closed pipe."""
+    try:
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+    except (OSError, ValueError, AttributeError):  # stdout is not a real file (captured in process)
+        pass
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
-        return args.func(args)
+        status = args.func(args)
+        sys.stdout.flush()  # a full disk or closed pipe shows here, not in the interpreter's exit
+        return status
     except PriorsError as exc:
         for problem in exc.problems:
-            print(f"twitchcause: error: {problem}", file=sys.stderr)
+            _report(problem)
     except TwitchcauseError as exc:
-        print(f"twitchcause: error: {exc}", file=sys.stderr)
-    except BrokenPipeError:
+        _report(str(exc))
+    except BrokenPipeError:  # the reader stopped early (`| head`): nothing to say
+        _quiet_stdout()
         return 0
+    except OSError as exc:  # writing the answer failed
+        _quiet_stdout()
+        _report(f"cannot write the output ({exc.strerror or exc})")
+        return EXIT_OUTPUT
     return EXIT_USAGE
 
 

@@ -10,14 +10,50 @@ layer may use it.
 
 from __future__ import annotations
 
+import errno
 import os
 import secrets
 import shutil
+import stat
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 PART = ".part"
+
+
+def open_regular(path: str | Path):
+    """``path`` opened for binary reading, if it is a regular file (symlinks followed).
+
+    A FIFO is opened without waiting for a writer and refused, as is a device
+    or a folder, so a read never hangs or runs without end.
+
+    Raises
+    ------
+    OSError
+        ``IsADirectoryError`` for a folder; ``strerror`` "not a regular file" for anything else that is not one.
+    """
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+    try:
+        mode = os.fstat(fd).st_mode
+        if stat.S_ISDIR(mode):
+            raise IsADirectoryError(errno.EISDIR, os.strerror(errno.EISDIR), str(path))
+        if not stat.S_ISREG(mode):
+            raise OSError(errno.EINVAL, "not a regular file", str(path))
+        os.set_blocking(fd, True)
+        return os.fdopen(fd, "rb")
+    except BaseException:
+        os.close(fd)
+        raise
+
+
+def read_regular(path: str | Path, limit: int) -> bytes:
+    """The bytes of the regular file ``path`` (see :func:`open_regular`), refused when over ``limit`` bytes."""
+    with open_regular(path) as handle:
+        data = handle.read(limit + 1)
+    if len(data) > limit:
+        raise OSError(errno.EFBIG, f"larger than {limit:,} bytes", str(path))
+    return data
 
 
 def _hidden_name(target: Path, tag: str) -> Path:
