@@ -18,7 +18,7 @@ import numpy as np
 from twitchcause.priors import Priors
 
 from .engine import Engine
-from .escalation import level_rank, rule_rank
+from .escalation import level_rank, rule_fires
 
 
 @dataclass(frozen=True)
@@ -50,31 +50,34 @@ def summed_entropy(marginals: np.ndarray) -> np.ndarray:
 def _ranks_after_answers(engine: Engine, priors: Priors, evidence: Mapping[str, str], pairs, marginals) -> list[int]:
     """The escalation rank after each answer: the same as :func:`level_rank`, computed in bulk.
 
-    Rules depend on the answers only, so they are re-run only for variables a
-    rule names; posterior thresholds are compared for all answers at once.
+    An answer can only change the rules that name its variable, so only those
+    are re-run; posterior thresholds are compared for all answers at once.
     """
     order = {level: i for i, level in enumerate(priors.levels)}
     by_threshold = np.zeros(len(pairs), dtype=int)
     for rule in priors.escalation.posterior_thresholds:
         passed = marginals[:, engine.causes.index(rule.cause)] > priors.threshold(rule)
         by_threshold = np.maximum(by_threshold, np.where(passed, order[rule.level], 0))
-    named = {name for rule in priors.escalation.rules for name in (*rule.when, *rule.unless)}
-    rules_now = rule_rank(priors, evidence)
-    by_rules = [rule_rank(priors, {**evidence, name: state}) if name in named else rules_now for name, state in pairs]
+    rules = priors.escalation.rules
+    fired_now = [rule_fires(rule, evidence) for rule in rules]
+    by_variable: dict[str, tuple[int, list]] = {}  # variable -> (rank of the rules it cannot change, its rules)
+    by_rules = []
+    for name, state in pairs:
+        if name not in by_variable:
+            naming = [r for r in rules if name in r.when or name in r.unless]
+            others = max((order[r.level] for r, f in zip(rules, fired_now) if f and r not in naming), default=0)
+            by_variable[name] = (others, naming)
+        others, naming = by_variable[name]
+        answered = {**evidence, name: state} if naming else evidence
+        by_rules.append(max([others, *(order[r.level] for r in naming if rule_fires(r, answered))]))
     return [max(r, t) for r, t in zip(by_rules, by_threshold.tolist())]
 
 
 def ask_next(engine: Engine, priors: Priors, evidence: Mapping[str, str], n: int | None = None) -> list[NextQuestion]:
     """Unanswered variables ranked: red flags first, then by information gain."""
-    codes = engine.encode(evidence)
-    joint, _ = engine.joint_posterior(evidence)
-    current = joint @ engine.presence
-    pairs, factors = engine.answer_factors(codes)
+    current, pairs, p_answer, marginals = engine.after_each_answer(engine.encode(evidence), evidence)
     if not pairs:
         return []
-    weights = joint * factors
-    p_answer = weights.sum(axis=1)
-    marginals = (weights / np.where(p_answer > 0, p_answer, 1.0)[:, None]) @ engine.presence
     entropy_after = summed_entropy(marginals)
     entropy_now = float(summed_entropy(current))
 

@@ -2,31 +2,39 @@
 
 The network has three layers: exposures (observable roots), causes (hidden)
 and findings (observable, with causes as parents). With 12 binary causes the
-joint cause state fits on one axis of 2**12 = 4096 entries, and every piece
-of evidence becomes a row of log-probabilities over that axis:
+joint cause state fits on one axis of 2**12 = 4096 entries (bit i of a joint
+index is the state of cause i).
 
-* a finding contributes ``log P(finding = state | causes)``;
-* exposures are grouped into *blocks*: the causes that share an exposure are
-  joined (union-find), and for each block a table holds, for every pattern
-  of its exposures (each one observed in some state, or unknown), the log of
-  the exposures' prior times the causes' CPDs with the unknown exposures
-  summed out exactly.
+Evidence is looked up in *blocks*, each a table over the few causes it
+depends on (its *scope*):
 
-A case is then the sum of one row per block and per finding. One case is read
-in probability space, the prior times one factor row per answered block (no
-exponential per query), falling back to the log rows with a max shift for the
-rare case whose product would underflow; a batch sums its log rows with one
-sparse matrix product and exponentiates once per chunk. The numbers are the network's CPDs (compiled from the priors'
-tables or from a pgmpy network), so the engine is the network's own model.
+* a finding's block holds ``log P(finding = state | its parent causes)``;
+* exposures are grouped: the causes that share an exposure are joined
+  (union-find), and each group's block holds, for every pattern of its
+  exposures (each one observed in some state, or unknown), the log of the
+  exposures' prior times the causes' CPDs with the unknown exposures summed
+  out exactly.
+
+A block's last pattern is "all unknown". A case is the prior over joint
+states (every block's all-unknown row) times, for each block it answers, that
+block's factor: the answered row over the all-unknown row, at most 1. Blocks
+are stored in their local form (patterns x 2**len(scope)) and expanded onto
+the 4096 joint states on first use. Every path (one case, a batch, what-ifs)
+multiplies those factors in probability space, in block order, so a case gets
+the same digits alone or in a batch; a case whose product would underflow is
+redone in log space. The numbers are the network's CPDs (compiled from the
+priors' tables or from a pgmpy network), so the engine is the network's own
+model.
 """
 
 from __future__ import annotations
 
 import hashlib
 import itertools
+import threading
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from functools import cached_property
+from functools import lru_cache
 from typing import Protocol
 
 import numpy as np
@@ -35,19 +43,66 @@ from .errors import ImpossibleEvidenceError, impossible_message
 
 UNKNOWN = -1
 # Bump when the compiled layout or arithmetic changes: a stored engine of another format is never used.
-ENGINE_FORMAT = "engine-v2"
+ENGINE_FORMAT = "engine-v3"
 # Joint weights are products of factors of at most 1; below this a case is redone in log space
 # rather than lose digits to underflow (a few hundred orders of magnitude above the smallest double).
 SMALLEST_WEIGHT = 1e-250
+# Cases weighed at once in a batch: 64 x 4096 doubles (2 MB) stay in cache.
+CHUNK = 64
+
+
+@lru_cache(maxsize=256)
+def local_index(scope: tuple[int, ...], n_causes: int) -> np.ndarray:
+    """For every joint state (``2**n_causes``), its column in a table over ``scope``.
+
+    Local bit k is the state of cause ``scope[k]``; the result is read-only
+    and shared by every block with the same scope.
+    """
+    joint = np.arange(2**n_causes)
+    index = np.zeros(2**n_causes, dtype=np.intp)
+    for k, cause in enumerate(scope):
+        index |= ((joint >> cause) & 1) << k
+    index.flags.writeable = False
+    return index
 
 
 @dataclass(frozen=True)
 class Block:
-    """A group of evidence variables whose rows are looked up together."""
+    """A group of evidence variables looked up together, as a table over the causes it depends on.
+
+    Attributes
+    ----------
+    variables : tuple of str
+        Evidence variables of the block; a pattern's digits, most significant first.
+    radices : tuple of int
+        Each variable's number of states + 1 (its last code is "unknown").
+    scope : tuple of int
+        Indices (into the engine's causes, ascending) of the causes the table depends on.
+    table : ndarray
+        ``(patterns, 2**len(scope))``, log space: row = pattern of the variables'
+        codes (mixed radix over ``radices``; the last row is all unknown),
+        column = local state of the scope (bit k = state of cause ``scope[k]``).
+    nodes : tuple of str
+        The network nodes whose tables the block is compiled from.
+    """
 
     variables: tuple[str, ...]
-    radices: tuple[int, ...]  # number of states + 1 (the last code is "unknown")
-    table: np.ndarray  # (patterns, joint cause states), log space
+    radices: tuple[int, ...]
+    scope: tuple[int, ...]
+    table: np.ndarray
+    nodes: tuple[str, ...] = ()
+
+    @property
+    def patterns(self) -> int:
+        return self.table.shape[0]
+
+    def local_index(self, n_causes: int) -> np.ndarray:
+        """Column of :attr:`table` for every joint state of ``n_causes`` causes."""
+        return local_index(self.scope, n_causes)
+
+    def expanded(self, n_causes: int) -> np.ndarray:
+        """:attr:`table` over the joint states: ``(patterns, 2**n_causes)``."""
+        return self.table[:, self.local_index(n_causes)]
 
 
 def _log(values: np.ndarray) -> np.ndarray:
@@ -66,64 +121,80 @@ class Engine:
         Every evidence variable with its states.
     blocks : sequence of Block
         Each evidence variable in exactly one block.
+    factors : mapping, optional
+        The node tables the blocks were compiled from (see :func:`compile_factors`);
+        needed only by :meth:`with_table`.
 
-    Notes
-    -----
-    Each block's table is stored as its change from the block's all-unknown
-    row, stacked into one matrix of rows; ``base`` is the log prior over joint
-    cause states. A case is ``base`` plus the rows of the blocks it answers.
+    Attributes
+    ----------
+    presence : ndarray
+        ``(joint states, causes)``: 1 where the cause is present.
+    base : ndarray
+        ``log P(causes = j)`` for every joint state j (no evidence).
     """
 
-    def __init__(self, causes: Sequence[str], states: Mapping[str, Sequence[str]], blocks: Sequence[Block]):
+    def __init__(
+        self,
+        causes: Sequence[str],
+        states: Mapping[str, Sequence[str]],
+        blocks: Sequence[Block],
+        factors: Factors | None = None,
+    ):
         self.causes = tuple(causes)
         self.states = {name: tuple(s) for name, s in states.items()}
         self.variables = tuple(self.states)
         self.blocks = tuple(blocks)
-        joint = np.arange(2 ** len(self.causes))
-        # bit i of a joint index is the state of cause i (cause 0 is the lowest bit)
-        self.presence = ((joint[:, None] >> np.arange(len(self.causes))[None, :]) & 1).astype(float)
-        none_present = (joint == 0).astype(float)[None, :]
-        self._presence_rows = np.ascontiguousarray(np.vstack([self.presence.T, none_present]))
+        self.factors = factors
+        n = len(self.causes)
+        joint = np.arange(2**n)
+        self.presence = ((joint[:, None] >> np.arange(n)[None, :]) & 1).astype(float)
+        # P(cause present) for each cause, then P(no listed cause) = the all-absent joint state 0
+        self._presence_rows = np.ascontiguousarray(np.vstack([self.presence.T, (joint == 0)[None, :]]))
         self._var_index = {name: i for i, name in enumerate(self.variables)}
-        self._block_of = {}  # variable -> (block number, position in block)
+        # pattern of block b = codes (unknown -> radix - 1) @ place[:, b]: the one way a case finds its rows
+        self._place = np.zeros((len(self.variables), len(self.blocks)), dtype=np.int64)
+        self._unknown_code = np.zeros(len(self.variables), dtype=np.int64)
+        self._block_of = np.zeros(len(self.variables), dtype=np.int64)
         for b, block in enumerate(self.blocks):
             for k, name in enumerate(block.variables):
-                self._block_of[name] = (b, k)
-        self._place = [
-            np.array([int(np.prod(block.radices[k + 1 :])) for k in range(len(block.radices))], dtype=np.int64)
-            for block in self.blocks
-        ]
-        self._offsets = [int(x) for x in np.cumsum([0] + [block.table.shape[0] for block in self.blocks])]
-        self._slots = []  # per variable: (block, place value of its digit, its unknown code)
-        for name in self.variables:
-            b, k = self._block_of[name]
-            self._slots.append((b, int(self._place[b][k]), self.blocks[b].radices[k] - 1))
-        unknown_rows = np.array([block.table[-1] for block in self.blocks])
-        self.base = unknown_rows.sum(axis=0)
+                i = self._var_index[name]
+                self._place[i, b] = int(np.prod(block.radices[k + 1 :]))
+                self._unknown_code[i] = block.radices[k] - 1
+                self._block_of[i] = b
+        self._all_unknown = np.array([block.patterns - 1 for block in self.blocks], dtype=np.int64)
+        self._local = [block.local_index(n) for block in self.blocks]
+        self.base = np.zeros(2**n)
+        for block, local in zip(self.blocks, self._local):
+            self.base += block.table[-1][local]
+        # each block as its change from the all-unknown row (local, log space); 0 where that row is -inf
         with np.errstate(invalid="ignore"):
-            deltas = [
+            self._deltas = [
                 np.where(np.isfinite(block.table[-1]), block.table - block.table[-1], 0.0) for block in self.blocks
             ]
-        self.rows = np.vstack(deltas)
-        self._factors_made: dict[int, np.ndarray] = {}
-        self._zero_rows = {int(self._offsets[b + 1] - 1) for b in range(len(self.blocks))}  # all-unknown rows
+        top = self.base.max()
+        self._log_scale = float(top) if np.isfinite(top) else 0.0
+        self._base_weights = np.exp(self.base - self._log_scale)
+        self._factor_rows: dict[int, np.ndarray] = {}
+        # for what-ifs: each block's factors on its local table, and the row step of each state of each variable
+        self._local_factors = [np.exp(delta) for delta in self._deltas]
+        self._state_steps = [
+            (np.arange(len(self.states[name])) - self._unknown_code[i]) * self._place[i, self._block_of[i]]
+            for i, name in enumerate(self.variables)
+        ]
+        self._presence_and_one = np.hstack([self.presence, np.ones((len(joint), 1))])
+        self._thread_scratch = threading.local()
 
-    @cached_property
-    def _row_factors(self) -> np.ndarray:
-        """``exp(rows)``: each answer as a factor on the joint (all at most 1: an answer only narrows)."""
-        return np.exp(self.rows)
+    # -- the one exp cache ------------------------------------------------------
+    def factor_rows(self, b: int) -> np.ndarray:
+        """``exp`` of block ``b``'s change from its all-unknown row, over the joint: (patterns, joint states).
 
-    def _factor(self, row: int) -> np.ndarray:
-        """One row of :attr:`_row_factors`, made on first use (a command line run needs only a few)."""
-        factor = self._factors_made.get(row)
-        if factor is None:
-            factor = self._factors_made[row] = np.exp(self.rows[row])
-        return factor
-
-    @cached_property
-    def _base_weights(self) -> np.ndarray:
-        """The prior over joint cause states, scaled to a maximum of 1."""
-        return np.exp(self.base - self.base.max())
+        Every entry is at most 1 (an answer only narrows). Made on first use
+        (a command-line query needs only the blocks it answers) and kept.
+        """
+        rows = self._factor_rows.get(b)
+        if rows is None:
+            rows = self._factor_rows[b] = np.exp(self._deltas[b])[:, self._local[b]]
+        return rows
 
     # -- encoding --------------------------------------------------------------
     def encode(self, evidence: Mapping[str, str]) -> np.ndarray:
@@ -133,59 +204,70 @@ class Engine:
             codes[self._var_index[name]] = self.states[name].index(state)
         return codes
 
-    def answered_rows(self, codes: Sequence[int]) -> list[int]:
-        """Global row of each block that the case answers (blocks left unknown add nothing)."""
-        rows: dict[int, int] = {}
-        for i in np.flatnonzero(np.asarray(codes) != UNKNOWN).tolist():
-            b, step, unknown_code = self._slots[i]
-            # each block's last row is all-unknown; an answer moves down from it by (unknown - code) steps
-            rows[b] = rows.get(b, self._offsets[b + 1] - 1) - (unknown_code - int(codes[i])) * step
-        return sorted(rows.values())  # ascending, the order the batch path adds them in
+    def patterns(self, codes: np.ndarray) -> np.ndarray:
+        """The row of every block each case looks up: codes ``(..., variables)`` -> ``(..., blocks)``.
 
-    def answered_row(self, codes: Sequence[int], b: int) -> int:
-        """Global row of block ``b`` for the case (its all-unknown row when nothing in it is answered)."""
-        row = self._offsets[b + 1] - 1
-        for name in self.blocks[b].variables:
-            i = self._var_index[name]
-            if codes[i] != UNKNOWN:
-                _, step, unknown_code = self._slots[i]
-                row -= (unknown_code - int(codes[i])) * step
-        return row
-
-    def answered_by_block(self, codes: np.ndarray):
-        """For each block some case answers: (block, those cases, the global row of each)."""
-        codes = np.atleast_2d(codes)
-        for b, block in enumerate(self.blocks):
-            if not block.variables:
-                continue
-            columns = [self._var_index[name] for name in block.variables]
-            radices = np.array(block.radices)
-            digits = np.where(codes[:, columns] == UNKNOWN, radices - 1, codes[:, columns])
-            answered = np.flatnonzero((digits != radices - 1).any(axis=1))
-            if len(answered):
-                yield b, answered, self._offsets[b] + digits[answered] @ self._place[b]
+        A block none of whose variables is answered gives its last (all-unknown) row.
+        """
+        codes = np.asarray(codes)
+        digits = np.where(codes == UNKNOWN, self._unknown_code, codes)
+        return digits @ self._place
 
     # -- inference -------------------------------------------------------------
-    def log_joint(self, codes: Sequence[int]) -> np.ndarray:
-        """``log P(causes = j, evidence)`` for every joint state j of one case."""
-        rows = self.answered_rows(codes)
-        return self.base + self.rows[rows].sum(axis=0) if rows else self.base.copy()
+    def weights(self, codes: np.ndarray, evidence: Mapping[str, str] | str = "") -> tuple[np.ndarray, np.ndarray]:
+        """Joint weights of coded cases and their log scale: ``P(causes = j, evidence) = w[j] * exp(scale)``.
 
-    @staticmethod
-    def normalise(log_joint: np.ndarray, evidence: Mapping[str, str] | str = "") -> tuple[np.ndarray, np.ndarray]:
-        """Posterior over joint states and ``log P(evidence)``, per case (last axis)."""
-        top = log_joint.max(axis=-1, keepdims=True)
-        if not np.all(np.isfinite(top)):
+        Codes ``(variables,)`` give weights ``(joint states,)`` and a scale;
+        codes ``(cases, variables)`` give ``(cases, joint states)`` and a scale
+        per case. Each case's largest weight is 1 or within
+        :data:`SMALLEST_WEIGHT` of it. A case is the prior times the factor of
+        each block it answers, in block order, whether alone or in a batch, so
+        it gets the same digits either way. ``evidence`` only names the case
+        in the error.
+
+        Raises
+        ------
+        ImpossibleEvidenceError
+            When some case has probability zero.
+        """
+        codes = np.asarray(codes)
+        patterns = self.patterns(codes)
+        answered = patterns != self._all_unknown
+        if codes.ndim == 1:
+            weights = self._base_weights.copy()
+            for b in np.flatnonzero(answered).tolist():
+                weights *= self.factor_rows(b)[patterns[b]]
+            if weights.max() > SMALLEST_WEIGHT:
+                return weights, np.float64(self._log_scale)
+            return self._in_log_space(patterns, evidence)
+        weights = np.repeat(self._base_weights[None, :], len(patterns), axis=0)
+        for b in np.flatnonzero(answered.any(axis=0)).tolist():
+            rows = self.factor_rows(b)
+            cases = np.flatnonzero(answered[:, b])
+            if len(cases) == len(weights):
+                weights *= rows[patterns[:, b]]
+            else:
+                weights[cases] *= rows[patterns[cases, b]]
+        scale = np.full(len(weights), self._log_scale)
+        for i in np.flatnonzero(~(weights.max(axis=1) > SMALLEST_WEIGHT)).tolist():
+            weights[i], scale[i] = self._in_log_space(patterns[i], evidence)
+        return weights, scale
+
+    def _in_log_space(self, pattern: np.ndarray, evidence: Mapping[str, str] | str) -> tuple[np.ndarray, float]:
+        """One case's weights for the rare product that underflows (or is impossible): sums of logs, shifted."""
+        log_joint = self.base.copy()
+        for b in np.flatnonzero(pattern != self._all_unknown).tolist():
+            log_joint += self._deltas[b][pattern[b]][self._local[b]]
+        top = log_joint.max()
+        if not np.isfinite(top):
             raise ImpossibleEvidenceError(impossible_message(evidence))
-        weights = np.exp(log_joint - top)
-        mass = weights.sum(axis=-1, keepdims=True)
-        return weights / mass, (top + np.log(mass))[..., 0]
+        return np.exp(log_joint - top), top
 
     def joint_posterior(self, evidence: Mapping[str, str]) -> tuple[np.ndarray, float]:
         """Posterior over joint cause states and ``log P(evidence)`` for one case."""
-        log_joint = self.log_joint(self.encode(evidence))
-        joint, log_evidence = self.normalise(log_joint, evidence)
-        return joint, float(log_evidence)
+        weights, scale = self.weights(self.encode(evidence), evidence)
+        mass = weights.sum()
+        return weights / mass, float(scale + np.log(mass))
 
     def posterior(self, evidence: Mapping[str, str]) -> dict[str, float]:
         """``{cause: P(cause present | evidence)}`` for validated evidence."""
@@ -193,58 +275,26 @@ class Engine:
 
     def posterior_and_none(self, evidence: Mapping[str, str]) -> tuple[dict[str, float], float]:
         """``{cause: P(cause present | evidence)}`` and P(no listed cause present | evidence)."""
-        codes = self.encode(evidence)
-        weights = self._base_weights.copy()
-        for row in self.answered_rows(codes):
-            weights *= self._factor(row)
-        if not weights.max() > SMALLEST_WEIGHT:
-            weights = self._weights_in_log_space(codes, evidence)
+        weights, _ = self.weights(self.encode(evidence), evidence)
         *marginals, none = self.project(weights).tolist()
         return dict(zip(self.causes, marginals)), none
 
-    def posterior_codes(self, codes: np.ndarray, chunk: int = 256) -> np.ndarray:
+    def posterior_codes(self, codes: np.ndarray, chunk: int = CHUNK) -> np.ndarray:
         """P(cause present | evidence) for coded cases: (cases, causes); see :meth:`marginals_codes`."""
         return self.marginals_codes(codes, chunk)[:, :-1]
 
-    def marginals_codes(self, codes: np.ndarray, chunk: int = 256) -> np.ndarray:
+    def marginals_codes(self, codes: np.ndarray, chunk: int = CHUNK) -> np.ndarray:
         """P(cause present | evidence) for coded cases, then P(no listed cause): (cases, causes + 1).
 
-        In log space: the answered rows of each case are summed by one sparse
-        matrix product, then shifted and exponentiated in place, in chunks small
-        enough to stay in cache. Every step is row by row in a fixed order, so a
-        case gets the same digits in any chunk; against :meth:`posterior` (which
-        multiplies factors instead) digits may differ in the last place.
+        The same arithmetic as one case (:meth:`weights`), ``chunk`` cases at a
+        time: a case gets the same digits alone or in any chunk.
         """
         codes = np.atleast_2d(codes)
         out = np.empty((len(codes), len(self.causes) + 1))
         for start in range(0, len(codes), chunk):
-            log_joint = self.row_indicator(codes[start : start + chunk]) @ self.rows
-            log_joint += self.base
-            top = log_joint.max(axis=1, keepdims=True)
-            if not np.all(np.isfinite(top)):
-                self.normalise(log_joint)  # raises the impossible-evidence error
-            log_joint -= top
-            np.exp(log_joint, out=log_joint)
-            out[start : start + chunk] = self.project(log_joint)
+            weights, _ = self.weights(codes[start : start + chunk])
+            out[start : start + chunk] = self.project(weights)
         return out
-
-    def row_indicator(self, codes: np.ndarray):
-        """Sparse (cases x rows) matrix of the rows each case answers, in ascending order."""
-        from scipy.sparse import csr_matrix
-
-        codes = np.atleast_2d(codes)
-        found = list(self.answered_by_block(codes))
-        case_ids = np.concatenate([cases for _, cases, _ in found]) if found else np.zeros(0, dtype=np.int64)
-        row_ids = np.concatenate([rows for _, _, rows in found]) if found else np.zeros(0, dtype=np.int64)
-        return csr_matrix((np.ones(len(case_ids)), (case_ids, row_ids)), shape=(len(codes), len(self.rows)))
-
-    def _weights_in_log_space(self, codes: Sequence[int], evidence: Mapping[str, str] | str = "") -> np.ndarray:
-        """Joint weights scaled to a maximum of 1, for evidence whose product would underflow."""
-        log_joint = self.log_joint(codes)
-        top = log_joint.max()
-        if not np.isfinite(top):
-            self.normalise(log_joint, evidence)  # raises the impossible-evidence error
-        return np.exp(log_joint - top)
 
     def project(self, weights: np.ndarray) -> np.ndarray:
         """Normalised P(cause present) for each cause, then P(no listed cause), from joint weights (last axis).
@@ -262,52 +312,130 @@ class Engine:
             marginal = np.matmul(self._presence_rows[None], weights[:, :, None])[..., 0]
         return marginal / weights.sum(axis=-1, keepdims=True)
 
-    # -- what-if rows for explanations and next questions -----------------------
+    # -- what-ifs for explanations and next questions ---------------------------
     def without_each(self, codes: Sequence[int]) -> tuple[list[str], np.ndarray]:
-        """For each answered variable, the log joint with that one answer left out."""
-        names, joints = [], []
-        for name in self.variables:
-            if codes[self._var_index[name]] == UNKNOWN:
-                continue
-            reduced = np.array(codes, copy=True)
-            reduced[self._var_index[name]] = UNKNOWN
-            names.append(name)
-            joints.append(self.log_joint(reduced))
-        return names, np.array(joints).reshape(len(names), len(self.base))
-
-    def answer_factors(self, codes: Sequence[int]) -> tuple[list[tuple[str, str]], np.ndarray]:
-        """For each state of each unanswered variable, the factor the joint is multiplied by if given.
-
-        ``P(causes, evidence + answer) = P(causes, evidence) * factor``; the factors
-        are read off rows exponentiated once at start-up, so no logarithm or
-        exponential is taken per question.
-        """
-        pairs, before_rows, after_rows = [], [], []
-        for i in np.flatnonzero(np.asarray(codes) == UNKNOWN).tolist():
-            name = self.variables[i]
-            b, step, unknown_code = self._slots[i]
-            before = self.answered_row(codes, b)
-            for s, state in enumerate(self.states[name]):
-                pairs.append((name, state))
-                before_rows.append(before)
-                after_rows.append(before - (unknown_code - s) * step)
-        if not pairs:
+        """For each answered variable, the joint weights with that one answer left out (see :meth:`weights`)."""
+        codes = np.asarray(codes)
+        answered = np.flatnonzero(codes != UNKNOWN)
+        if not len(answered):
             return [], np.zeros((0, len(self.base)))
-        factors = self._row_factors[after_rows]
-        shared = [i for i, row in enumerate(before_rows) if row not in self._zero_rows]
-        if shared:
-            before = self._row_factors[[before_rows[i] for i in shared]]
-            # where the current evidence is impossible the joint is zero; any finite factor will do
-            factors[shared] = np.divide(factors[shared], before, out=np.zeros_like(before), where=before > 0)
-        return pairs, factors
+        reduced = np.repeat(codes[None, :], len(answered), axis=0)
+        reduced[np.arange(len(answered)), answered] = UNKNOWN
+        return [self.variables[i] for i in answered.tolist()], self.weights(reduced)[0]
+
+    def after_each_answer(
+        self, codes: np.ndarray, evidence: Mapping[str, str] | str = ""
+    ) -> tuple[np.ndarray, list[tuple[str, str]], np.ndarray, np.ndarray]:
+        """What every possible next answer would give.
+
+        Returns
+        -------
+        now : ndarray
+            P(cause present | evidence), (causes,).
+        pairs : list of (variable, state)
+            Every state of every unanswered variable, in variable order.
+        p_answer : ndarray
+            P(answer | evidence) for each pair.
+        after : ndarray
+            P(cause present | evidence, answer), (pairs, causes); where an
+            answer is impossible its row is the current posterior.
+
+        Notes
+        -----
+        An answer multiplies the joint by its block's factor over the block's
+        current row. Those ratios are taken on the small local tables, expanded
+        into a buffer kept per thread, and one matrix product against the
+        joint posterior (times each cause's presence) gives every answer's
+        masses. The buffers live as long as the engine: freeing a few MB on
+        every call made the C library hand them back to the system and fault
+        them in again on the next call (about 1,500 page faults a call).
+        """
+        codes = np.asarray(codes)
+        joint, _ = self.weights(codes, evidence)
+        joint /= joint.sum()
+        scratch = self._scratch()
+        masses = np.multiply(self._presence_and_one, joint[:, None], out=scratch.masses)
+        patterns = self.patterns(codes)
+        pairs: list[tuple[str, str]] = []
+        expanded = scratch.expanded
+        k = 0
+        for i in np.flatnonzero(codes == UNKNOWN).tolist():
+            b = int(self._block_of[i])
+            before = int(patterns[b])
+            factors = self._local_factors[b]
+            after = factors[before + self._state_steps[i]]
+            # where the current row is 0 the joint is already 0; any finite factor will do there
+            ratio = np.divide(after, factors[before], out=np.zeros_like(after), where=factors[before] > 0)
+            np.take(ratio, self._local[b], axis=1, out=expanded[k : k + len(ratio)], mode="clip")
+            name = self.variables[i]
+            pairs += [(name, state) for state in self.states[name]]
+            k += len(ratio)
+        now = masses[:, :-1].sum(axis=0)
+        if not pairs:
+            return now, [], np.zeros(0), np.zeros((0, len(self.causes)))
+        answered = expanded[:k] @ masses
+        p_answer = answered[:, -1]
+        possible = p_answer > 0
+        after = np.where(possible[:, None], answered[:, :-1] / np.where(possible, p_answer, 1.0)[:, None], now)
+        return now, pairs, p_answer, after
+
+    def _scratch(self):
+        """Buffers for :meth:`after_each_answer`, one set per thread, kept for the engine's life."""
+        scratch = self._thread_scratch
+        if not hasattr(scratch, "masses"):
+            scratch.masses = np.empty((len(self.base), len(self.causes) + 1))
+            scratch.expanded = np.empty((sum(len(s) for s in self.states.values()), len(self.base)))
+        return scratch
+
+    def with_table(self, node: str, table: np.ndarray) -> Engine:
+        """This engine with one node's table replaced (same parents, same axes); only its block is recompiled.
+
+        Parameters
+        ----------
+        node : str
+            A node of the network (exposure, cause or finding).
+        table : ndarray
+            Its new table, axes ``(node, *parents)`` as in :func:`compile_factors`.
+
+        Raises
+        ------
+        ValueError
+            When the engine was not compiled from factors, the node is unknown,
+            or the table's shape differs.
+        """
+        if self.factors is None:
+            raise ValueError("this engine was loaded from arrays; compile it from factors to replace a table")
+        if node not in self.factors:
+            raise ValueError(f"'{node}' is not a node of this engine")
+        names, old = self.factors[node]
+        table = np.asarray(table, dtype=float)
+        if table.shape != np.shape(old):
+            raise ValueError(f"table of '{node}' has shape {table.shape}, expected {np.shape(old)}")
+        factors = {**self.factors, node: (names, table)}
+        b = next(b for b, block in enumerate(self.blocks) if node in block.nodes)
+        old_block = self.blocks[b]
+        if old_block.variables and old_block.variables[0] in factors and _parents(factors, old_block.variables[0]):
+            block = _finding_block(factors, old_block.variables[0], self.causes, self.states)
+        else:
+            group = [c for c in old_block.nodes if c in self.causes]
+            block = _exposure_block(factors, group, self.causes, self.states)
+        engine = Engine(self.causes, self.states, self.blocks[:b] + (block,) + self.blocks[b + 1 :], factors)
+        engine._factor_rows = {k: v for k, v in self._factor_rows.items() if k != b}
+        return engine
 
     # -- persistence -----------------------------------------------------------
     def fits(self, causes: Sequence[str], states: Mapping[str, Sequence[str]]) -> bool:
         """Whether this engine speaks of exactly these causes and variables (a check on a stored engine)."""
+        n = len(self.causes)
         return (
             self.causes == tuple(causes)
             and self.states == {k: tuple(v) for k, v in states.items()}
-            and all(b.table.shape[1] == 2 ** len(self.causes) for b in self.blocks)
+            and all(
+                b.table.shape == (int(np.prod(b.radices)), 2 ** len(b.scope))
+                and list(b.scope) == sorted(set(b.scope))
+                and all(0 <= c < n for c in b.scope)
+                for b in self.blocks
+            )
         )
 
     def to_arrays(self) -> dict[str, np.ndarray]:
@@ -316,23 +444,31 @@ class Engine:
             "variables": np.array(self.variables),
             "states": np.array(["\t".join(self.states[v]) for v in self.variables]),
             "block_variables": np.array(["\t".join(b.variables) for b in self.blocks]),
+            "block_nodes": np.array(["\t".join(b.nodes) for b in self.blocks]),
         }
         for i, block in enumerate(self.blocks):
             arrays[f"table_{i}"] = block.table
-            arrays[f"radices_{i}"] = np.array(block.radices)
+            arrays[f"radices_{i}"] = np.array(block.radices, dtype=np.int64)
+            arrays[f"scope_{i}"] = np.array(block.scope, dtype=np.int64)
         return arrays
 
     @classmethod
     def from_arrays(cls, arrays: Mapping[str, np.ndarray]) -> Engine:
         variables = [str(v) for v in arrays["variables"]]
         states = {v: str(s).split("\t") for v, s in zip(variables, arrays["states"])}
+
+        def names(text) -> tuple[str, ...]:
+            return tuple(str(text).split("\t")) if str(text) else ()
+
         blocks = [
             Block(
-                tuple(str(names).split("\t")) if str(names) else (),
+                names(block_variables),
                 tuple(int(r) for r in arrays[f"radices_{i}"]),
+                tuple(int(c) for c in arrays[f"scope_{i}"]),
                 np.asarray(arrays[f"table_{i}"], dtype=float),
+                names(block_nodes),
             )
-            for i, names in enumerate(arrays["block_variables"])
+            for i, (block_variables, block_nodes) in enumerate(zip(arrays["block_variables"], arrays["block_nodes"]))
         ]
         return cls([str(c) for c in arrays["causes"]], states, blocks)
 
@@ -392,15 +528,18 @@ def _groups(causes: Sequence[str], exposures: Sequence[str], factors: Factors) -
 
 
 def _exposure_block(factors: Factors, group: list[str], causes: Sequence[str], states) -> Block:
+    causes = list(causes)
     exposures = sorted({p for c in group for p in _parents(factors, c) if p not in causes}, key=list(states).index)
-    scope = sorted(set(group) | {p for c in group for p in _parents(factors, c) if p in causes}, key=list(causes).index)
+    scope = sorted(
+        {causes.index(c) for c in group} | {causes.index(p) for c in group for p in _parents(factors, c) if p in causes}
+    )
     nodes = list(exposures) + group
     radices = tuple(len(states[x]) + 1 for x in exposures)
     local = np.zeros((int(np.prod(radices)) if radices else 1, 2 ** len(scope)))
     for pattern, codes in enumerate(itertools.product(*(range(r) for r in radices))):
         choices = [range(len(states[x])) if code == len(states[x]) else [code] for x, code in zip(exposures, codes)]
         for local_state in range(2 ** len(scope)):
-            assignment = {c: (local_state >> k) & 1 for k, c in enumerate(scope)}
+            assignment = {causes[c]: (local_state >> k) & 1 for k, c in enumerate(scope)}
             total = 0.0
             for exposure_states in itertools.product(*choices):
                 assignment.update(zip(exposures, exposure_states))
@@ -410,20 +549,20 @@ def _exposure_block(factors: Factors, group: list[str], causes: Sequence[str], s
                     product *= values[tuple(assignment[n] for n in names)]
                 total += product
             local[pattern, local_state] = total
-    joint = np.arange(2 ** len(causes))
-    local_index = np.zeros_like(joint)
-    for k, c in enumerate(scope):
-        local_index |= ((joint >> list(causes).index(c)) & 1) << k
-    return Block(tuple(exposures), radices, _log(local[:, local_index]))
+    return Block(tuple(exposures), radices, tuple(scope), _log(local), tuple(nodes))
 
 
 def _finding_block(factors: Factors, finding: str, causes: Sequence[str], states) -> Block:
     names, values = factors[finding]
-    joint = np.arange(2 ** len(causes))
-    parent_bits = tuple((joint >> list(causes).index(p)) & 1 for p in names[1:])
-    rows = [values[(s, *parent_bits)] for s in range(len(states[finding]))]
-    rows.append(np.ones(len(joint)))  # unknown: the finding sums out to 1
-    return Block((finding,), (len(states[finding]) + 1,), _log(np.array(rows)))
+    causes = list(causes)
+    parents = [causes.index(p) for p in names[1:]]
+    scope = tuple(sorted(parents))
+    local_state = np.arange(2 ** len(scope))
+    # the table's parent axes in its own order, read off each local state's bits
+    parent_bits = tuple((local_state >> scope.index(p)) & 1 for p in parents)
+    rows = [np.asarray(values[(s, *parent_bits)], dtype=float) for s in range(len(states[finding]))]
+    rows.append(np.ones(len(local_state)))  # unknown: the finding sums out to 1
+    return Block((finding,), (len(states[finding]) + 1,), scope, _log(np.array(rows)), (finding,))
 
 
 def compile_factors(factors: Factors, causes: Sequence[str], states: Mapping[str, Sequence[str]]) -> Engine:
@@ -448,7 +587,7 @@ def compile_factors(factors: Factors, causes: Sequence[str], states: Mapping[str
             raise ValueError(f"cause '{cause}' has a parent that is neither a cause nor an exposure")
     blocks = [_exposure_block(factors, group, causes, states) for group in _groups(causes, exposures, factors)]
     blocks += [_finding_block(factors, f, causes, states) for f in findings]
-    return Engine(causes, states, blocks)
+    return Engine(causes, states, blocks, dict(factors))
 
 
 def compile_network(network, causes: Sequence[str], states: Mapping[str, Sequence[str]]) -> Engine:

@@ -39,8 +39,11 @@ def _matches(condition: Mapping[str, list[str]], evidence: Mapping[str, str]) ->
     return all(evidence.get(name) in states for name, states in condition.items())
 
 
-def _fires(rule, evidence: Mapping[str, str]) -> bool:
-    """Every ``when`` condition holds and no ``unless`` condition does (unanswered never matches)."""
+def rule_fires(rule, evidence: Mapping[str, str]) -> bool:
+    """Whether ``rule`` fires on ``evidence``: every ``when`` condition holds and no ``unless`` condition does.
+
+    An unanswered variable never matches.
+    """
     return _matches(rule.when, evidence) and not any(
         evidence.get(name) in states for name, states in rule.unless.items()
     )
@@ -51,7 +54,7 @@ def rule_reasons(priors: Priors, evidence: Mapping[str, str]) -> list[Reason]:
     return [
         Reason(rule.id, rule.level, rule.message, rule.source, rule.quote)
         for rule in priors.escalation.rules
-        if _fires(rule, evidence)
+        if rule_fires(rule, evidence)
     ]
 
 
@@ -62,7 +65,7 @@ def _passed_thresholds(priors: Priors, posterior: Mapping[str, float]) -> list:
 def rule_rank(priors: Priors, evidence: Mapping[str, str]) -> int:
     """Rank (index in ``priors.levels``) the deterministic rules alone give ``evidence``."""
     order = {level: i for i, level in enumerate(priors.levels)}
-    return max((order[rule.level] for rule in priors.escalation.rules if _fires(rule, evidence)), default=0)
+    return max((order[rule.level] for rule in priors.escalation.rules if rule_fires(rule, evidence)), default=0)
 
 
 def level_rank(priors: Priors, evidence: Mapping[str, str], posterior: Mapping[str, float]) -> int:

@@ -39,18 +39,11 @@ class Contribution:
         return {**asdict(self), "direction": self.direction}
 
 
-def _log_sum(log_values: np.ndarray, mask: np.ndarray) -> np.ndarray:
-    chosen = np.where(mask, log_values, -np.inf)
-    top = chosen.max(axis=-1, keepdims=True)
-    safe_top = np.where(np.isfinite(top), top, 0.0)
+def log_odds(engine: Engine, weights: np.ndarray, cause: str) -> np.ndarray:
+    """``log P(cause present, e) - log P(cause absent, e)`` from joint weights (last axis; any scale)."""
+    present = engine.presence[:, engine.causes.index(cause)]
     with np.errstate(divide="ignore"):
-        return (safe_top + np.log(np.exp(chosen - safe_top).sum(axis=-1, keepdims=True)))[..., 0]
-
-
-def log_odds(engine: Engine, log_joint: np.ndarray, cause: str) -> np.ndarray:
-    """``log P(cause present, e) - log P(cause absent, e)`` along the last axis."""
-    present = engine.presence[:, engine.causes.index(cause)].astype(bool)
-    return _log_sum(log_joint, present) - _log_sum(log_joint, ~present)
+        return np.log(weights @ present) - np.log(weights @ (1.0 - present))
 
 
 def explain(
@@ -58,11 +51,11 @@ def explain(
 ) -> list[Contribution]:
     """Each answer's contribution to ``cause``, largest magnitude first."""
     codes = engine.encode(evidence)
-    full = engine.log_joint(codes)
-    engine.normalise(full, evidence)  # raises on impossible evidence
+    full, _ = engine.weights(codes, evidence)  # raises on impossible evidence
     names, without = engine.without_each(codes)
     if not names:
         return []
-    change = log_odds(engine, full, cause) - log_odds(engine, without, cause)
+    with np.errstate(invalid="ignore"):
+        change = log_odds(engine, full, cause) - log_odds(engine, without, cause)
     items = [Contribution(name, evidence[name], questions[name], float(c)) for name, c in zip(names, change)]
     return sorted(items, key=lambda item: (-abs(item.contribution), item.variable))

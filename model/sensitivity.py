@@ -12,9 +12,10 @@ the high end of a band, and a set of cases is re-run:
   absorbs the change; a band end that would leave the rest below
   :data:`MIN_REST` stops there and the swing is marked ``capped``.
 
-A change moves exactly one node's table, so :class:`Sweep` recompiles only
-that node's block of the engine (a few milliseconds), keeping the other
-blocks: the full sweep of every prior over a set of cases takes seconds.
+A change moves exactly one node's table, so :class:`Sweep` asks the engine for
+itself with that one table replaced (:meth:`Engine.with_table` recompiles only
+the node's block, a few milliseconds): the full sweep of every prior over a
+set of cases takes seconds.
 
 Examples
 --------
@@ -36,9 +37,7 @@ import pandas as pd
 
 from twitchcause.priors import Number, Priors, iter_entries, tune_number
 
-# The block compilers are the engine's own, so a recompiled block is exactly what compile_factors
-# would build (tests/test_tuning.py holds the two to 1e-12).
-from .engine import Block, Engine, _exposure_block, _finding_block, _groups, _parents, compile_factors
+from .engine import compile_factors
 from .escalation import escalate
 from .evidence import parse_evidence
 from .network import factors as node_factors
@@ -186,65 +185,19 @@ class Sweep:
         self.states = {name: v.states for name, v in priors.variables.items()}
         self.case_names = list(cases)
         self.cases = [parse_evidence(evidence, priors.variables) for evidence in cases.values()]
-        self.factors = dict(node_factors(node_tables(priors)))
-        self.engine = compile_factors(self.factors, self.causes, self.states)
-        exposures = [v for v in self.states if not _parents(self.factors, v)]
-        self.groups = _groups(list(self.causes), exposures, self.factors)
-        self._block_of = {}
-        for b, group in enumerate(self.groups):
-            for cause in group:
-                self._block_of[cause] = b
-                for parent in _parents(self.factors, cause):
-                    if parent not in self.causes:
-                        self._block_of[parent] = b
-        for b, block in enumerate(self.engine.blocks):
-            if b >= len(self.groups):
-                self._block_of[block.variables[0]] = b
+        self.engine = compile_factors(node_factors(node_tables(priors)), self.causes, self.states)
         self.codes = np.array([self.engine.encode(case) for case in self.cases]).reshape(len(self.cases), -1)
-        self._rows = self._block_rows(self.codes)
-        self._looked_up = np.stack([block.table[rows] for block, rows in zip(self.engine.blocks, self._rows)])
-        self._total = self._looked_up.sum(axis=0)
-        self._present = [np.flatnonzero(column) for column in self.engine.presence.T]
-        self._finite = np.isfinite(self._looked_up).all(axis=(1, 2))
         self.base = self.outcome(self.engine.posterior_codes(self.codes), priors)
-
-    def _block_rows(self, codes: np.ndarray) -> np.ndarray:
-        """Row of each block's table that each case looks up: (blocks, cases)."""
-        index = {name: i for i, name in enumerate(self.engine.variables)}
-        rows = np.zeros((len(self.engine.blocks), len(codes)), dtype=np.int64)
-        for b, block in enumerate(self.engine.blocks):
-            for name, radix in zip(block.variables, block.radices):
-                code = codes[:, index[name]]
-                rows[b] = rows[b] * radix + np.where(code < 0, radix - 1, code)
-        return rows
-
-    def block_with(self, priors: Priors, node: str) -> tuple[int, Block]:
-        """The engine block that holds ``node``, recompiled from ``priors``: (block number, Block).
-
-        ``priors`` must differ from the sweep's only in ``node``'s numbers.
-        """
-        factors = {**self.factors, **node_factors({node: node_table(priors, node)})}
-        b = self._block_of[node]
-        if b < len(self.groups):
-            return b, _exposure_block(factors, self.groups[b], list(self.causes), self.states)
-        return b, _finding_block(factors, node, list(self.causes), self.states)
 
     def posteriors_with(self, priors: Priors, node: str | None) -> np.ndarray:
         """Posteriors (cases x causes) under ``priors``, which differ from the sweep's only in ``node``.
 
-        Only that node's block is recompiled; the other blocks' rows for the
-        cases are kept from the start, so this takes a few milliseconds.
+        Only that node's block is recompiled (see :meth:`Engine.with_table`),
+        so this takes a few milliseconds.
         """
         if node is None:
             return self.base[0]
-        b, block = self.block_with(priors, node)
-        if self._finite[b]:
-            others = self._total - self._looked_up[b]
-        else:  # a zero in the block: subtracting -inf would give nan
-            others = np.delete(self._looked_up, b, axis=0).sum(axis=0)
-        joint, _ = Engine.normalise(others + block.table[self._rows[b]])
-        # a sum per cause rather than a matrix product: no thread pool spun up for a small product
-        return np.stack([joint[:, present].sum(axis=1) for present in self._present], axis=1)
+        return self.engine.with_table(node, node_table(priors, node).values).posterior_codes(self.codes)
 
     def outcome(self, posteriors: np.ndarray, priors: Priors) -> tuple[np.ndarray, list[str], list[str]]:
         """Posteriors (cases x causes), escalation level and top cause of every case."""

@@ -13,7 +13,7 @@ from pgmpy.factors.discrete import TabularCPD
 from pgmpy.models import DiscreteBayesianNetwork
 
 from twitchcause import model
-from twitchcause.model.engine import compile_network
+from twitchcause.model.engine import compile_factors, compile_network
 from twitchcause.model.network import build_network, factors, node_tables
 from twitchcause.model.reference import ReferenceInference
 
@@ -25,13 +25,85 @@ def evidence_strategy(variables):
 
 @settings(max_examples=40, deadline=None)
 @given(data=st.data())
-def test_batch_path_equals_single_path(loaded_model, data):
+def test_batch_path_gives_the_single_path_digits(loaded_model, data):
     cases = data.draw(st.lists(evidence_strategy(loaded_model.variables), min_size=1, max_size=6))
     engine = loaded_model.engine
-    batch = engine.posterior_codes(np.array([engine.encode(case) for case in cases]), chunk=4)
+    batch = engine.marginals_codes(np.array([engine.encode(case) for case in cases]), chunk=4)
     for row, case in zip(batch, cases):
-        single = engine.posterior(case)
-        assert row.tolist() == pytest.approx([single[c] for c in engine.causes], abs=1e-12)
+        single, none = engine.posterior_and_none(case)
+        assert row.tolist() == [single[c] for c in engine.causes] + [none]
+
+
+def test_each_block_is_its_nodes_table_over_its_scope(loaded_model):
+    """A finding's local table, expanded onto the joint, is its CPD read at each joint state's parent bits."""
+    engine = loaded_model.engine
+    tables = factors(node_tables(loaded_model.priors))
+    n = len(engine.causes)
+    joint = np.arange(2**n)
+    for block in engine.blocks:
+        assert block.table.shape == (int(np.prod(block.radices)), 2 ** len(block.scope))
+        assert list(block.scope) == sorted(block.scope)
+        if block.nodes != block.variables:  # an exposure group: checked against pgmpy in test_inference
+            continue
+        names, values = tables[block.variables[0]]
+        assert sorted(engine.causes.index(p) for p in names[1:]) == list(block.scope)
+        bits = tuple((joint >> engine.causes.index(p)) & 1 for p in names[1:])
+        expected = np.log(np.vstack([values[(s, *bits)] for s in range(values.shape[0])] + [np.ones(len(joint))]))
+        np.testing.assert_allclose(block.expanded(n), expected, rtol=1e-15, atol=0)
+        assert (block.local_index(n) < 2 ** len(block.scope)).all()
+
+
+@pytest.mark.parametrize("node", ["caffeine_intake", "dehydration", "restless_legs", "twitch_site", "duration"])
+def test_an_engine_with_one_table_replaced_equals_one_compiled_with_it(loaded_model, node):
+    tables = factors(node_tables(loaded_model.priors))
+    names, values = tables[node]
+    changed = values[::-1].copy()  # another distribution in every column (still sums to 1)
+    states = {name: v.states for name, v in loaded_model.variables.items()}
+    compiled = compile_factors({**tables, node: (names, changed)}, loaded_model.causes, states)
+    replaced = loaded_model.compile().with_table(node, changed)
+    for a, b in zip(replaced.blocks, compiled.blocks):
+        assert (a.variables, a.scope, a.nodes) == (b.variables, b.scope, b.nodes)
+        np.testing.assert_array_equal(a.table, b.table)
+    case = {"caffeine_intake": "high", "twitch_site": "calf", "duration": "weeks", "sleep": "short"}
+    assert replaced.posterior(case) == compiled.posterior(case)
+
+
+def test_replacing_a_table_checks_its_shape_and_node(loaded_model):
+    engine = loaded_model.compile()
+    with pytest.raises(ValueError, match="table of 'caffeine_intake' has shape"):
+        engine.with_table("caffeine_intake", np.ones(5))
+    with pytest.raises(ValueError, match="'coffee' is not a node"):
+        engine.with_table("coffee", np.ones(3))
+
+
+def test_a_stored_engine_round_trips_in_its_local_form(loaded_model):
+    engine = loaded_model.compile()
+    arrays = engine.to_arrays()
+    assert sum(a.nbytes for a in arrays.values()) < 2**20  # local tables, not 200 rows of 4096 joint states
+    again = type(engine).from_arrays(arrays)
+    assert again.fits(engine.causes, engine.states)
+    case = {"weakness": "yes", "diabetes": "yes", "spread": "both_legs"}
+    assert again.posterior(case) == engine.posterior(case)
+
+
+@settings(max_examples=40, deadline=None)
+@given(data=st.data())
+def test_what_each_next_answer_gives_equals_asking_with_it(loaded_model, data):
+    evidence = data.draw(evidence_strategy(loaded_model.variables))
+    engine = loaded_model.engine
+    now, pairs, p_answer, after = engine.after_each_answer(engine.encode(evidence))
+    assert now.tolist() == pytest.approx([engine.posterior(evidence)[c] for c in engine.causes], abs=1e-12)
+    assert {name for name, _ in pairs} == set(loaded_model.variables) - set(evidence)
+    _, log_evidence = engine.joint_posterior(evidence)
+    for (name, state), p, row in zip(pairs, p_answer, after):
+        answered = {**evidence, name: state}
+        try:
+            _, log_both = engine.joint_posterior(answered)
+        except model.ImpossibleEvidenceError:
+            assert p == 0.0
+            continue
+        assert p == pytest.approx(np.exp(log_both - log_evidence), abs=1e-12)
+        assert row.tolist() == pytest.approx([engine.posterior(answered)[c] for c in engine.causes], abs=1e-12)
 
 
 def test_engine_compiled_from_priors_equals_engine_compiled_from_pgmpy(loaded_model):

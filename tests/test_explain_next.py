@@ -149,10 +149,7 @@ def test_bulk_ranks_after_answers_equal_one_by_one(loaded_model, data):
         st.fixed_dictionaries({}, optional={n: st.sampled_from(v.states) for n, v in loaded_model.variables.items()})
     )
     engine = loaded_model.engine
-    pairs, factors = engine.answer_factors(engine.encode(evidence))
-    joint, _ = engine.joint_posterior(evidence)
-    weights = joint * factors
-    marginals = (weights / weights.sum(axis=1, keepdims=True)) @ engine.presence
+    _, pairs, _, marginals = engine.after_each_answer(engine.encode(evidence))
     expected = [
         level_rank(loaded_model.priors, {**evidence, name: state}, dict(zip(engine.causes, m)))
         for (name, state), m in zip(pairs, marginals)
