@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 from dash import Dash
+from werkzeug.serving import WSGIRequestHandler
 
 import twitchcause.model as twitch_model
 
+from .api import register_api
 from .callbacks import register_callbacks
 from .examples import load_examples
 from .layout import build_layout
+from .security import harden
 
 TITLE = "twitchcause: why is my leg twitching?"
 
@@ -30,7 +33,16 @@ def create_app(model: twitch_model.Model | None = None) -> Dash:
     )
     app.layout = build_layout(model, examples)
     register_callbacks(app, model, examples)
+    register_api(app.server, model)
+    harden(app)
     return app
+
+
+class QuietRequestHandler(WSGIRequestHandler):
+    """The development server without a version banner in its ``Server`` header."""
+
+    def version_string(self) -> str:
+        return "twitchcause"
 
 
 def serve(
@@ -38,4 +50,4 @@ def serve(
 ) -> None:
     """Run the development server (``twitchcause app``); use gunicorn and ``twitchcause.app.wsgi:server`` in
     production."""
-    create_app(model).run(host=host, port=port, debug=debug)
+    create_app(model).run(host=host, port=port, debug=debug, request_handler=QuietRequestHandler)

@@ -7,6 +7,7 @@ hand-edited link can never break the page; what is valid is kept.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Mapping
 from urllib.parse import parse_qsl, urlencode
 
@@ -14,16 +15,19 @@ from twitchcause.priors import did_you_mean
 
 # A full case (32 answers, the longest names) is well under 1,000 characters.
 MAX_QUERY_LENGTH = 2000
-# Longer names or values are echoed back shortened, never in full.
+# Longer names or values are echoed back shortened, never in full, and get no "did you mean".
 MAX_SHOWN_CHARACTERS = 40
+# A case answers each question at most once: more pairs than this is not a case, and is
+# ignored whole before any of it is looked at (a "did you mean" costs time per pair).
+MAX_PAIRS = 100
+# Notices after this many are summed up in one line.
+MAX_NOTICES = 8
 
 
 def shown(text: str) -> str:
     """``text`` made safe to echo in a notice: printable and short."""
-    printable = "".join(ch if ch.isprintable() else "?" for ch in text)
-    if len(printable) > MAX_SHOWN_CHARACTERS:
-        return printable[:MAX_SHOWN_CHARACTERS] + "..."
-    return printable
+    printable = "".join(ch if ch.isprintable() else "?" for ch in text[:MAX_SHOWN_CHARACTERS])
+    return printable + "..." if len(text) > MAX_SHOWN_CHARACTERS else printable
 
 
 def clean_answers(pairs, variables: Mapping) -> tuple[dict[str, str], list[str]]:
@@ -32,16 +36,24 @@ def clean_answers(pairs, variables: Mapping) -> tuple[dict[str, str], list[str]]
     An empty state means "not answered" and is skipped silently. A variable
     given twice with different answers is dropped (it becomes unanswered, so a
     warning-sign question is asked again rather than settled by a guess).
+    More than ``MAX_PAIRS`` pairs are all ignored with one notice; at most
+    ``MAX_NOTICES`` notices are listed, then one line counts the rest.
     """
+    pairs = list(itertools.islice(pairs, MAX_PAIRS + 1))
+    if len(pairs) > MAX_PAIRS:
+        return {}, [f"Ignored the answers: more than {MAX_PAIRS}, while there are {len(variables)} questions."]
     evidence: dict[str, str] = {}
     notices: list[str] = []
     conflicting: set[str] = set()
+
+    def suggest(text: str, choices) -> str:  # only for notices that are shown, and short texts
+        return did_you_mean(text, choices) if len(notices) < MAX_NOTICES and len(text) <= MAX_SHOWN_CHARACTERS else ""
+
     for name, state in pairs:
-        name, state = str(name), "" if state is None else str(state).strip()
+        name = name if isinstance(name, str) else str(name)
+        state = state.strip() if isinstance(state, str) else "" if state is None else str(state)
         if name not in variables:
-            notices.append(
-                f"Ignored '{shown(name)}': not a question of this tool{did_you_mean(shown(name), variables)}."
-            )
+            notices.append(f"Ignored '{shown(name)}': not a question of this tool{suggest(name, variables)}.")
             continue
         if not state:
             continue
@@ -54,11 +66,12 @@ def clean_answers(pairs, variables: Mapping) -> tuple[dict[str, str], list[str]]
         states = variables[name].states
         if state not in states:
             notices.append(
-                f"Ignored '{name}={shown(state)}': expected one of {', '.join(states)}"
-                f"{did_you_mean(shown(state), states)}."
+                f"Ignored '{name}={shown(state)}': expected one of {', '.join(states)}{suggest(state, states)}."
             )
             continue
         evidence[name] = state
+    if len(notices) > MAX_NOTICES:
+        notices[MAX_NOTICES:] = [f"... and {len(notices) - MAX_NOTICES} more parts of the link ignored."]
     return {name: evidence[name] for name in variables if name in evidence}, notices
 
 
@@ -67,7 +80,7 @@ def parse_query(search: str | None, variables: Mapping) -> tuple[dict[str, str],
 
     Returns the valid answers in vocabulary order and one notice per part ignored.
     """
-    query = (search or "").removeprefix("?")
+    query = search.removeprefix("?") if isinstance(search, str) else ""
     if not query:
         return {}, []
     if len(query) > MAX_QUERY_LENGTH:

@@ -199,6 +199,35 @@ class Model:
         posterior, none_identified = self.engine.posterior_and_none(parsed)
         return Result(parsed, posterior, dict(self.prior), escalate(self.priors, parsed, posterior), none_identified)
 
+    def report(
+        self, evidence: Mapping[str, object] | None, explain: str | None = None, next: int | None = None
+    ) -> dict:
+        """One case as a JSON-ready dict: what ``twitchcause infer --json`` prints and the JSON API answers.
+
+        :meth:`Result.to_dict`, plus ``explanation`` (each answer's contribution
+        to the cause ``explain``) and ``next`` (the ``next`` most useful
+        unanswered questions) when asked for.
+
+        Raises
+        ------
+        EvidenceError, ImpossibleEvidenceError, UnknownCauseError, TwitchcauseError
+            For bad evidence, an unknown cause or a negative count.
+
+        Examples
+        --------
+        >>> from twitchcause import model
+        >>> r = model.load().report({"caffeine_intake": "high"}, explain="caffeine", next=1)
+        >>> r["ranking"][0], r["explanation"][0]["variable"], len(r["next"])
+        ('caffeine', 'caffeine_intake', 1)
+        """
+        result = self.infer(evidence)
+        extras = {}
+        if explain is not None:
+            extras["explanation"] = [item.to_dict() for item in self.explain(result.evidence, explain)]
+        if next is not None:
+            extras["next"] = [q.to_dict() for q in self.ask_next(result.evidence, next)]
+        return result.to_dict(extras)
+
     def explain(self, evidence: Mapping[str, object] | None, cause: str) -> list:
         """Each answer's signed contribution to ``cause``, largest first.
 

@@ -123,17 +123,12 @@ def cmd_infer(args) -> int:
     if args.next is not None and args.next < 0:
         raise TwitchcauseError(f"--next takes a count of questions (0 or more), got {args.next}")
     model = load(args.priors)
+    if args.json:
+        print(json.dumps(model.report(evidence, explain=args.explain, next=args.next), indent=2))
+        return 0
     result = model.infer(evidence)
     explanation = model.explain(result.evidence, args.explain) if args.explain else None
     questions = model.ask_next(result.evidence, args.next) if args.next is not None else None
-    if args.json:
-        extras = {}
-        if explanation is not None:
-            extras["explanation"] = [item.to_dict() for item in explanation]
-        if questions is not None:
-            extras["next"] = [q.to_dict() for q in questions]
-        print(json.dumps(result.to_dict(extras), indent=2))
-        return 0
     print(format_table(result, model))
     if explanation is not None:
         print(f"\nwhy {args.explain} (change in log-odds when the answer alone is removed):")

@@ -1,0 +1,80 @@
+"""The JSON API on the dashboard's server: ``POST /api/v1/infer`` and ``GET /healthz``.
+
+``POST /api/v1/infer`` takes ``{"evidence": {variable: state}, "explain": cause,
+"next": n}`` (only ``evidence`` required) and answers exactly what
+``twitchcause infer --json`` prints, both made by :meth:`Model.report`. Bad
+input answers 400 with one line, ``{"error": "..."}``.
+
+Answers are cached per case (:func:`app.cache.per_case`): the key is the
+validated evidence with ``explain`` and ``next``.
+"""
+
+from __future__ import annotations
+
+import json
+
+from flask import Flask, Response, request
+from werkzeug.exceptions import BadRequest
+
+from twitchcause.model import TwitchcauseError
+
+from .cache import per_case
+
+INFER_PATH = "/api/v1/infer"
+HEALTH_PATH = "/healthz"
+FIELDS = ("evidence", "explain", "next")
+
+
+def register_api(server: Flask, model):
+    """Add the API's routes to ``server``, answering from ``model``; returns the cached answer function."""
+
+    @per_case
+    def answer(evidence: dict, explain: str | None, next: int | None) -> bytes:
+        return json.dumps(model.report(evidence, explain=explain, next=next)).encode()
+
+    @server.get(HEALTH_PATH)
+    def healthz():
+        return Response(b"ok\n", mimetype="text/plain")
+
+    @server.post(INFER_PATH)
+    def infer():
+        body = read_body()
+        try:
+            payload = answer(model.parse(body.get("evidence")), body.get("explain"), body.get("next"))
+        except TwitchcauseError as exc:
+            raise BadRequest(str(exc)) from None
+        return Response(payload, mimetype="application/json")
+
+    return answer
+
+
+def read_body() -> dict:
+    """The request's JSON object, its fields checked; a BadRequest naming the first problem."""
+    try:
+        body = json.loads(request.get_data(cache=False), object_pairs_hook=_unrepeated)
+    except RecursionError:
+        raise BadRequest("the body is nested too deeply") from None
+    except ValueError as exc:  # also UnicodeDecodeError
+        raise BadRequest(f"the body is not JSON ({exc})") from None
+    if not isinstance(body, dict):
+        raise BadRequest(f'the body must be a JSON object {{"evidence": {{...}}}}, got {type(body).__name__}')
+    unknown = [key for key in body if key not in FIELDS]
+    if unknown:
+        raise BadRequest(f"unknown field '{unknown[0][:40]}'; expected {', '.join(FIELDS)}")
+    if "evidence" not in body:
+        raise BadRequest('the body has no "evidence" (an object {variable: state}, {} for none)')
+    explain, count = body.get("explain"), body.get("next")
+    if explain is not None and not isinstance(explain, str):
+        raise BadRequest(f'"explain" must be the name of a cause, got {json.dumps(explain)[:40]}')
+    if count is not None and (isinstance(count, bool) or not isinstance(count, int) or count < 0):
+        raise BadRequest(f'"next" must be a count of questions (0 or more), got {json.dumps(count)[:40]}')
+    return body
+
+
+def _unrepeated(pairs: list) -> dict:
+    found = {}
+    for key, value in pairs:
+        if key in found:
+            raise BadRequest(f"'{key[:40]}' is given twice; give it once")
+        found[key] = value
+    return found

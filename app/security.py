@@ -1,0 +1,201 @@
+"""The server's door: size bounds, a checked callback request, security headers and plain errors.
+
+Whatever a client sends is bounded before any work is done on it: the body's
+size (413), its JSON nesting, and for Dash's callback endpoint the request's
+shape against the callback it names, with no list or object inside it longer
+than a page can produce (400). So a malformed or oversized request costs
+microseconds and answers 4xx with one line, never 500 and never a traceback.
+"""
+
+from __future__ import annotations
+
+import json
+
+from flask import Flask, Response, request
+from flask.json.provider import DefaultJSONProvider
+from werkzeug.exceptions import (
+    BadRequest,
+    HTTPException,
+    InternalServerError,
+    NotFound,
+    RequestEntityTooLarge,
+)
+
+# The largest request the page sends (every answer of a full case, with ids) is under
+# 10 KB; a JSON API case is under 2 KB.
+MAX_BODY_BYTES = 64 * 1024
+# No list or object a callback receives has more entries than this (the page's
+# longest is the list of the 32 questions' answers).
+MAX_ENTRIES = 256
+CALLBACK_ENDPOINT = "_dash-update-component"
+WILDCARDS = ('["ALL"]', '["ALLSMALLER"]', '["MATCH"]')
+# The page's links are cases: keep crawlers to the page itself, not its infinite queries.
+ROBOTS_TXT = "User-agent: *\nAllow: /$\nDisallow: /\n"
+
+# `script-src` also names the hashes of the page's inline scripts (see `harden`); styles may
+# be inline because Dash and plotly.js set them on elements. The case lives in the address,
+# so no address is ever sent to another site (`no-referrer`).
+CONTENT_SECURITY_POLICY = (
+    "default-src 'self'; script-src 'self' {hashes}; style-src 'self' 'unsafe-inline'; "
+    "img-src 'self' data:; font-src 'self'; connect-src 'self'; object-src 'none'; "
+    "base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+)
+HEADERS = {
+    "X-Content-Type-Options": "nosniff",
+    "X-Frame-Options": "DENY",
+    "Referrer-Policy": "no-referrer",
+    "Cross-Origin-Opener-Policy": "same-origin",
+}
+
+
+class BoundedJSONProvider(DefaultJSONProvider):
+    """Flask's JSON with nesting too deep to decode reported as bad JSON (a 400), not a crash."""
+
+    def loads(self, s, **kwargs):
+        try:
+            return super().loads(s, **kwargs)
+        except RecursionError:
+            raise ValueError("nested too deeply") from None
+
+
+def harden(app) -> None:
+    """Bound, check and label every request and response of the Dash ``app``'s server.
+
+    Unknown paths answer 404 (Dash would serve the page at any path); the page
+    itself is ``/`` and Dash's own routes stay as they are.
+    """
+    server: Flask = app.server
+    server.config["MAX_CONTENT_LENGTH"] = MAX_BODY_BYTES
+    server.json = BoundedJSONProvider(server)
+    catch_all = app.config.routes_pathname_prefix + "<path:path>"
+    for rule in server.url_map.iter_rules():
+        if rule.rule == catch_all:
+            server.view_functions[rule.endpoint] = _not_found
+    server.add_url_rule(catch_all, "unknown_path", _not_found, methods=["POST", "PUT", "PATCH", "DELETE"])
+    callback_endpoint = app.config.routes_pathname_prefix + CALLBACK_ENDPOINT
+    server.add_url_rule("/robots.txt", "robots_txt", lambda: Response(ROBOTS_TXT, mimetype="text/plain"))
+    headers = {}
+
+    @server.before_request
+    def check_callback_request():
+        if request.endpoint == callback_endpoint:
+            problem = callback_problem(request.get_json(), app.callback_map)
+            if problem:
+                raise BadRequest(problem)
+
+    @server.after_request
+    def add_headers(response):
+        if not headers:  # the inline scripts are known once every callback is registered
+            hashes = " ".join(app.csp_hashes())
+            headers.update(HEADERS, **{"Content-Security-Policy": CONTENT_SECURITY_POLICY.format(hashes=hashes)})
+        response.headers.update(headers)
+        return response
+
+    server.register_error_handler(HTTPException, error_response)
+
+
+def _not_found(path):
+    raise NotFound()
+
+
+def error_response(error: HTTPException):
+    """One line: JSON ``{"error": ...}`` for the API and the callbacks, plain text elsewhere."""
+    if isinstance(error, InternalServerError):
+        message = "internal error"  # the traceback goes to the server's log only
+    elif isinstance(error, RequestEntityTooLarge):
+        message = f"the request body is larger than {MAX_BODY_BYTES:,} bytes"
+    elif isinstance(error, NotFound):
+        message = "nothing here; the dashboard is at /"
+    else:
+        message = (error.description or error.name).splitlines()[0]
+    code = error.code or 500
+    if request.path.startswith("/api/") or request.method == "POST":
+        return Response(json.dumps({"error": message}), code, mimetype="application/json")
+    return Response(f"{code} {error.name}: {message}\n", code, mimetype="text/plain")
+
+
+def callback_problem(body, callback_map) -> str | None:
+    """What is wrong with a callback request ``body`` (one line), or None when it fits its callback.
+
+    The request must name a registered callback and post, for each of its
+    inputs and states, an item ``{"id", "property", "value"}`` with that id and
+    property (a list of them for a pattern such as ``ALL``); ``changedPropIds``
+    may only name posted inputs. No list or object anywhere in it may hold
+    more than ``MAX_ENTRIES`` entries.
+    """
+    if not isinstance(body, dict):
+        return "a callback request is a JSON object"
+    if _too_many_entries(body):
+        return f"a list or object in the request holds more than {MAX_ENTRIES} entries"
+    callback = callback_map.get(body.get("output")) if isinstance(body.get("output"), str) else None
+    if callback is None:
+        return "the request names no callback of this page"
+    outputs = callback["output"] if isinstance(callback["output"], list) else [callback["output"]]
+    declared_outputs = [{"id": o.component_id_str(), "property": o.component_property} for o in outputs]
+    posted_outputs = body.get("outputs")
+    if not isinstance(callback["output"], list):
+        posted_outputs = [posted_outputs]
+    posted = {}
+    for part, declared, items in (
+        ("outputs", declared_outputs, posted_outputs),
+        ("inputs", callback["inputs"], body.get("inputs")),
+        ("state", callback["state"], body.get("state", [])),
+    ):
+        problem = _dependencies_problem(part, declared, items, posted)
+        if problem:
+            return problem
+    changed = body.get("changedPropIds", [])
+    if not isinstance(changed, list) or not all(isinstance(c, str) and c in posted for c in changed):
+        return "changedPropIds must name inputs of the request"
+    return None
+
+
+def _dependencies_problem(part: str, declared: list[dict], items, posted: dict) -> str | None:
+    if not isinstance(items, list) or len(items) != len(declared):
+        return f"'{part}' must list {len(declared)} items, one per {part} of the callback"
+    for want, got in zip(declared, items):
+        pattern = json.loads(want["id"]) if want["id"].startswith("{") else None
+        many = pattern is not None and any(json.dumps(v) in WILDCARDS[:2] for v in pattern.values())
+        entries = got if many and isinstance(got, list) else [got] if not many else None
+        if entries is None or not all(_fits(entry, want, pattern) for entry in entries):
+            return f"'{part}' does not match {want['id']}.{want['property']}"
+        if part == "inputs":
+            posted.update({f"{_id_text(e['id'])}.{e['property']}": True for e in entries})
+    return None
+
+
+def _fits(entry, want: dict, pattern: dict | None) -> bool:
+    if not isinstance(entry, dict) or entry.get("property") != want["property"]:
+        return False
+    given = entry.get("id")
+    if pattern is None:
+        return given == want["id"]
+    if not isinstance(given, dict) or given.keys() != pattern.keys():
+        return False
+    return all(
+        isinstance(given[key], str | int | float) if json.dumps(value) in WILDCARDS else given[key] == value
+        for key, value in pattern.items()
+    )
+
+
+def _id_text(component_id) -> str:
+    """A posted component id as Dash names it: a dict as compact JSON with sorted keys."""
+    if isinstance(component_id, dict):
+        return json.dumps(component_id, sort_keys=True, separators=(",", ":"))
+    return str(component_id)
+
+
+def _too_many_entries(value) -> bool:
+    """Whether a list or object anywhere in ``value`` holds more than ``MAX_ENTRIES`` entries."""
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, dict):
+            if len(item) > MAX_ENTRIES:
+                return True
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            if len(item) > MAX_ENTRIES:
+                return True
+            stack.extend(item)
+    return False

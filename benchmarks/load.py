@@ -1,0 +1,390 @@
+"""The dashboard and the JSON API under load: gunicorn (2 workers, --preload) on 127.0.0.1 and wrk.
+
+Each scenario runs wrk with 8 connections against a fresh server and reports
+requests per second, median and 99th-percentile latency, errors (any status
+but 200) and the workers' CPU time and minor page faults per request:
+
+- ``healthz``: ``GET /healthz``, the reference every other figure is divided by;
+- ``api_repeat`` / ``api_unique``: ``POST /api/v1/infer`` with ``{"evidence": ...}``,
+  cycling through the example cases / a new random case each time (each question
+  answered with probability 0.3); ``api_unique_next3`` adds ``"next": 3``;
+- ``dash_repeat`` / ``dash_unique``: the dashboard's main callback (the one that
+  redraws the page when the case changes) posted as the browser posts it.
+
+wrk is installed from Debian's packages (apt-get) when missing. The last line
+sums it up::
+
+    api_repeat_vs_healthz=.. api_unique_vs_healthz=.. dash_repeat_vs_healthz=.. dash_unique_vs_healthz=..
+
+``--attack`` instead measures the dashboard under two clients posting 1.5 MB
+bodies of 100,000 unknown answers without pause, against the same load alone.
+
+    python benchmarks/load.py [--seconds 10] [--connections 8] [--attack]
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import json
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from contextlib import contextmanager
+from pathlib import Path
+
+from twitchcause import load
+from twitchcause.app.api import HEALTH_PATH, INFER_PATH
+from twitchcause.app.examples import load_examples
+from twitchcause.app.server import create_app
+
+CALLBACK_PATH = "/_dash-update-component"
+CASE_STORE = "case.data"  # the store holding the case; the main callback redraws the page from it
+WORKERS = 2
+WRK_THREADS = 2
+SHARE_OBSERVED = 0.3
+START_SECONDS = 60
+SUMMARY = ("api_repeat", "api_unique", "dash_repeat", "dash_unique")
+CASE_MARK = '"__CASE__"'
+
+# Every script ends by printing its figures as one JSON line (latencies in microseconds).
+REPORT_LUA = """
+done = function(summary, latency, requests)
+  local errors = summary.errors
+  io.write(string.format('{"requests": %d, "seconds": %f, "p50_us": %f, "p99_us": %f, "errors": %d}\\n',
+    summary.requests, summary.duration / 1e6, latency:percentile(50), latency:percentile(99),
+    errors.connect + errors.read + errors.write + errors.status + errors.timeout))
+end
+"""
+GET_LUA = 'request = function() return wrk.format("GET", "{path}") end\n'
+CYCLE_LUA = """
+bodies = {bodies}
+counter = 0
+request = function()
+  counter = counter + 1
+  return wrk.format("POST", "{path}", {{["Content-Type"] = "application/json"}}, bodies[(counter % #bodies) + 1])
+end
+"""
+# A new random case per request: each question answered with probability SHARE_OBSERVED.
+RANDOM_LUA = """
+questions = {questions}
+prefix, suffix = {prefix}, {suffix}
+local threads = 0
+setup = function(thread) threads = threads + 1; thread:set("seed", threads) end
+init = function(args) math.randomseed(os.time() * 100 + seed) end
+request = function()
+  local parts = {{}}
+  for _, q in ipairs(questions) do
+    if math.random() < {share} then
+      local states = q[2]
+      parts[#parts + 1] = '"' .. q[1] .. '":"' .. states[math.random(#states)] .. '"'
+    end
+  end
+  local body = prefix .. "{{" .. table.concat(parts, ",") .. "}}" .. suffix
+  return wrk.format("POST", "{path}", {{["Content-Type"] = "application/json"}}, body)
+end
+"""
+
+
+def lua_string(text: str) -> str:
+    return json.dumps(text)  # a JSON string is a valid Lua string literal for this text (no \u escapes)
+
+
+def lua_list(items) -> str:
+    return "{" + ", ".join(items) + "}"
+
+
+def main_callback(app) -> str:
+    """The main callback (its output key): the server callback whose only input is the case store."""
+    for output, spec in app.callback_map.items():
+        if [f"{i['id']}.{i['property']}" for i in spec["inputs"]] == [CASE_STORE]:
+            return output
+    raise SystemExit(f"load: no server-side callback has {CASE_STORE} as its only input")
+
+
+def callback_request(app, output: str, values: dict, changed: list[str], components: list = ()) -> dict:
+    """The body the browser posts to run callback ``output``.
+
+    ``values`` maps ``"id.property"`` to the value posted (None when absent); an
+    input or state with a pattern id (``ALL``) gets one item per id in
+    ``components`` that it matches, its value from ``values`` under that id.
+    """
+    spec = app.callback_map[output]
+
+    def matches(component_id, pattern: dict) -> bool:
+        return (
+            isinstance(component_id, dict)
+            and component_id.keys() == pattern.keys()
+            and all(isinstance(want, list) or component_id[key] == want for key, want in pattern.items())
+        )
+
+    def item(dependency, posted=True):
+        prop = dependency["property"]
+        if not dependency["id"].startswith("{"):
+            found = [(dependency["id"], dependency["id"])]
+        else:
+            pattern = json.loads(dependency["id"])
+            found = [
+                (c, json.dumps(c, sort_keys=True, separators=(",", ":"))) for c in components if matches(c, pattern)
+            ]
+        items = [
+            {"id": c, "property": prop, **({"value": values.get(f"{name}.{prop}")} if posted else {})}
+            for c, name in found
+        ]
+        return items if dependency["id"].startswith("{") else items[0]
+
+    outputs = spec["output"] if isinstance(spec["output"], list) else [spec["output"]]
+    posted_outputs = [item({"id": o.component_id_str(), "property": o.component_property}, False) for o in outputs]
+    return {
+        "output": output,
+        "outputs": posted_outputs if isinstance(spec["output"], list) else posted_outputs[0],
+        "inputs": [item(i) for i in spec["inputs"]],
+        "changedPropIds": changed,
+        "state": [item(s) for s in spec["state"]],
+    }
+
+
+def main_callback_request(app, evidence) -> dict:
+    """The body the browser posts to redraw the page for the case ``evidence``."""
+    return callback_request(app, main_callback(app), {CASE_STORE: evidence}, [CASE_STORE])
+
+
+def scenarios(model, app) -> dict[str, str]:
+    """The wrk Lua script of each scenario."""
+    cases = [dict(e.evidence) for e in load_examples(model).values()]
+    questions = lua_list(
+        lua_list([lua_string(name), lua_list(lua_string(s) for s in v.states)]) for name, v in model.variables.items()
+    )
+
+    def cycle(path, bodies):
+        return CYCLE_LUA.format(bodies=lua_list(lua_string(json.dumps(b)) for b in bodies), path=path)
+
+    def randomly(path, template):
+        prefix, suffix = json.dumps(template).split(CASE_MARK)
+        return RANDOM_LUA.format(
+            questions=questions, prefix=lua_string(prefix), suffix=lua_string(suffix), share=SHARE_OBSERVED, path=path
+        )
+
+    dash_template = main_callback_request(app, "__CASE__")
+    return {
+        "healthz": GET_LUA.format(path=HEALTH_PATH),
+        "api_repeat": cycle(INFER_PATH, [{"evidence": c} for c in cases]),
+        "api_unique": randomly(INFER_PATH, {"evidence": "__CASE__"}),
+        "api_unique_next3": randomly(INFER_PATH, {"evidence": "__CASE__", "next": 3}),
+        "dash_repeat": cycle(CALLBACK_PATH, [main_callback_request(app, c) for c in cases]),
+        "dash_unique": randomly(CALLBACK_PATH, dash_template),
+    }
+
+
+def ensure_wrk() -> str:
+    """The path of wrk, installed from Debian's packages when missing."""
+    found = shutil.which("wrk")
+    if found:
+        return found
+    print("load: installing wrk (apt-get install wrk)", file=sys.stderr)
+    sudo = [] if os.geteuid() == 0 else ["sudo"]
+    install = [*sudo, "apt-get", "install", "-y", "-q", "wrk"]
+    if subprocess.run(install, stdout=subprocess.DEVNULL).returncode != 0:
+        subprocess.run([*sudo, "apt-get", "update", "-q"], stdout=subprocess.DEVNULL)
+        subprocess.run(install, stdout=subprocess.DEVNULL)
+    found = shutil.which("wrk")
+    if not found:
+        raise SystemExit("load: wrk is not installed and apt-get could not install it")
+    return found
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@contextmanager
+def gunicorn(port: int):
+    """A gunicorn serving the dashboard on 127.0.0.1:``port``; yields the master's pid."""
+    command = [
+        sys.executable,
+        "-m",
+        "gunicorn",
+        "--workers",
+        str(WORKERS),
+        "--preload",
+        "--bind",
+        f"127.0.0.1:{port}",
+        "--log-level",
+        "warning",
+        "twitchcause.app.wsgi:server",
+    ]
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + START_SECONDS
+        while not healthy(port):
+            if process.poll() is not None or time.monotonic() > deadline:
+                raise SystemExit(f"load: gunicorn did not start ({' '.join(command)})")
+            time.sleep(0.2)
+        while len(workers(process.pid)) < WORKERS:
+            time.sleep(0.1)
+        yield process.pid
+    finally:
+        process.send_signal(signal.SIGTERM)
+        process.wait(timeout=30)
+
+
+def healthy(port: int) -> bool:
+    try:
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=1)
+        conn.request("GET", HEALTH_PATH)
+        return conn.getresponse().status == 200
+    except OSError:
+        return False
+
+
+def workers(master: int) -> list[int]:
+    try:
+        return [int(p) for p in Path(f"/proc/{master}/task/{master}/children").read_text().split()]
+    except OSError:
+        return []
+
+
+def usage(pids: list[int]) -> tuple[float, int]:
+    """CPU seconds (user + system) and minor page faults of ``pids`` so far."""
+    ticks, faults = 0, 0
+    for pid in pids:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        faults += int(fields[7])
+        ticks += int(fields[11]) + int(fields[12])
+    return ticks / os.sysconf("SC_CLK_TCK"), faults
+
+
+def run_wrk(wrk: str, port: int, script: str, seconds: float, connections: int, pids: list[int]) -> dict:
+    with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as handle:
+        handle.write(script + REPORT_LUA)
+    try:
+        cpu0, faults0 = usage(pids)
+        command = [
+            wrk,
+            f"-t{WRK_THREADS}",
+            f"-c{connections}",
+            f"-d{seconds}s",
+            "-s",
+            handle.name,
+            f"http://127.0.0.1:{port}",
+        ]
+        out = subprocess.run(command, capture_output=True, text=True, check=True).stdout
+        cpu1, faults1 = usage(pids)
+    finally:
+        os.unlink(handle.name)
+    figures = json.loads(re.findall(r"^\{.*\}$", out, re.MULTILINE)[-1])
+    requests = max(figures["requests"], 1)
+    return {
+        "requests_per_s": figures["requests"] / figures["seconds"],
+        "p50_ms": figures["p50_us"] / 1000,
+        "p99_ms": figures["p99_us"] / 1000,
+        "errors": figures["errors"],
+        "cpu_ms_per_request": (cpu1 - cpu0) * 1000 / requests,
+        "faults_per_request": (faults1 - faults0) / requests,
+    }
+
+
+def key_bomb(app) -> bytes:
+    """A main-callback request whose case holds 100,000 unknown answers (about 1.5 MB)."""
+    bomb = {f"unknown_question_{i:06d}": "x" for i in range(100_000)}
+    return json.dumps(main_callback_request(app, bomb)).encode()
+
+
+def attack(port: int, body: bytes, stop: threading.Event, statuses: list) -> None:
+    """Post ``body`` again and again until ``stop``; the status of each answer in ``statuses``."""
+    while not stop.is_set():
+        try:
+            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+            conn.request("POST", CALLBACK_PATH, body, {"Content-Type": "application/json"})
+            statuses.append(conn.getresponse().status)
+            conn.close()
+        except OSError:
+            statuses.append("reset")  # the server answered 413 and closed before the whole body was sent
+
+
+def print_row(name: str, figures: dict, reference: dict | None) -> None:
+    ratio = f"{figures['requests_per_s'] / reference['requests_per_s']:5.2f}x" if reference else "     -"
+    print(
+        f"{name:<18} {figures['requests_per_s']:8.0f} req/s  p50 {figures['p50_ms']:6.2f} ms  "
+        f"p99 {figures['p99_ms']:6.2f} ms  {ratio}  errors {figures['errors']}  "
+        f"cpu {figures['cpu_ms_per_request']:.2f} ms/req  faults {figures['faults_per_request']:.1f}/req",
+        flush=True,
+    )
+
+
+def measure(seconds: float, connections: int) -> dict[str, dict]:
+    """Every scenario against one server; the figures by scenario name."""
+    model = load()
+    app = create_app(model)
+    scripts = scenarios(model, app)
+    wrk = ensure_wrk()
+    port = free_port()
+    results: dict[str, dict] = {}
+    with gunicorn(port) as master:
+        pids = workers(master)
+        for name, script in scripts.items():
+            run_wrk(wrk, port, script, min(2, seconds), connections, pids)  # warm up (and fill caches)
+            results[name] = run_wrk(wrk, port, script, seconds, connections, pids)
+            print_row(name, results[name], results.get("healthz"))
+    return results
+
+
+def summary_line(results: dict[str, dict]) -> str:
+    healthz = results["healthz"]["requests_per_s"]
+    return " ".join(f"{name}_vs_healthz={results[name]['requests_per_s'] / healthz:.2f}" for name in SUMMARY)
+
+
+def measure_attack(seconds: float, connections: int) -> None:
+    model = load()
+    app = create_app(model)
+    script = scenarios(model, app)["dash_unique"]
+    body = key_bomb(app)
+    wrk = ensure_wrk()
+    port = free_port()
+    with gunicorn(port) as master:
+        pids = workers(master)
+        run_wrk(wrk, port, script, min(2, seconds), connections, pids)
+        alone = run_wrk(wrk, port, script, seconds, connections, pids)
+        print_row("dash_unique alone", alone, None)
+        stop, statuses = threading.Event(), []
+        attackers = [threading.Thread(target=attack, args=(port, body, stop, statuses)) for _ in range(2)]
+        for thread in attackers:
+            thread.start()
+        attacked = run_wrk(wrk, port, script, seconds, connections, pids)
+        stop.set()
+        for thread in attackers:
+            thread.join()
+        print_row("dash_unique + 2x", attacked, alone)
+    answered = {str(s): statuses.count(s) for s in sorted(set(statuses), key=str)}
+    print(f"{len(statuses)} key-bombed posts of {len(body) / 1e6:.1f} MB, answers {answered}")
+    print(f"attack_p99_vs_alone={attacked['p99_ms'] / alone['p99_ms']:.2f}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="benchmarks/load.py", description=__doc__.split("\n")[0])
+    parser.add_argument("--seconds", type=int, default=10, help="per scenario (default: 10)")
+    parser.add_argument("--connections", type=int, default=8)
+    parser.add_argument("--attack", action="store_true", help="the dashboard under two 1.5 MB key-bomb posters")
+    args = parser.parse_args(argv)
+    if args.attack:
+        measure_attack(args.seconds, args.connections)
+        return 0
+    print(
+        f"gunicorn {WORKERS} workers --preload, wrk {WRK_THREADS} threads, {args.connections} connections, "
+        f"{args.seconds} s per scenario on 127.0.0.1"
+    )
+    print(summary_line(measure(args.seconds, args.connections)))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,393 @@
+"""The server's door: bounds, checked callback requests, headers, unknown paths, and the JSON API."""
+
+from __future__ import annotations
+
+import http.client
+import json
+import re
+import socket
+import subprocess
+import sys
+import threading
+import time
+
+import pytest
+from cli_helpers import run
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from werkzeug.serving import make_server
+
+from benchmarks.load import CASE_STORE, callback_request, key_bomb, main_callback, main_callback_request
+from twitchcause.app import state
+from twitchcause.app.api import HEALTH_PATH, INFER_PATH
+from twitchcause.app.security import MAX_BODY_BYTES, MAX_ENTRIES, ROBOTS_TXT
+from twitchcause.app.server import QuietRequestHandler, create_app
+from twitchcause.app.state import MAX_NOTICES, MAX_PAIRS, clean_answers
+
+CALLBACK = "/_dash-update-component"
+SECURITY_HEADERS = ("X-Content-Type-Options", "X-Frame-Options", "Referrer-Policy", "Content-Security-Policy")
+
+
+@pytest.fixture(scope="module")
+def app(loaded_model):
+    return create_app(loaded_model)
+
+
+@pytest.fixture(scope="module")
+def client(app):
+    return app.server.test_client()
+
+
+@pytest.fixture(scope="module")
+def components(client) -> list[dict]:
+    """Every dict id in the page's layout (what pattern-matching callbacks match)."""
+    found = []
+
+    def walk(node):
+        if isinstance(node, dict):
+            if isinstance(node.get("props"), dict) and isinstance(node["props"].get("id"), dict):
+                found.append(node["props"]["id"])
+            for value in node.values():
+                walk(value)
+        elif isinstance(node, list):
+            for value in node:
+                walk(value)
+
+    walk(client.get("/_dash-layout").get_json())
+    return found
+
+
+def post(client, path, body, **kwargs):
+    data = body if isinstance(body, bytes | str) else json.dumps(body)
+    return client.post(path, data=data, content_type="application/json", **kwargs)
+
+
+def one_line_error(response) -> str:
+    assert response.mimetype == "application/json", response.data[:200]
+    message = response.get_json()["error"]
+    assert "\n" not in message and "Traceback" not in message
+    return message
+
+
+# -- headers and paths --------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    "method, path",
+    [
+        ("GET", "/"),
+        ("GET", "/nope"),
+        ("GET", "/robots.txt"),
+        ("GET", HEALTH_PATH),
+        ("POST", INFER_PATH),
+        ("POST", CALLBACK),
+        ("GET", "/_dash-layout"),
+        ("GET", "/assets/does-not-exist.css"),
+    ],
+)
+def test_every_response_carries_the_security_headers(client, method, path):
+    response = client.open(path, method=method, data=b"{}", content_type="application/json")
+    for header in SECURITY_HEADERS:
+        assert header in response.headers, (path, header)
+    assert response.headers["X-Content-Type-Options"] == "nosniff"
+    assert response.headers["Referrer-Policy"] == "no-referrer"  # the case lives in the address
+    policy = response.headers["Content-Security-Policy"]
+    assert "frame-ancestors 'none'" in policy and "'unsafe-eval'" not in policy
+
+
+def test_the_policy_allows_exactly_the_pages_inline_scripts(app, client):
+    policy = client.get("/").headers["Content-Security-Policy"]
+    script_src = re.search(r"script-src ([^;]*)", policy).group(1).split()
+    assert script_src == ["'self'", *app.csp_hashes()]
+    assert "'unsafe-inline'" not in script_src
+
+
+@pytest.mark.parametrize("method", ["GET", "POST", "PUT", "DELETE"])
+@pytest.mark.parametrize("path", ["/nope", "/robots.txt/x", "/api/v2/infer", "/_dash-nothing", "/%00"])
+def test_an_unknown_path_is_not_found(client, method, path):
+    response = client.open(path, method=method)
+    assert response.status_code == 404
+    assert b"<html" not in response.data.lower()
+
+
+@pytest.mark.parametrize("path", ["/", "/_dash-layout", "/_dash-dependencies", "/_favicon.ico", HEALTH_PATH])
+def test_the_page_and_dashs_own_routes_still_answer(client, path):
+    assert client.get(path).status_code == 200
+
+
+def test_a_script_of_the_page_is_served(client):
+    scripts = re.findall(r'src="(/_dash-component-suites/[^"]+)"', client.get("/").get_data(as_text=True))
+    assert scripts and all(client.get(s).status_code == 200 for s in scripts[:3])
+
+
+def test_robots_txt_is_a_real_one(client):
+    response = client.get("/robots.txt")
+    assert response.status_code == 200 and response.mimetype == "text/plain"
+    assert response.get_data(as_text=True) == ROBOTS_TXT
+    assert "User-agent: *" in ROBOTS_TXT and "Disallow: /" in ROBOTS_TXT
+
+
+def test_the_development_server_names_no_version(app):
+    server = make_server("127.0.0.1", 0, app.server, threaded=True, request_handler=QuietRequestHandler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        conn = http.client.HTTPConnection("127.0.0.1", server.server_port, timeout=10)
+        conn.request("GET", HEALTH_PATH)
+        assert conn.getresponse().getheader("Server") == "twitchcause"
+    finally:
+        server.shutdown()
+        thread.join()
+
+
+def test_gunicorn_serves_the_wsgi_module_with_no_version_in_its_banner(tmp_path):
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    command = [sys.executable, "-m", "gunicorn", "--workers", "1", "--bind", f"127.0.0.1:{port}"]
+    process = subprocess.Popen([*command, "twitchcause.app.wsgi:server"], stderr=subprocess.PIPE)
+    try:
+        for _ in range(300):
+            try:
+                conn = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
+                conn.request("GET", HEALTH_PATH)
+                response = conn.getresponse()
+                break
+            except OSError:
+                assert process.poll() is None, process.stderr.read().decode()
+                time.sleep(0.1)
+        assert response.status == 200 and response.read() == b"ok\n"
+        assert not re.search(r"\d", response.getheader("Server"))
+        assert response.getheader("X-Frame-Options") == "DENY"
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+
+
+# -- bounds ------------------------------------------------------------------------------------------
+@pytest.mark.parametrize("path", [CALLBACK, INFER_PATH])
+def test_a_body_over_the_limit_is_refused_unread(client, path):
+    response = post(client, path, b"{" + b" " * MAX_BODY_BYTES + b"}")
+    assert response.status_code == 413
+    assert str(MAX_BODY_BYTES)[:2] in one_line_error(response)
+
+
+def test_the_issues_key_bomb_is_refused_at_the_door(app, client):
+    body = key_bomb(app)
+    assert len(body) > 1_000_000
+    assert post(client, CALLBACK, body).status_code == 413
+
+
+def test_a_key_bomb_within_the_size_limit_is_refused_by_its_entry_count(app, client):
+    bomb = {f"k{i}": "x" for i in range(MAX_ENTRIES + 1)}
+    response = post(client, CALLBACK, main_callback_request(app, bomb))
+    assert response.status_code == 400
+    assert str(MAX_ENTRIES) in one_line_error(response)
+
+
+def test_more_answers_than_a_case_can_have_are_ignored_whole(loaded_model, monkeypatch):
+    calls = []
+    monkeypatch.setattr(state, "did_you_mean", lambda *a: calls.append(a) or "")
+    pairs = [(f"unknown{i}", "x") for i in range(MAX_PAIRS + 1)] + [("weakness", "yes")]
+    evidence, notices = clean_answers(pairs, loaded_model.variables)
+    assert evidence == {} and len(notices) == 1 and str(MAX_PAIRS) in notices[0]
+    assert calls == []
+
+
+def test_did_you_mean_runs_only_for_the_notices_shown_and_short_names(loaded_model, monkeypatch):
+    calls = []
+    monkeypatch.setattr(state, "did_you_mean", lambda text, choices: calls.append(text) or "")
+    pairs = [("x" * 41, "yes")] + [(f"weaknes{i}", "yes") for i in range(MAX_PAIRS - 1)]
+    evidence, notices = clean_answers(pairs, loaded_model.variables)
+    assert len(calls) == MAX_NOTICES - 1 and "x" * 41 not in calls
+    assert len(notices) == MAX_NOTICES + 1 and notices[-1].startswith(f"... and {MAX_PAIRS - MAX_NOTICES} more")
+
+
+@pytest.mark.parametrize("search", [5, None, [], {"a": 1}, "?" + "a=b&" * 1000])
+def test_a_link_of_any_type_parses_to_a_valid_case(loaded_model, search):
+    evidence, notices = state.parse_query(search, loaded_model.variables)
+    assert evidence == {}
+
+
+# -- malformed callback requests --------------------------------------------------------------------
+def valid_request(app, components, output=None, values=None):
+    output = output or main_callback(app)
+    spec = app.callback_map[output]
+    first = spec["inputs"][0]
+    return callback_request(app, output, values or {}, [f"{first['id']}.{first['property']}"], components)
+
+
+MALFORMED = {
+    "not JSON": b"{",
+    "lists nested deeply": b"[" * 30_000 + b"]" * 30_000,
+    "objects nested deeply": b'{"a":' * 5000 + b"1" + b"}" * 5000,
+    "a list": b"[]",
+    "a number": b"12",
+    "bad UTF-8": b'{"output": "\xff"}',
+    "a huge integer": b'{"output": ' + b"9" * 10_000 + b"}",
+    "no output": {"inputs": []},
+    "an unknown output": lambda r: {**r, "output": "nothing.children"},
+    "outputs of another shape": lambda r: {**r, "outputs": {"id": 1}},
+    "inputs not a list": lambda r: {**r, "inputs": {"a": 1}},
+    "an input missing": lambda r: {**r, "inputs": r["inputs"][:-1]},
+    "an input of another id": lambda r: {**r, "inputs": [{**r["inputs"][0], "id": "url"}, *r["inputs"][1:]]},
+    "an input id that is a dict": lambda r: {**r, "inputs": [{**r["inputs"][0], "id": {"a": 1}}, *r["inputs"][1:]]},
+    "an input that is a string": lambda r: {**r, "inputs": ["case.data", *r["inputs"][1:]]},
+    "changedPropIds naming nothing posted": lambda r: {**r, "changedPropIds": ["{bad.n_clicks"]},
+    "changedPropIds not a list": lambda r: {**r, "changedPropIds": "case.data"},
+    "state not a list": lambda r: {**r, "state": 3},
+}
+
+
+@pytest.mark.parametrize("name", MALFORMED)
+def test_a_malformed_callback_request_is_a_one_line_400(app, client, components, name):
+    bad = MALFORMED[name]
+    body = bad(valid_request(app, components)) if callable(bad) else bad
+    response = post(client, CALLBACK, body)
+    assert response.status_code == 400, response.data[:300]
+    one_line_error(response)
+
+
+def test_a_pattern_input_whose_ids_are_not_dicts_is_a_400(app, client, components):
+    output, spec = next(
+        ((o, s) for o, s in app.callback_map.items() if any(d["id"].startswith("{") for d in s["inputs"] + s["state"])),
+        (None, None),
+    )
+    if output is None:
+        pytest.skip("no callback of the page takes a pattern input")
+    body = valid_request(app, components, output)
+    for part in ("inputs", "state"):
+        for i, dependency in enumerate(spec[part]):
+            if dependency["id"].startswith("{"):
+                body[part][i] = [{"id": "weakness", "property": dependency["property"], "value": "yes"}]
+    assert post(client, CALLBACK, body).status_code == 400
+
+
+@pytest.mark.parametrize("store", [[1, 2], "weakness=yes", 7, None, {"weakness": ["yes"]}, {"weakness": {"a": 1}}])
+def test_a_store_that_is_not_a_case_counts_as_no_answers(app, client, store):
+    response = post(client, CALLBACK, main_callback_request(app, store))
+    assert response.status_code == 200, response.data[:300]
+    assert post(client, CALLBACK, main_callback_request(app, {})).data == response.data
+
+
+JSON_VALUES = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers(-(2**70), 2**70)
+    | st.floats(allow_nan=False)
+    | st.text(max_size=30)
+    | st.sampled_from(["weakness", "yes", "?weakness=yes", "case", "case.data", "", "ALL", "{", "."]),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=12), inner, max_size=4),
+    max_leaves=10,
+)
+
+
+@st.composite
+def callback_bodies(draw, app, components, model):
+    """A request for a random callback of the page with random values, sometimes with one part replaced."""
+    output = draw(st.sampled_from(sorted(app.callback_map)))
+    spec = app.callback_map[output]
+    names = [f"{d['id']}.{d['property']}" for d in spec["inputs"] + spec["state"]]
+    names += [f"{json.dumps(c, sort_keys=True, separators=(',', ':'))}.value" for c in components]
+    case = st.dictionaries(st.sampled_from([*model.variables, "weak", "x"]), st.sampled_from(["yes", "no", "high", ""]))
+    values = draw(st.dictionaries(st.sampled_from(names), JSON_VALUES | case, max_size=6))
+    changed = draw(st.lists(st.sampled_from(names[: len(spec["inputs"])] or ["x"]), max_size=2))
+    body = callback_request(app, output, values, changed, components)
+    where = draw(st.sampled_from(["", "output", "outputs", "inputs", "state", "changedPropIds", "item", "id"]))
+    if where in ("output", "outputs", "inputs", "state", "changedPropIds"):
+        body[where] = draw(JSON_VALUES)
+    elif where in ("item", "id") and body["inputs"]:
+        index = draw(st.integers(0, len(body["inputs"]) - 1))
+        item = body["inputs"][index]
+        replacement = draw(JSON_VALUES)
+        body["inputs"][index] = {**item, "id": replacement} if where == "id" and isinstance(item, dict) else replacement
+    return body
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+@given(data=st.data())
+def test_fuzzed_callback_requests_never_fail_on_the_server(app, client, components, loaded_model, data):
+    body = data.draw(callback_bodies(app, components, loaded_model))
+    response = post(client, CALLBACK, body)
+    assert response.status_code < 500, (body, response.data[:300])
+    assert b"Traceback" not in response.data
+
+
+@settings(max_examples=60, deadline=None)
+@given(body=st.binary(max_size=200) | JSON_VALUES.map(lambda v: json.dumps(v).encode()))
+def test_fuzzed_bodies_never_fail_on_the_server(client, body):
+    for path in (CALLBACK, INFER_PATH):
+        response = post(client, path, body)
+        assert 400 <= response.status_code < 500 or response.status_code == 200
+        assert b"Traceback" not in response.data
+
+
+# -- the JSON API ---------------------------------------------------------------------------------------
+def test_healthz_answers_ok(client):
+    response = client.get(HEALTH_PATH)
+    assert response.status_code == 200 and response.data == b"ok\n"
+
+
+@pytest.mark.parametrize(
+    "body, argv",
+    [
+        ({"evidence": {}}, []),
+        ({"evidence": {"caffeine_intake": "high", "weakness": "no"}}, ["caffeine_intake=high", "weakness=no"]),
+        (
+            {"evidence": {"weakness": "yes"}, "explain": "caffeine", "next": 3},
+            ["weakness=yes", "--explain", "caffeine", "--next", "3"],
+        ),
+        ({"evidence": {"sleep": "short"}, "next": 0}, ["sleep=short", "--next", "0"]),
+    ],
+)
+def test_the_api_answers_what_infer_json_prints(client, capsys, body, argv):
+    response = post(client, INFER_PATH, body)
+    assert response.status_code == 200 and response.mimetype == "application/json"
+    status, out, _ = run(capsys, "infer", "--json", *argv)
+    assert status == 0
+    assert response.get_json() == json.loads(out)
+
+
+API_ERRORS = [
+    (b"", "not JSON"),
+    (b"[1]", "must be a JSON object"),
+    ({}, 'no "evidence"'),
+    ({"evidence": {}, "evidenc": 1}, "unknown field 'evidenc'"),
+    ({"evidence": 5}, "evidence must be a mapping"),
+    ({"evidence": {"weak": "yes"}}, "unknown evidence variable 'weak' (did you mean 'weakness'?)"),
+    ({"evidence": {"weakness": "maybe"}}, "evidence 'weakness' has no state 'maybe'"),
+    ({"evidence": {"weakness": 1}}, "evidence 'weakness' must be a state name"),
+    ({"evidence": {}, "explain": "caffine"}, "unknown cause 'caffine' (did you mean 'caffeine'?)"),
+    ({"evidence": {}, "explain": 3}, '"explain" must be the name of a cause'),
+    ({"evidence": {}, "next": -1}, '"next" must be a count'),
+    ({"evidence": {}, "next": True}, '"next" must be a count'),
+    ({"evidence": {}, "next": 1.5}, '"next" must be a count'),
+    (b'{"evidence": {"weakness": "yes", "weakness": "no"}}', "'weakness' is given twice"),
+    (b'{"evidence": ' + b"[" * 3000 + b"]" * 3000 + b"}", "nested too deeply"),
+]
+
+
+@pytest.mark.parametrize("body, message", API_ERRORS)
+def test_bad_api_input_is_a_one_line_400(client, body, message):
+    response = post(client, INFER_PATH, body)
+    assert response.status_code == 400
+    assert message in one_line_error(response)
+
+
+def test_the_api_answers_a_case_from_its_cache_whatever_the_order_of_its_answers(loaded_model):
+    from flask import Flask
+
+    from twitchcause.app.api import register_api
+
+    server = Flask(__name__)
+    answer = register_api(server, loaded_model)
+    client = server.test_client()
+    first = post(client, INFER_PATH, {"evidence": {"weakness": "no", "caffeine_intake": "high"}})
+    second = post(client, INFER_PATH, {"evidence": {"caffeine_intake": "high", "weakness": "no", "sleep": ""}})
+    assert first.data == second.data
+    assert answer.cache_info().hits == 1 and answer.cache_info().misses == 1
+    post(client, INFER_PATH, {"evidence": {"caffeine_intake": "high", "weakness": "no"}, "next": 2})
+    assert answer.cache_info().misses == 2
+
+
+def test_the_main_callback_measured_by_the_load_script_takes_only_the_case(app):
+    spec = app.callback_map[main_callback(app)]
+    assert [f"{i['id']}.{i['property']}" for i in spec["inputs"]] == [CASE_STORE]
