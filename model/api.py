@@ -266,7 +266,7 @@ class Model:
         >>> sorted(q.variable for q in questions[:3])
         ['muscle_wasting', 'walking_difficulty', 'weakness']
         >>> questions[3].variable, questions[3].red_flag
-        ('duration', False)
+        ('timing', False)
         """
         from .ask_next import ask_next
 

@@ -91,8 +91,16 @@ class noisy_max:
         return np.moveaxis(np.diff(cumulative, axis=-1, prepend=0.0), -1, 0)
 
 
-class mixture:
-    """Unordered child: the pattern of the leak or of one active parent, each equally likely."""
+class product:
+    """Unordered child: the leak's pattern reweighted by each active parent's ratio to the leak.
+
+    ``P(child | active parents) ∝ leak × Π (pattern_c / leak)`` over the active
+    parents: one active parent gives exactly its own pattern, none gives the
+    leak, and several pool their evidence (a log-linear pool). A state an
+    active parent makes likelier than the leak is never made less likely by it,
+    whichever other parents are active, when it is that parent's most favoured
+    state; so a cause's own row sets the direction of its evidence.
+    """
 
     def __init__(self, leak: np.ndarray, patterns: Mapping[str, np.ndarray], active_state: str):
         self.leak = np.asarray(leak, dtype=float)
@@ -100,21 +108,22 @@ class mixture:
         self.active_state = active_state
 
     def __call__(self, config: Mapping[str, str]) -> np.ndarray:
-        active = [self.patterns[parent] for parent, state in config.items() if state == self.active_state]
-        return (self.leak + sum(active, np.zeros_like(self.leak))) / (1 + len(active))
+        weights = self.leak.copy()
+        for parent, state in config.items():
+            if state == self.active_state:
+                weights = weights * self.patterns[parent] / self.leak
+        return weights / weights.sum()
 
     def table(self, parents: Parents) -> np.ndarray:
         n = len(parents)
-        cards = [len(s) for _, s in parents]
-        numerator = np.broadcast_to(self.leak, cards + [len(self.leak)]).copy()
-        count = np.ones(cards + [1])
+        weights = np.broadcast_to(self.leak, [len(s) for _, s in parents] + [len(self.leak)]).copy()
         for axis, (name, states) in enumerate(parents):
-            active = np.array([state == self.active_state for state in states], dtype=float)
-            shape = [1] * n + [1]
+            active = np.array([state == self.active_state for state in states])
+            ratio = np.where(active[:, None], (self.patterns[name] / self.leak)[None, :], 1.0)
+            shape = [1] * n + [len(self.leak)]
             shape[axis] = len(states)
-            numerator = numerator + active.reshape(shape) * self.patterns[name].reshape([1] * n + [-1])
-            count = count + active.reshape(shape)
-        return np.moveaxis(numerator / count, -1, 0)
+            weights = weights * ratio.reshape(shape)
+        return np.moveaxis(weights / weights.sum(axis=-1, keepdims=True), -1, 0)
 
 
 class fixed:

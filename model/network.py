@@ -3,7 +3,8 @@
 Exposures (context.yaml) are root nodes. Each cause is present or absent and
 depends on its exposures (and on other causes) through a noisy-OR. Each
 finding depends on the causes the documents tie to it, through a noisy-MAX
-(ordered states) or an equal-weight mixture (unordered states).
+(a severity, or a yes/no symptom) or a product of each cause's ratio to the leak
+(a pattern such as site, spread, timing, duration or trend; see ``cpd.product``).
 
 :func:`node_tables` gives every node's conditional table as numpy (no pgmpy
 needed, which keeps start-up fast); :func:`build_network` turns the same
@@ -50,7 +51,7 @@ def combination_rules(priors: Priors) -> dict[str, tuple[tuple[str, ...], list[s
         states = priors.variables[finding].states
         leak = cpd.distribution(spec.leak, states)
         by_cause = {c: cpd.distribution(numbers, states) for c, numbers in spec.causes.items()}
-        combine = cpd.noisy_max if spec.combine == "noisy_max" else cpd.mixture
+        combine = cpd.noisy_max if spec.combine == "noisy_max" else cpd.product
         rules[finding] = (states, list(spec.causes), combine(leak, by_cause, PRESENT))
     return rules
 

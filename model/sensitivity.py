@@ -35,7 +35,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 import pandas as pd
 
-from twitchcause.priors import Number, Priors, iter_entries, tune_number
+from twitchcause.priors import Number, Priors, iter_entries, rebalance, tune_number
 
 from .engine import compile_factors
 from .escalation import escalate
@@ -121,13 +121,11 @@ def swings(priors: Priors, odds_factor: float = ODDS_FACTOR) -> list[Swing]:
     return out
 
 
-def _rebalanced(numbers: Mapping[str, Number], state: str, value: float) -> dict[str, Number]:
-    """A distribution with ``state`` set to ``value`` and its ``rest`` state taking 1 minus the others."""
-    out = {s: (Number(value, n.entry) if s == state else n) for s, n in numbers.items()}
-    rest = [s for s, n in out.items() if n.entry is None]
-    for s in rest:
-        out[s] = Number(1.0 - sum(n.value for n in out.values() if n.entry is not None), None)
-    return out
+def _rebalanced(
+    numbers: Mapping[str, Number], state: str, value: float, leak: Mapping[str, Number] | None = None
+) -> dict[str, Number]:
+    """A distribution with ``state`` set to ``value`` and its derived states recomputed (see ``priors.rebalance``)."""
+    return rebalance({s: (Number(value, n.entry) if s == state else n) for s, n in numbers.items()}, leak)
 
 
 def with_value(priors: Priors, key: str, path: str, value: float) -> Priors:
@@ -156,9 +154,12 @@ def with_value(priors: Priors, key: str, path: str, value: float) -> Priors:
     if key == "findings":
         spec = priors.findings[parts[0]]
         if parts[1] == "leak":
-            spec = replace(spec, leak=_rebalanced(spec.leak, parts[2], value))
+            leak = _rebalanced(spec.leak, parts[2], value)
+            causes = {cause: rebalance(dict(numbers), leak) for cause, numbers in spec.causes.items()}
+            spec = replace(spec, leak=leak, causes=causes)
         else:
-            spec = replace(spec, causes={**spec.causes, parts[1]: _rebalanced(spec.causes[parts[1]], parts[2], value)})
+            row = _rebalanced(spec.causes[parts[1]], parts[2], value, spec.leak)
+            spec = replace(spec, causes={**spec.causes, parts[1]: row})
         return replace(priors, findings={**priors.findings, parts[0]: spec})
     return tune_number(priors, key, path, value, why=WHY)
 

@@ -17,6 +17,7 @@ from .loader import (
     iter_citations,
     iter_entries,
     load_priors,
+    rebalance,
 )
 from .names import EntryName
 from .tuning import learn, numbers_of, save_priors, tune, tune_number, tune_word
@@ -36,6 +37,7 @@ __all__ = [
     "learn",
     "load_priors",
     "numbers_of",
+    "rebalance",
     "save_priors",
     "tune",
     "tune_number",

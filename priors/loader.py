@@ -78,7 +78,8 @@ class Number:
     """A resolved probability and where it came from."""
 
     value: float
-    entry: schema.Entry | None  # None for a `rest` state, derived from its siblings
+    entry: schema.Entry | None  # None for a derived state (`rest` or `background`), computed from its siblings
+    derived: str | None = None  # schema.REST or schema.BACKGROUND for a derived state
 
     @property
     def word(self) -> str | None:
@@ -205,33 +206,71 @@ class _Checker:
                     f"unknown state '{state}'; expected one of {', '.join(expected)}{did_you_mean(state, expected)}",
                 )
 
-    def distribution(self, where: EntryName, dist: schema.Distribution, states: tuple[str, ...]) -> None:
+    def distribution(
+        self, where: EntryName, dist: schema.Distribution, states: tuple[str, ...], leak: dict | None = None
+    ) -> None:
+        """Check one distribution; ``leak`` (a finding's resolved leak) allows ``background`` states."""
         before = len(self.problems)
         self.states(where, dist, states)
         missing = [s for s in states if s not in dist]
         if missing:
             self.add(where, f"state(s) {', '.join(missing)} not covered; every state needs a number or 'rest'")
         rest = [s for s, e in dist.items() if e == schema.REST]
+        background = [s for s, e in dist.items() if e == schema.BACKGROUND]
         if len(rest) > 1:
             self.add(where, f"only one state may be 'rest', got {', '.join(rest)}")
-        entries = {s: e for s, e in dist.items() if e != schema.REST}
+        if background and leak is None:
+            self.add(where, "'background' is only for a finding's cause rows (it keeps the leak's proportions)")
+        if background and rest:
+            self.add(where, "use either 'rest' or 'background' states in one distribution, not both")
+        entries = {s: e for s, e in dist.items() if e not in schema.DERIVED}
         for state, entry in entries.items():
             self.entry(where.child(state), entry)
         if len(self.problems) > before:
             return
         total = sum(_word_value(e, self.raw["scale"]) for e in entries.values())
-        if rest and not total < 1.0:
-            self.add(where, f"the given states sum to {total:.6g}, leaving nothing for 'rest' ({rest[0]})")
-        if not rest and abs(total - 1.0) > SUM_TOLERANCE:
+        derived = rest or background
+        if derived and not total < 1.0:
+            self.add(
+                where,
+                f"the given states sum to {total:.6g}, leaving nothing for '{dist[derived[0]]}' ({', '.join(derived)})",
+            )
+        if not derived and abs(total - 1.0) > SUM_TOLERANCE:
             self.add(where, f"probabilities sum to {total:.12g}, expected 1 (within {SUM_TOLERANCE})")
+        if background and leak is not None and not sum(leak[s].value for s in background) > 0:
+            self.add(where, f"the leak gives the background state(s) {', '.join(background)} no probability")
 
 
-def _resolve(dist: schema.Distribution, scale: schema.ScaleFile, states: tuple[str, ...]) -> dict[str, Number]:
-    given = {s: Number(_word_value(e, scale), e) for s, e in dist.items() if e != schema.REST}
-    resolved = {}
-    for state in states:
-        resolved[state] = given.get(state) or Number(1.0 - sum(n.value for n in given.values()), None)
-    return resolved
+def rebalance(numbers: dict[str, Number], leak: dict[str, Number] | None = None) -> dict[str, Number]:
+    """Recompute the derived states of a distribution from its given ones.
+
+    A ``rest`` state takes 1 minus the given states; ``background`` states share
+    that remainder in proportion to the leak's probabilities of those states, so
+    a cause the documents say nothing of for them leaves their odds as the leak's.
+    """
+    remainder = 1.0 - sum(n.value for n in numbers.values() if n.derived is None)
+    background = [s for s, n in numbers.items() if n.derived == schema.BACKGROUND]
+    shares = {s: leak[s].value for s in background} if background else {}
+    total = sum(shares.values())
+    out = {}
+    for state, number in numbers.items():
+        if number.derived == schema.REST:
+            out[state] = Number(remainder, None, schema.REST)
+        elif number.derived == schema.BACKGROUND:
+            out[state] = Number(remainder * shares[state] / total, None, schema.BACKGROUND)
+        else:
+            out[state] = number
+    return out
+
+
+def _resolve(
+    dist: schema.Distribution, scale: schema.ScaleFile, states: tuple[str, ...], leak: dict[str, Number] | None = None
+) -> dict[str, Number]:
+    numbers = {
+        s: Number(0.0, None, dist[s]) if dist[s] in schema.DERIVED else Number(_word_value(dist[s], scale), dist[s])
+        for s in states
+    }
+    return rebalance(numbers, leak)
 
 
 def _check_acyclic(check: _Checker, causes: dict[str, schema.CauseSpec]) -> None:
@@ -350,13 +389,18 @@ def _build(directory: Path, raw: dict[str, BaseModel]) -> Priors:
         if name not in variables:
             continue
         states = variables[name].states
+        before = len(check.problems)
         check.distribution(EntryName("findings", (name, "leak")), spec.leak, states)
+        leak = _resolve(spec.leak, raw["scale"], states) if len(check.problems) == before else None
         for cause, dist in spec.causes.items():
             if cause not in causes:
                 check.add(EntryName("findings", (name, cause)), f"not a cause{did_you_mean(cause, causes)}")
                 continue
-            check.distribution(EntryName("findings", (name, cause)), dist, states)
+            check.distribution(
+                EntryName("findings", (name, cause)), dist, states, leak or {s: Number(1.0, None) for s in states}
+            )
 
+    _check_shared_quotes(check, raw)
     _check_escalation(check, raw["escalation"], variables, causes, tuple(vocab.escalation_levels))
     for cause, items in raw["advice"].root.items():
         if cause not in causes:
@@ -386,14 +430,7 @@ def _build(directory: Path, raw: dict[str, BaseModel]) -> Priors:
             )
             for cause, spec in causes_raw.items()
         },
-        findings={
-            name: FindingPrior(
-                combine=spec.combine,
-                leak=_resolve(spec.leak, scale, variables[name].states),
-                causes={c: _resolve(d, scale, variables[name].states) for c, d in spec.causes.items()},
-            )
-            for name, spec in findings_raw.items()
-        },
+        findings={name: _finding_prior(spec, scale, variables[name].states) for name, spec in findings_raw.items()},
         escalation=raw["escalation"],
         advice=dict(raw["advice"].root),
         display=_resolve_display(raw["display"], scale),
@@ -450,6 +487,49 @@ def _resolve_display(display: schema.DisplayFile, scale: schema.ScaleFile) -> di
         "levels": {level: look.model_dump() for level, look in display.levels.items()},
         "no_clear_cause": display.no_clear_cause.model_dump(),
     }
+
+
+def _finding_prior(spec: schema.FindingSpec, scale: schema.ScaleFile, states: tuple[str, ...]) -> FindingPrior:
+    leak = _resolve(spec.leak, scale, states)
+    return FindingPrior(
+        combine=spec.combine,
+        leak=leak,
+        causes={cause: _resolve(dist, scale, states, leak) for cause, dist in spec.causes.items()},
+    )
+
+
+def _check_shared_quotes(check: _Checker, raw: dict[str, BaseModel]) -> None:
+    """A quote backing numbers of several causes must name each of them (by a term of causes.yaml)."""
+    causes = raw["causes"].root
+    users: dict[str, dict[str, list[str]]] = {}  # quote -> cause -> where it is used
+    for cause, spec in causes.items():
+        for parent, links in spec.links.items():
+            for state, entry in links.items():
+                if entry.quote:
+                    users.setdefault(entry.quote, {}).setdefault(cause, []).append(
+                        f"causes: {cause} -> {parent} -> {state}"
+                    )
+        if spec.leak.quote:
+            users.setdefault(spec.leak.quote, {}).setdefault(cause, []).append(f"causes: {cause} -> leak")
+    for name, spec in raw["findings"].root.items():
+        for cause, dist in spec.causes.items():
+            for state, entry in dist.items():
+                if isinstance(entry, schema.Entry) and entry.quote:
+                    users.setdefault(entry.quote, {}).setdefault(cause, []).append(
+                        f"findings: {name} -> {cause} -> {state}"
+                    )
+    for quote, by_cause in users.items():
+        if len(by_cause) < 2:
+            continue
+        folded = quote.casefold()
+        unnamed = [c for c in by_cause if c in causes and not any(t.casefold() in folded for t in causes[c].terms)]
+        if unnamed:
+            first = by_cause[unnamed[0]][0]
+            check.problems.append(
+                f'{check.directory}: {first}: quote "{quote}" backs numbers of {len(by_cause)} causes '
+                f"({', '.join(by_cause)}) but does not name {', '.join(unnamed)}; cite a sentence about each cause "
+                "or state an assumption"
+            )
 
 
 def _check_escalation(check: _Checker, esc: schema.EscalationFile, variables, causes, levels) -> None:
@@ -537,7 +617,7 @@ def iter_entries(priors: Priors):
     """
     for name, dist in priors.raw["context"].root.items():
         for state, entry in dist.items():
-            if entry != schema.REST:
+            if isinstance(entry, schema.Entry):
                 yield EntryName("context", (name, state)), entry
     for cause, spec in priors.raw["causes"].root.items():
         yield EntryName("causes", (cause, "leak")), spec.leak
@@ -547,7 +627,7 @@ def iter_entries(priors: Priors):
     for name, spec in priors.raw["findings"].root.items():
         for owner, dist in [("leak", spec.leak), *spec.causes.items()]:
             for state, entry in dist.items():
-                if entry != schema.REST:
+                if isinstance(entry, schema.Entry):
                     yield EntryName("findings", (name, owner, state)), entry
     for rule in priors.escalation.posterior_thresholds:
         yield EntryName("escalation", (rule.id, "threshold")), rule.threshold

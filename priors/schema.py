@@ -13,6 +13,8 @@ from pydantic import BaseModel, ConfigDict, Field, RootModel, field_validator, m
 
 MAX_QUOTE_WORDS = 25
 REST = "rest"
+BACKGROUND = "background"  # a finding row's state the documents do not speak of: keeps the leak's proportions
+DERIVED = (REST, BACKGROUND)
 
 
 class _Strict(BaseModel):
@@ -59,7 +61,7 @@ class Entry(_Strict):
         return self
 
 
-DistributionEntry = Literal["rest"] | Entry
+DistributionEntry = Literal["rest", "background"] | Entry
 Distribution = dict[str, DistributionEntry]
 
 
@@ -100,6 +102,7 @@ class ContextFile(RootModel[dict[str, Distribution]]):
 
 
 class CauseSpec(_Strict):
+    terms: list[str] = Field(min_length=1)  # what the documents call the cause; a quote shared by causes names each
     leak: Entry
     links: dict[str, dict[str, Entry]] = Field(default_factory=dict)
 
@@ -109,7 +112,8 @@ class CausesFile(RootModel[dict[str, CauseSpec]]):
 
 
 class FindingSpec(_Strict):
-    combine: Literal["noisy_max", "mixture"]
+    combine: Literal["noisy_max", "product"]
+    why: str = Field(min_length=1)  # why this combination rule suits this finding
     leak: Distribution
     causes: dict[str, Distribution]
 

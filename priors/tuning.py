@@ -160,10 +160,10 @@ def _locate(priors: Priors, data: dict, name: EntryName) -> tuple[dict, str]:
             )
         if depth < len(parts) - 1:
             node = node[part]
-    if node[parts[-1]] == schema.REST:
+    if node[parts[-1]] in schema.DERIVED:
         raise PriorsError(
             [
-                f"{where}: {path}: this state is 'rest' (1 minus the others); "
+                f"{where}: {path}: this state is '{node[parts[-1]]}' (derived from the others); "
                 "change the other states of its distribution instead"
             ]
         )

@@ -231,7 +231,10 @@ def test_load_another_priors_folder_is_independent(tmp_path):
     shutil.copytree(priors.DEFAULT_DIR, folder, ignore=shutil.ignore_patterns("*.py", "__pycache__"))
     text = (folder / "causes.yaml").read_text(encoding="utf-8")
     # restless legs: leak 'seldom' (0.08) -> 'rare' (0.04); its prior follows
-    text = text.replace("restless_legs:\n  leak: {word: seldom,", "restless_legs:\n  leak: {word: rare,")
+    text = text.replace(
+        'leak: {word: seldom, assumption: "The documents name restless',
+        'leak: {word: rare, assumption: "The documents name restless',
+    )
     (folder / "causes.yaml").write_text(text, encoding="utf-8")
     other = model.load(folder)
     assert other.prior["restless_legs"] == pytest.approx(other.priors.scale.words["rare"].p, abs=1e-12)

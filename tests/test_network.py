@@ -140,13 +140,13 @@ def test_noisy_max_binary_is_noisy_or():
     np.testing.assert_allclose(rule({"c": "yes"}), [0.32, 0.68])
 
 
-def test_mixture_by_hand():
-    rule = cpd.mixture(np.array([0.6, 0.4]), {"c1": np.array([0.2, 0.8]), "c2": np.array([0.5, 0.5])}, "yes")
+def test_product_by_hand():
+    rule = cpd.product(np.array([0.6, 0.4]), {"c1": np.array([0.2, 0.8]), "c2": np.array([0.5, 0.5])}, "yes")
     np.testing.assert_allclose(rule({"c1": "no", "c2": "no"}), [0.6, 0.4])
-    # one active cause: the leak and c1 each half the weight: (0.6 + 0.2) / 2, (0.4 + 0.8) / 2
-    np.testing.assert_allclose(rule({"c1": "yes", "c2": "no"}), [0.4, 0.6])
-    # both: (0.6 + 0.2 + 0.5) / 3, (0.4 + 0.8 + 0.5) / 3
-    np.testing.assert_allclose(rule({"c1": "yes", "c2": "yes"}), [1.3 / 3, 1.7 / 3])
+    # one active cause shows exactly its own row
+    np.testing.assert_allclose(rule({"c1": "yes", "c2": "no"}), [0.2, 0.8])
+    # both: 0.6 * (0.2/0.6) * (0.5/0.6) = 1/6 and 0.4 * (0.8/0.4) * (0.5/0.4) = 1.0, renormalised
+    np.testing.assert_allclose(rule({"c1": "yes", "c2": "yes"}), [1 / 7, 6 / 7])
 
 
 def test_tabular_cpd_puts_each_configuration_in_its_column():
@@ -283,8 +283,8 @@ def test_every_cause_prior_by_enumeration(m):
 def test_restless_legs_given_urge_to_move_by_hand(m):
     """Bayes' rule on the one finding whose only parent is restless_legs.
 
-    P(urge = yes | RL) = 1 - (1 - leak)(1 - push) = 1 - 0.96 * 0.25 = 0.76; P(urge = yes | no RL) = 0.04
-    P(RL | urge = yes) = 0.08 * 0.76 / (0.08 * 0.76 + 0.92 * 0.04) = 0.0608 / 0.0976
+    P(urge = yes | RL) = 1 - (1 - leak)(1 - push) = 1 - 0.96 * 0.4 = 0.616; P(urge = yes | no RL) = 0.04
+    P(RL | urge = yes) = 0.08 * 0.616 / (0.08 * 0.616 + 0.92 * 0.04) = 0.04928 / 0.08608
     """
     f = m.priors.findings["urge_to_move"]
     assert list(f.causes) == ["restless_legs"]
@@ -294,7 +294,7 @@ def test_restless_legs_given_urge_to_move_by_hand(m):
     expected = prior * given / (prior * given + (1.0 - prior) * leak)
     assert m.infer({"urge_to_move": "yes"}).posterior["restless_legs"] == pytest.approx(expected, abs=1e-12)
     # with today's scale
-    assert expected == pytest.approx(0.0608 / 0.0976, abs=1e-12)
+    assert expected == pytest.approx(0.04928 / 0.08608, abs=1e-12)
 
 
 # -- direction: evidence the documents tie to a cause raises it ----------------------------------

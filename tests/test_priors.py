@@ -248,7 +248,7 @@ BROKEN = [
         "findings.yaml",
         assign("pain", "combine", "noisy_min"),
         "pain -> combine",
-        "Input should be 'noisy_max' or 'mixture'",
+        "Input should be 'noisy_max' or 'product'",
     ),
     (
         "escalation.yaml",
