@@ -261,7 +261,7 @@ def test_an_invalid_change_names_file_and_entry_and_writes_nothing(base, tmp_pat
             r"scale\.yaml: words -> rare: band \[0\.01, 0\.07\] must lie in \(0, 1\) and hold p = 0\.2",
         ),
         ("rarely", 0.05, None, r"scale\.yaml: rarely: not a word of the scale.*did you mean 'rare'"),
-        ("common", 0.45, None, r"findings\.yaml: twitch_site -> leak: the given states sum to 1\.06"),
+        ("common", 0.45, None, r"findings\.yaml: twitch_site -> leak: the given states sum to 1\.02"),
     ],
 )
 def test_an_invalid_word_change_names_the_word(base, word, p, band, message):
