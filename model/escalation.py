@@ -9,6 +9,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 
+import numpy as np
+
 from twitchcause.priors import Priors
 
 
@@ -86,3 +88,36 @@ def escalate(priors: Priors, evidence: Mapping[str, str], posterior: Mapping[str
     reasons.sort(key=lambda r: -order[r.level])
     level = reasons[0].level if reasons else priors.levels[0]
     return Escalation(level, tuple(reasons))
+
+
+def level_ranks(
+    priors: Priors, codes: Mapping[str, np.ndarray], posterior: Mapping[str, np.ndarray], cases: int
+) -> np.ndarray:
+    """:func:`level_rank` of many cases at once, column by column (for batches).
+
+    ``codes[name]`` holds each case's state of ``name`` as its index in the
+    variable's states, negative when unanswered; a variable missing from
+    ``codes`` is unanswered in every case. ``posterior[cause]`` holds each
+    case's P(cause present). Returns the ranks (index in ``priors.levels``).
+    """
+    order = {level: i for i, level in enumerate(priors.levels)}
+
+    def holds(name: str, states: list[str]) -> np.ndarray:
+        column = codes.get(name)
+        if column is None:
+            return np.zeros(cases, dtype=bool)
+        known = priors.variables[name].states
+        return np.isin(column, [known.index(s) for s in states if s in known])
+
+    ranks = np.zeros(cases, dtype=np.int64)
+    for rule in priors.escalation.rules:
+        fires = np.ones(cases, dtype=bool)
+        for name, states in rule.when.items():
+            fires &= holds(name, states)
+        for name, states in rule.unless.items():
+            fires &= ~holds(name, states)
+        ranks[fires] = np.maximum(ranks[fires], order[rule.level])
+    for rule in priors.escalation.posterior_thresholds:
+        passed = np.asarray(posterior[rule.cause]) > priors.threshold(rule)
+        ranks[passed] = np.maximum(ranks[passed], order[rule.level])
+    return ranks

@@ -3,15 +3,23 @@
 from __future__ import annotations
 
 import csv
+import os
 import re
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
+import hypothesis
+import numpy as np
 import pytest
 from cli_helpers import one_error_line, run
+from hypothesis import settings
+from hypothesis import strategies as st
 
 from twitchcause.batch import run_batch
+from twitchcause.model.escalation import escalate, level_ranks
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -256,7 +264,7 @@ def test_row_with_too_many_cells_is_a_user_error(tmp_path, capsys):
     ("target", "message"),
     [
         ("no/out.csv", "{tmp}/no: no such folder for the output file out.csv"),
-        ("folder", "{tmp}/folder: is a folder; expected the path of the output CSV file"),
+        ("folder", "{tmp}/folder: is a folder; expected the path of the output file"),
     ],
 )
 def test_unwritable_output_is_a_user_error(tmp_path, capsys, target, message):
@@ -354,3 +362,183 @@ def test_a_folder_as_input_is_a_user_error(tmp_path, capsys):
     status, _, err = run(capsys, "batch", str(tmp_path), "-o", str(tmp_path / "out.csv"))
     assert status == 2
     assert one_error_line(err) == f"{tmp_path}: cannot be read (Is a directory)"
+
+
+# -- hostile and clumsy input: a clean line, never a lost file -------------------------------------------
+def test_uneven_trailing_commas_are_read(m, tmp_path, capsys):
+    source = tmp_path / "cases.csv"
+    source.write_text("caffeine_intake,sleep\nhigh,short\nnone,adequate,,,\n", encoding="utf-8")
+    status, _, err = run(capsys, "batch", str(source), "-o", str(tmp_path / "out.csv"))
+    assert status == 0, err
+    _, rows = read_csv(tmp_path / "out.csv")
+    assert [(r["caffeine_intake"], r["sleep"]) for r in rows] == [("high", "short"), ("none", "adequate")]
+    assert float(rows[1]["posterior_caffeine"]) == pytest.approx(
+        m.infer({"caffeine_intake": "none", "sleep": "adequate"}).posterior["caffeine"], abs=1e-12
+    )
+
+
+def test_an_unmatched_quote_is_one_line(tmp_path, capsys):
+    source = tmp_path / "cases.csv"
+    source.write_text('weakness,pain\n"yes,no\nno,yes\n', encoding="utf-8")
+    status, _, err = run(capsys, "batch", str(source), "-o", str(tmp_path / "out.csv"))
+    assert status == 2
+    assert one_error_line(err).startswith(f"{source}: row 1: not readable as CSV (unexpected end of data")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["cases.csv"]
+
+
+def test_an_output_where_nothing_can_be_written_is_one_line(tmp_path, capsys):
+    source = write_csv(tmp_path / "cases.csv", ROWS)
+    status, _, err = run(capsys, "batch", str(source), "-o", "/proc/out.csv")
+    assert status == 2
+    assert one_error_line(err).startswith("/proc/out.csv: cannot be written (")
+
+
+def test_a_fifo_as_input_is_refused_without_waiting(tmp_path, capsys):
+    fifo = tmp_path / "cases.csv"
+    os.mkfifo(fifo)
+    status, _, err = run(capsys, "batch", str(fifo), "-o", str(tmp_path / "out.csv"))
+    assert status == 2
+    assert one_error_line(err) == f"{fifo}: cannot be read (not a regular file)"
+
+
+def test_a_very_long_cell_is_cut_in_its_message(tmp_path, capsys):
+    source = tmp_path / "cases.csv"
+    source.write_text("weakness\n" + "y" * 5_000_000 + "\n", encoding="utf-8")
+    status, _, err = run(capsys, "batch", str(source), "-o", str(tmp_path / "out.csv"))
+    assert status == 2
+    line = one_error_line(err)
+    assert len(line) < 400 and "(5,000,000 characters)" in line
+
+
+def test_output_equal_to_the_input_is_refused(tmp_path, capsys):
+    source = write_csv(tmp_path / "same.csv", ROWS)
+    before = source.read_bytes()
+    status, _, err = run(capsys, "batch", str(source), "-o", str(source))
+    assert status == 2
+    assert one_error_line(err) == f"{source}: is the input file; write the output elsewhere"
+    assert source.read_bytes() == before
+
+
+def test_an_input_named_like_the_rejected_rows_file_is_never_deleted(tmp_path, capsys):
+    source = write_csv(tmp_path / "r.csv.rejected.csv", ROWS)
+    before = source.read_bytes()
+    status, _, err = run(capsys, "batch", str(source), "-o", str(tmp_path / "r.csv"), "--skip-bad-rows")
+    assert status == 2
+    assert one_error_line(err) == f"{source}: is the input file; write the output elsewhere"
+    assert source.read_bytes() == before
+    assert not (tmp_path / "r.csv").exists()
+
+
+def test_a_hard_link_to_the_input_is_the_input(tmp_path, capsys):
+    source = write_csv(tmp_path / "cases.csv", ROWS)
+    os.link(source, tmp_path / "link.csv")
+    status, _, err = run(capsys, "batch", str(source), "-o", str(tmp_path / "link.csv"))
+    assert status == 2
+    assert "is the input file" in one_error_line(err)
+
+
+@pytest.mark.parametrize("device", ["/dev/null", "symlink-to-null"])
+def test_a_device_is_never_replaced(tmp_path, capsys, device):
+    source = write_csv(tmp_path / "cases.csv", ROWS)
+    target = Path(device)
+    if device == "symlink-to-null":
+        target = tmp_path / "out.csv"
+        target.symlink_to("/dev/null")
+    status, _, err = run(capsys, "batch", str(source), "-o", str(target))
+    assert status == 2
+    assert one_error_line(err) == "/dev/null: is not a regular file; batch writes only regular files"
+    assert Path("/dev/null").is_char_device()
+    assert target.is_symlink() or device == "/dev/null"
+
+
+def test_a_symlink_to_a_regular_file_is_followed_and_kept(m, tmp_path):
+    source = write_csv(tmp_path / "cases.csv", ROWS)
+    (tmp_path / "data").mkdir()
+    real = tmp_path / "data" / "out.csv"
+    real.write_text("an earlier result\n", encoding="utf-8")
+    link = tmp_path / "out.csv"
+    link.symlink_to(real)
+    run_batch(m, source, link)
+    assert link.is_symlink() and link.resolve() == real
+    assert len(read_csv(real)[1]) == len(ROWS)
+
+
+def test_a_symlink_to_the_input_is_refused(tmp_path, capsys):
+    source = write_csv(tmp_path / "cases.csv", ROWS)
+    (tmp_path / "out.csv").symlink_to(source)
+    status, _, err = run(capsys, "batch", str(source), "-o", str(tmp_path / "out.csv"))
+    assert status == 2
+    assert "is the input file" in one_error_line(err)
+
+
+def test_stale_parts_of_a_killed_run_are_removed_and_live_ones_kept(m, tmp_path):
+    import fcntl
+
+    source = write_csv(tmp_path / "cases.csv", ROWS)
+    stale = tmp_path / ".out.csv.tmp-0123456789ab.part"
+    stale.write_text("half a result", encoding="utf-8")
+    stale_rejected = tmp_path / ".out.csv.rejected.csv.tmp-0123456789ab.part"
+    stale_rejected.write_text("half", encoding="utf-8")
+    live = tmp_path / ".out.csv.tmp-ba9876543210.part"
+    live.write_text("another run is writing this", encoding="utf-8")
+    with open(live) as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        run_batch(m, source, tmp_path / "out.csv")
+        assert live.exists()
+    assert not stale.exists() and not stale_rejected.exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".out.csv.tmp-ba9876543210.part", "cases.csv", "out.csv"]
+
+
+@pytest.mark.skipif(not (REPO / ".venv" / "bin" / "twitchcause").exists(), reason="the command is not installed")
+def test_a_terminated_run_removes_its_temporary_files(m, tmp_path):
+    names = list(m.variables)
+    rng = np.random.default_rng(3)
+    rows = [{n: rng.choice(("",) + m.variables[n].states) for n in names} for _ in range(2_000)]
+    source = write_csv(tmp_path / "cases.csv", rows * 100, columns=names)
+    proc = subprocess.Popen(
+        [str(REPO / ".venv" / "bin" / "twitchcause"), "batch", str(source), "-o", str(tmp_path / "out.csv")],
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    deadline = time.monotonic() + 60
+    while not list(tmp_path.glob(".out.csv.tmp-*.part")) and time.monotonic() < deadline and proc.poll() is None:
+        time.sleep(0.02)
+    proc.send_signal(signal.SIGTERM)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 128 + signal.SIGTERM, err
+    assert "Traceback" not in err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["cases.csv"]
+
+
+def test_chunks_give_the_same_digits(m, tmp_path):
+    import random
+
+    rnd = random.Random(11)
+    names = list(m.variables)
+    rows = [{n: rnd.choice(("",) + m.variables[n].states) for n in names} for _ in range(150)]
+    source = write_csv(tmp_path / "cases.csv", rows, columns=names)
+    texts = []
+    for chunk_rows in (1, 7, 64, 1000):
+        run_batch(m, source, tmp_path / f"out{chunk_rows}.csv", chunk_rows=chunk_rows)
+        texts.append((tmp_path / f"out{chunk_rows}.csv").read_text(encoding="utf-8"))
+    assert texts[1:] == texts[:1] * 3
+
+
+@settings(max_examples=60, deadline=None)
+@hypothesis.given(st.data())
+def test_column_wise_escalation_is_escalate(loaded_model, data):
+    m = loaded_model
+    cases = data.draw(st.integers(1, 6))
+    codes = {
+        name: np.array(data.draw(st.lists(st.integers(-1, len(v.states) - 1), min_size=cases, max_size=cases)))
+        for name, v in m.variables.items()
+        if data.draw(st.booleans())
+    }
+    posterior = {
+        cause: np.array(data.draw(st.lists(st.floats(0, 1), min_size=cases, max_size=cases))) for cause in m.causes
+    }
+    ranks = level_ranks(m.priors, codes, posterior, cases)
+    for k in range(cases):
+        evidence = {n: m.variables[n].states[c[k]] for n, c in codes.items() if c[k] >= 0}
+        expected = escalate(m.priors, evidence, {cause: float(p[k]) for cause, p in posterior.items()}).level
+        assert m.priors.levels[ranks[k]] == expected

@@ -1,30 +1,42 @@
-"""Many cases from a CSV file: one case per row, streamed in chunks.
+"""Many cases from a CSV or Parquet file: one case per row, streamed in chunks.
 
 Columns are evidence variables; an empty cell is unknown. The output keeps
 every input row in order with its columns, then ``posterior_<cause>`` for each
-cause, then ``escalation``. Outputs are written to a temporary file beside the
-target and moved into place only when complete.
+cause, then ``p_none_identified``, then ``escalation``. The format of each file
+follows its suffix (``.parquet`` or ``.pq``: Parquet, which needs pyarrow;
+anything else: CSV). Outputs are written to a temporary file beside the target
+and moved into place only when complete; a run never writes over its input or
+over anything that is not a regular file.
 """
 
 from __future__ import annotations
 
 import csv
+import io
 import os
+import stat
 import sys
 import warnings
+import weakref
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from .files import atomic_file
+from .files import atomic_file, open_regular, remove_stale_parts
 from .model import EvidenceError, Model, TwitchcauseError
 from .model.engine import UNKNOWN
-from .model.escalation import escalate
+from .model.escalation import level_ranks
 from .model.evidence import unknown_state_message, unknown_variable_message
+from .model.factored import FactoredBatch
 
 DEFAULT_CHUNK_ROWS = 20_000
+PARQUET_SUFFIXES = (".parquet", ".pq")
+BAD = -2  # the code of a cell that names no state of its column
+_FACTORED: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
 @dataclass(frozen=True)
@@ -38,95 +50,266 @@ class BadCellError(EvidenceError):
     """A cell holding a state its column does not have."""
 
 
-def _open_text(path: Path):
+def is_parquet(path: str | Path) -> bool:
+    return Path(path).suffix.lower() in PARQUET_SUFFIXES
+
+
+def output_columns(header: list[str], model: Model) -> list[str]:
+    """The input columns, then one posterior per cause, the remainder and the level."""
+    return header + [f"posterior_{c}" for c in model.causes] + ["p_none_identified", "escalation"]
+
+
+def _parquet():
     try:
-        return open(path, newline="", encoding="utf-8-sig")
+        import pyarrow
+        import pyarrow.parquet
+    except ImportError:
+        raise TwitchcauseError(
+            "Parquet files need pyarrow: pip install 'twitchcause[parquet]' (or give .csv files)"
+        ) from None
+    return pyarrow
+
+
+# -- paths -------------------------------------------------------------------------------------------
+def _refuse_to_write(path: Path, source: Path) -> None:
+    try:
+        info = os.stat(path)
     except FileNotFoundError:
-        raise TwitchcauseError(f"{path}: no such file") from None
+        return
     except OSError as exc:
-        raise TwitchcauseError(f"{path}: cannot be read ({exc.strerror or exc})") from None
+        raise TwitchcauseError(f"{path}: cannot be checked ({exc.strerror or exc})") from None
+    if stat.S_ISDIR(info.st_mode):
+        raise TwitchcauseError(f"{path}: is a folder; expected the path of the output file")
+    if not stat.S_ISREG(info.st_mode):
+        raise TwitchcauseError(f"{path}: is not a regular file; batch writes only regular files")
+    source_info = os.stat(source)
+    if (info.st_dev, info.st_ino) == (source_info.st_dev, source_info.st_ino):
+        raise TwitchcauseError(f"{path}: is the input file; write the output elsewhere")
 
 
-def read_header(path: Path, model: Model) -> list[str]:
-    """The CSV's columns, each checked against the vocabulary."""
+def output_paths(source: Path, target: Path) -> tuple[Path, Path]:
+    """The file to write and its rejected-rows file, after refusing any write that could destroy a file.
+
+    A symlink to a regular file is followed: the file it points to is
+    replaced and the link kept, as a shell's ``>`` would do.
+    """
+    target = Path(os.path.realpath(target))
+    rejected = target.with_name(target.name + ".rejected.csv")
+    for path in (target, rejected):
+        _refuse_to_write(path, source)
+    if not target.parent.is_dir():
+        raise TwitchcauseError(f"{target.parent}: no such folder for the output file {target.name}")
+    return target, rejected
+
+
+@contextmanager
+def _input(source: Path):
     try:
-        with _open_text(path) as handle:
-            header = next(csv.reader(handle), None)
-    except (UnicodeDecodeError, csv.Error) as exc:
-        raise TwitchcauseError(f"{path}: not a readable CSV file (UTF-8 expected: {exc})") from None
+        handle = open_regular(source)
+    except FileNotFoundError:
+        raise TwitchcauseError(f"{source}: no such file") from None
+    except OSError as exc:
+        raise TwitchcauseError(f"{source}: cannot be read ({exc.strerror or exc})") from None
+    with handle:
+        yield handle
+
+
+def _check_header(source: Path, header: list[str], model: Model) -> list[str]:
     if not header:
-        raise TwitchcauseError(f"{path}: empty file; expected a header row of evidence variables")
+        raise TwitchcauseError(f"{source}: empty file; expected a header row of evidence variables")
     seen = set()
     for column in header:
         if column not in model.variables:
-            raise EvidenceError(f"{path}: column '{column}': {unknown_variable_message(column, model.variables)}")
+            raise EvidenceError(f"{source}: column '{column}': {unknown_variable_message(column, model.variables)}")
         if column in seen:
-            raise EvidenceError(f"{path}: column '{column}' appears twice")
+            raise EvidenceError(f"{source}: column '{column}' appears twice")
         seen.add(column)
     return header
 
 
-def check_shape(path: Path, width: int) -> int:
-    """Count the data rows, checking that none has more filled cells than the header.
+# -- reading -----------------------------------------------------------------------------------------
+class _RegularRows(io.TextIOBase):
+    """CSV text with each row cut to the header's width: for files whose rows end in extra empty cells.
 
-    A row may end in empty extra cells (a trailing comma); a short or blank row
-    leaves its missing cells unknown. A filled cell beyond the header is an
-    error naming the row, since it could only be read under the wrong column.
+    A filled cell beyond the header is an error naming its row, since it
+    could only be read under the wrong column; a quote left open is an error too.
     """
-    rows = 0
-    try:
-        with _open_text(path) as handle:
-            reader = csv.reader(handle)
-            next(reader, None)
-            for cells in reader:
-                rows += 1
-                extra = cells[width:]
-                if any(cell.strip() for cell in extra):
-                    raise TwitchcauseError(
-                        f"{path}: row {rows} (line {reader.line_num}): has {len(cells)} cells, "
-                        f"expected {width} as in the header"
-                    )
-    except (UnicodeDecodeError, csv.Error) as exc:
-        raise TwitchcauseError(f"{path}: row {rows + 1}: not readable as UTF-8 CSV ({exc})") from None
-    return rows
 
+    def __init__(self, text, source: Path, width: int, header_lines: int):
+        self._rows = csv.reader(text, strict=True)
+        self._source, self._width, self._header_lines = source, width, header_lines
+        self._buffer = io.StringIO()
+        self._writer = csv.writer(self._buffer, lineterminator="\n")
+        self._number = 0  # data rows read so far
 
-def encode_chunk(chunk: pd.DataFrame, model: Model, first_row: int) -> tuple[np.ndarray, dict[int, str]]:
-    """State codes (rows x variables) and the problem of each bad row, keyed by position."""
-    engine = model.engine
-    codes = np.full((len(chunk), len(engine.variables)), UNKNOWN, dtype=np.int64)
-    problems: dict[int, str] = {}
-    for column in chunk.columns:
-        states = engine.states[column]
-        lookup = {state: i for i, state in enumerate(states)} | {"": UNKNOWN}
-        cells = chunk[column].str.strip()
-        mapped = cells.map(lookup)
-        for position in np.flatnonzero(mapped.isna().to_numpy()):
-            if position not in problems:
-                problems[int(position)] = (
-                    f"row {first_row + position}, column '{column}': "
-                    f"{unknown_state_message(column, cells.iloc[position], model.variables[column])}"
+    def readable(self) -> bool:
+        return True
+
+    def read(self, size: int | None = -1) -> str:
+        while size is None or size < 0 or self._buffer.tell() < size:
+            try:
+                cells = next(self._rows, None)
+            except csv.Error as exc:
+                raise TwitchcauseError(f"{self._source}: row {self._number + 1}: not readable as CSV ({exc})") from None
+            if cells is None:
+                break
+            self._number += 1
+            if any(cell.strip() for cell in cells[self._width :]):
+                line = self._header_lines + self._rows.line_num
+                raise TwitchcauseError(
+                    f"{self._source}: row {self._number} (line {line}): has {len(cells)} cells, "
+                    f"expected {self._width} as in the header"
                 )
-        codes[:, engine.variables.index(column)] = mapped.fillna(UNKNOWN).astype(np.int64).to_numpy()
+            self._writer.writerow(cells[: self._width] if cells else [""] * self._width)
+        text = self._buffer.getvalue()
+        self._buffer.seek(0)
+        self._buffer.truncate()
+        return text
+
+
+def _csv_chunks(handle, source: Path, model: Model, chunk_rows: int, regular: bool) -> tuple[list[str], Iterator]:
+    text = io.TextIOWrapper(handle, encoding="utf-8-sig", newline="")
+    header_reader = csv.reader(text)
+    try:
+        header = next(header_reader, None)
+    except (UnicodeDecodeError, csv.Error) as exc:
+        raise TwitchcauseError(f"{source}: not a readable CSV file (UTF-8 expected: {exc})") from None
+    header = _check_header(source, header, model)
+    body = _RegularRows(text, source, len(header), header_reader.line_num) if regular else text
+    reader = pd.read_csv(
+        body,
+        header=None,
+        names=header,
+        dtype="category",
+        na_filter=False,
+        chunksize=chunk_rows,
+        index_col=False,
+        skip_blank_lines=False,
+    )
+
+    def chunks():
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", pd.errors.ParserWarning)  # rows ending in empty extra cells
+            try:
+                yield from reader
+            except UnicodeDecodeError as exc:
+                raise TwitchcauseError(f"{source}: not readable as UTF-8 CSV ({exc})") from None
+
+    return header, chunks()
+
+
+def _parquet_chunks(handle, source: Path, model: Model, chunk_rows: int) -> tuple[list[str], Iterator]:
+    pa = _parquet()
+    try:
+        data = pa.parquet.ParquetFile(handle)
+    except (pa.ArrowException, OSError) as exc:
+        raise TwitchcauseError(f"{source}: not a readable Parquet file ({exc})") from None
+    header = _check_header(source, list(data.schema_arrow.names), model)
+    return header, (batch.to_pandas() for batch in data.iter_batches(batch_size=chunk_rows))
+
+
+# -- scoring -----------------------------------------------------------------------------------------
+def _cells(column: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """Each cell as a code into a list of distinct texts, and that list (a missing cell is empty)."""
+    if not isinstance(column.dtype, pd.CategoricalDtype):
+        column = column.astype("category")
+    texts = np.array([str(x) for x in column.cat.categories] + [""], dtype=object)
+    return column.cat.codes.to_numpy(), texts  # code -1 (missing) picks the last text, ""
+
+
+def encode(frame: pd.DataFrame, model: Model, first_row: int) -> tuple[np.ndarray, dict[int, str]]:
+    """State codes (rows x the engine's variables) and the problem of each bad row, keyed by position."""
+    engine = model.engine
+    codes = np.full((len(frame), len(engine.variables)), UNKNOWN, dtype=np.int64)
+    problems: dict[int, str] = {}
+    for column in frame.columns:
+        states = engine.states[column]
+        positions, texts = _cells(frame[column])
+        stripped = [text.strip() for text in texts]
+        lookup = np.array([UNKNOWN if not t else states.index(t) if t in states else BAD for t in stripped])
+        column_codes = lookup[positions]
+        for row in np.flatnonzero(column_codes == BAD).tolist():
+            if row not in problems:
+                state = stripped[positions[row]]
+                problems[row] = (
+                    f"row {first_row + row}, column '{column}': "
+                    f"{unknown_state_message(column, state, model.variables[column])}"
+                )
+        codes[:, engine.variables.index(column)] = column_codes
     return codes, problems
 
 
-def _escalation_levels(model: Model, codes: np.ndarray, posteriors: np.ndarray) -> list[str]:
-    engine = model.engine
-    levels = []
-    for row, posterior in zip(codes, posteriors):
-        evidence = {v: engine.states[v][c] for v, c in zip(engine.variables, row) if c != UNKNOWN}
-        levels.append(escalate(model.priors, evidence, dict(zip(model.causes, posterior))).level)
-    return levels
+def score(frame: pd.DataFrame, model: Model, first_row: int = 1) -> tuple[pd.DataFrame, pd.DataFrame, dict]:
+    """The output rows of one chunk, its rejected rows (with an ``error`` column) and their problems.
+
+    Rows are scored independently of each other, so any chunking of a file
+    gives the same digits.
+    """
+    codes, problems = encode(frame, model, first_row)
+    good = np.ones(len(frame), dtype=bool)
+    good[list(problems)] = False
+    bad = np.flatnonzero(~good)
+    rejected = frame.iloc[bad].astype(object).assign(error=[problems[i] for i in bad.tolist()])
+    kept, kept_codes = frame[good], codes[good]
+    marginals = _factored(model).marginals(kept_codes)
+    posterior = {cause: marginals[:, i] for i, cause in enumerate(model.causes)}
+    columns = {model.engine.variables[i]: kept_codes[:, i] for i in range(kept_codes.shape[1])}
+    ranks = level_ranks(model.priors, columns, posterior, len(kept))
+    out = {name: _as_text(kept[name]) for name in kept.columns}
+    out |= {f"posterior_{cause}": posterior[cause] for cause in model.causes}
+    out["p_none_identified"] = marginals[:, -1]
+    out["escalation"] = np.array(model.priors.levels, dtype=object)[ranks]
+    return pd.DataFrame(out, index=kept.index), rejected, problems
 
 
-def _vetted(reader):
-    """Chunks of a file :func:`check_shape` passed, without pandas' warning about dropped empty cells."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", pd.errors.ParserWarning)
-        yield from reader
+def _factored(model: Model) -> FactoredBatch:
+    """The batch arithmetic of ``model``, built on first use and kept as long as the model lives."""
+    factored = _FACTORED.get(model)
+    if factored is None:
+        factored = _FACTORED[model] = FactoredBatch(model.engine)
+    return factored
 
 
+def _as_text(column: pd.Series) -> np.ndarray:
+    """An input column as it will be written: its cells as text, a missing one empty."""
+    positions, texts = _cells(column)
+    return texts[positions]
+
+
+# -- writing -----------------------------------------------------------------------------------------
+class _CsvOut:
+    def __init__(self, path: Path, columns: list[str]):
+        self._handle = open(path, "w", newline="", encoding="utf-8")
+        self._writer = csv.writer(self._handle, lineterminator="\n")
+        self._writer.writerow(columns)
+
+    def write(self, frame: pd.DataFrame) -> None:
+        self._writer.writerows(zip(*(frame[c].tolist() for c in frame.columns)))
+
+    def close(self) -> None:
+        self._handle.close()
+
+
+class _ParquetOut:
+    def __init__(self, path: Path, columns: list[str], header: list[str]):
+        pa = _parquet()
+        fields = [(c, pa.string()) for c in header] + [(c, pa.float64()) for c in columns[len(header) : -1]]
+        self._schema = pa.schema(fields + [(columns[-1], pa.string())])
+        self._pa = pa
+        self._writer = pa.parquet.ParquetWriter(path, self._schema)
+
+    def write(self, frame: pd.DataFrame) -> None:
+        self._writer.write_table(self._pa.Table.from_pandas(frame, schema=self._schema, preserve_index=False))
+
+    def close(self) -> None:
+        self._writer.close()
+
+
+def _writer(path: Path, columns: list[str], header: list[str], parquet: bool):
+    return _ParquetOut(path, columns, header) if parquet else _CsvOut(path, columns)
+
+
+# -- the run -----------------------------------------------------------------------------------------
 def run_batch(
     model: Model,
     source: str | Path,
@@ -150,72 +333,77 @@ def run_batch(
     ------
     EvidenceError
         For a column outside the vocabulary or, without ``skip_bad_rows``, a bad cell.
+    TwitchcauseError
+        For a file that cannot be read, an output that would overwrite the
+        input or something that is not a regular file, or a write that fails.
     """
-    source, target = Path(source), Path(target)
+    source = Path(source)
     if chunk_rows < 1:
         raise TwitchcauseError(f"chunk_rows must be at least 1, got {chunk_rows}")
-    header = read_header(source, model)
-    total = check_shape(source, len(header))
-    if target.is_dir():
-        raise TwitchcauseError(f"{target}: is a folder; expected the path of the output CSV file")
-    if not target.parent.is_dir():
-        raise TwitchcauseError(f"{target.parent}: no such folder for the output file {target.name}")
-    rejected_path = target.with_name(target.name + ".rejected.csv")
-    rejected = 0
-    bar = None
-    if progress if progress is not None else (total > chunk_rows and sys.stderr.isatty()):
-        from tqdm import tqdm
+    with _input(source):  # refuses a folder, a device or a FIFO before anything else
+        pass
+    target, rejected_path = output_paths(source, target)
+    for path in (target, rejected_path):
+        remove_stale_parts(path)
+    run = lambda regular: _run(model, source, target, rejected_path, skip_bad_rows, chunk_rows, progress, regular)  # noqa: E731
+    try:
+        return run(False)
+    except pd.errors.ParserError:  # uneven rows or an open quote: read again, row by row, to fix or name them
+        try:
+            return run(True)
+        except pd.errors.ParserError as exc:
+            raise TwitchcauseError(f"{source}: not readable as CSV ({exc})") from None
 
-        bar = tqdm(total=total, unit="rows", file=sys.stderr)
-    with atomic_file(target) as out_tmp, atomic_file(rejected_path) as rej_tmp:
-        # check_shape has vetted every row: extra cells are empty, so index_col=False only drops those
-        reader = pd.read_csv(
-            source,
-            dtype=str,
-            keep_default_na=False,
-            chunksize=chunk_rows,
-            index_col=False,
-            encoding="utf-8-sig",
-            skip_blank_lines=False,
-        )
-        first_row, wrote_header, wrote_rejected = 1, False, False
-        for chunk in _vetted(reader):
-            chunk = chunk[header].fillna("")
-            codes, problems = encode_chunk(chunk, model, first_row)
-            if problems and not skip_bad_rows:
-                raise BadCellError(f"{source}: {problems[min(problems)]}")
-            good = np.ones(len(chunk), dtype=bool)
-            if problems:
-                bad = sorted(problems)
-                good[bad] = False
-                side = chunk.iloc[bad].assign(error=[problems[i] for i in bad])
-                side.to_csv(rej_tmp, mode="a", header=not wrote_rejected, index=False)
-                wrote_rejected = True
-                rejected += len(bad)
-            kept, kept_codes = chunk[good], codes[good]
-            unique, inverse = np.unique(kept_codes, axis=0, return_inverse=True)
-            marginals = model.marginals_coded(unique) if len(unique) else np.zeros((0, len(model.causes) + 1))
-            posterior = marginals[:, :-1]
-            levels = np.array(_escalation_levels(model, unique, posterior), dtype=object)
-            inverse = inverse.reshape(-1)
-            out = kept.copy()
-            for i, cause in enumerate(model.causes):
-                out[f"posterior_{cause}"] = posterior[inverse, i] if len(kept) else []
-            out["p_none_identified"] = marginals[inverse, -1] if len(kept) else []
-            out["escalation"] = levels[inverse] if len(kept) else []
-            out.to_csv(out_tmp, mode="a", header=not wrote_header, index=False)
-            wrote_header = True
-            first_row += len(chunk)
+
+def _run(model, source, target, rejected_path, skip_bad_rows, chunk_rows, progress, regular) -> BatchSummary:
+    rows = rejected = 0
+    try:
+        with ExitStack() as stack:
+            handle = stack.enter_context(_input(source))
+            if is_parquet(source):
+                header, chunks = _parquet_chunks(handle, source, model, chunk_rows)
+            else:
+                header, chunks = _csv_chunks(handle, source, model, chunk_rows, regular)
+            total = os.fstat(handle.fileno()).st_size
+            out_tmp = stack.enter_context(atomic_file(target))
+            rej_tmp = stack.enter_context(atomic_file(rejected_path))
+            out = _writer(out_tmp, output_columns(header, model), header, is_parquet(target))
+            stack.callback(out.close)
+            side = None
+            bar = _progress_bar(progress, total, chunk_rows) if not regular else None
             if bar is not None:
-                bar.update(len(chunk))
-        if not wrote_header:
-            columns = header + [f"posterior_{c}" for c in model.causes] + ["p_none_identified", "escalation"]
-            pd.DataFrame(columns=columns).to_csv(out_tmp, index=False)
-        if not wrote_rejected:
-            os.unlink(rej_tmp)
-            rej_tmp.touch()
-    if bar is not None:
-        bar.close()
+                stack.callback(bar.close)
+            for frame in chunks:
+                scored, bad, problems = score(frame, model, rows + 1)
+                if problems and not skip_bad_rows:
+                    raise BadCellError(f"{source}: {problems[min(problems)]}")
+                if len(bad):
+                    if side is None:
+                        side = _CsvOut(rej_tmp, header + ["error"])
+                        stack.callback(side.close)
+                    side.write(bad.fillna(""))
+                    rejected += len(bad)
+                out.write(scored)
+                rows += len(frame)
+                if bar is not None:
+                    bar.update(handle.tell() - bar.n)
+            out.close()
+            if side is not None:
+                side.close()
+            else:
+                os.unlink(rej_tmp)
+                rej_tmp.touch()  # atomic_file moves it into place; removed below
+    except OSError as exc:
+        raise TwitchcauseError(f"{target}: cannot be written ({exc.strerror or exc})") from None
     if not rejected:
         rejected_path.unlink(missing_ok=True)
-    return BatchSummary(first_row - 1, rejected, rejected_path if rejected else None)
+    return BatchSummary(rows, rejected, rejected_path if rejected else None)
+
+
+def _progress_bar(progress: bool | None, total_bytes: int, chunk_rows: int):
+    show = progress if progress is not None else (total_bytes > chunk_rows * 100 and sys.stderr.isatty())
+    if not show:
+        return None
+    from tqdm import tqdm
+
+    return tqdm(total=total_bytes, unit="B", unit_scale=True, file=sys.stderr)

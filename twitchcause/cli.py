@@ -8,7 +8,10 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import signal
 import sys
+import threading
+from contextlib import contextmanager
 
 from . import __version__, load
 from .files import read_regular
@@ -140,12 +143,31 @@ def cmd_infer(args) -> int:
     return 0
 
 
+@contextmanager
+def _termination_as_exit():
+    """SIGTERM and SIGHUP end the run through Python's exits, so temporary files are removed on the way."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def stop(signum, frame):
+        raise SystemExit(128 + signum)
+
+    previous = {signum: signal.signal(signum, stop) for signum in (signal.SIGTERM, signal.SIGHUP)}
+    try:
+        yield
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+
+
 def cmd_batch(args) -> int:
     from .batch import run_batch
 
     model = load(args.priors)
     chunking = {} if args.chunk_rows is None else {"chunk_rows": args.chunk_rows}
-    summary = run_batch(model, args.input, args.output, skip_bad_rows=args.skip_bad_rows, **chunking)
+    with _termination_as_exit():
+        summary = run_batch(model, args.input, args.output, skip_bad_rows=args.skip_bad_rows, **chunking)
     message = f"{summary.rows} rows -> {args.output}"
     if summary.rejected:
         message += f"; {summary.rejected} bad rows -> {summary.rejected_path}"
@@ -292,6 +314,9 @@ def main(argv: list[str] | None = None) -> int:
             _report(problem)
     except TwitchcauseError as exc:
         _report(str(exc))
+    except KeyboardInterrupt:
+        _report("interrupted")
+        return 128 + signal.SIGINT
     except BrokenPipeError:  # the reader stopped early (`| head`): nothing to say
         _quiet_stdout()
         return 0

@@ -11,6 +11,7 @@ layer may use it.
 from __future__ import annotations
 
 import errno
+import fcntl
 import os
 import secrets
 import shutil
@@ -65,17 +66,20 @@ def atomic_file(target: str | Path) -> Iterator[Path]:
     """A temporary path beside ``target``; written by the caller, it replaces ``target`` on success.
 
     On any exception the temporary file is removed and ``target`` is untouched.
+    While it is in use the temporary file holds a lock, so that
+    :func:`remove_stale_parts` tells it from one a killed process left.
     """
     target = Path(target)
     temporary = Path(str(_hidden_name(target, "tmp")) + PART)
-    fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)  # umask applies, as for open()
-    os.close(fd)
+    fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o666)  # umask applies
     try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
         yield temporary
         os.replace(temporary, target)
     finally:
         if temporary.exists():
             temporary.unlink()
+        os.close(fd)
 
 
 def atomic_write(target: str | Path, data: bytes | str, encoding: str = "utf-8") -> None:
@@ -88,9 +92,35 @@ def atomic_write(target: str | Path, data: bytes | str, encoding: str = "utf-8")
 
 
 def stale_parts(target: str | Path) -> list[Path]:
-    """Temporary files :func:`atomic_file` left beside ``target`` (a run that was killed)."""
+    """Temporary files :func:`atomic_file` left beside ``target`` by a process that died (none holds its lock)."""
     target = Path(target)
-    return sorted(target.parent.glob(f".{target.name}.tmp-*{PART}"))
+    stale = []
+    for part in sorted(target.parent.glob(f".{target.name}.tmp-*{PART}")):
+        try:
+            fd = os.open(part, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC | os.O_NOFOLLOW)
+        except OSError:
+            continue
+        try:
+            if stat.S_ISREG(os.fstat(fd).st_mode):
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                stale.append(part)
+        except OSError:  # locked: a live writer's
+            pass
+        finally:
+            os.close(fd)
+    return stale
+
+
+def remove_stale_parts(target: str | Path) -> int:
+    """Remove :func:`stale_parts` of ``target``; the number removed."""
+    removed = 0
+    for part in stale_parts(target):
+        try:
+            part.unlink()
+            removed += 1
+        except OSError:
+            pass
+    return removed
 
 
 def recover_folder(target: str | Path) -> None:

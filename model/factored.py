@@ -1,0 +1,152 @@
+"""Posteriors of many coded cases as products of factors, the causes split in two halves.
+
+Every block of the engine (see :mod:`.engine`) is a table over the few
+causes it depends on (its scope). The causes are split in
+two halves A and B so that as few blocks as possible span both; then, for a
+chunk of cases, the blocks within A multiply into one short vector per case
+(2**|A| entries), those within B into another, their outer product is the
+joint, and only the blocks that span both are multiplied at full length, and
+only for the cases that answer them. Marginals are sums over one half of the
+joint. No exponential is taken per case: the factors are exponentiated once.
+
+Every step works row by row, so a case gets the same digits in any chunk or
+partition. Against the single-case path digits may differ in the last place
+(products in another order). A case whose product would underflow, or whose
+evidence is impossible, is redone by the engine in log space.
+"""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass
+
+import numpy as np
+
+from .engine import CHUNK, SMALLEST_WEIGHT, UNKNOWN, Engine
+
+
+def _split(scopes: list[frozenset[int]], causes: int) -> tuple[list[int], list[int]]:
+    """Halves A and B that cost the fewest multiplications per case.
+
+    A block within a half costs that half's length; a block spanning both
+    costs the joint's length (rows answering nothing in it skip it, gathering
+    the others costs about as much again).
+    """
+    everything = frozenset(range(causes))
+    best = None
+    for size in range(1, causes // 2 + 1):
+        for half in itertools.combinations(range(causes), size):
+            a, b = frozenset(half), everything - frozenset(half)
+            cost = sum(2 ** len(a) if s <= a else 2 ** len(b) if s <= b else 2**causes for s in scopes)
+            if best is None or cost < best[0]:
+                best = (cost, sorted(a), sorted(b))
+    return best[1], best[2]
+
+
+def _joint_index(causes: list[int]) -> np.ndarray:
+    """For each index over the causes listed (bit k = causes[k]), the engine's joint index."""
+    local = np.arange(2 ** len(causes))
+    index = np.zeros(len(local), dtype=np.int64)
+    for k, cause in enumerate(causes):
+        index |= ((local >> k) & 1) << cause
+    return index
+
+
+@dataclass(frozen=True)
+class _Factor:
+    half: str  # "a", "b" or "both"
+    table: np.ndarray  # (patterns, entries of its half), probabilities
+    columns: np.ndarray  # the block's variables, as columns of the codes
+    unknown: np.ndarray  # each variable's unknown digit (states)
+    place: np.ndarray  # place value of each variable's digit
+    neutral: bool  # its all-unknown row is all ones: cases that answer nothing in it skip it
+
+
+class FactoredBatch:
+    """Marginals of coded cases, see the module docstring; built once per engine."""
+
+    def __init__(self, engine: Engine):
+        self.engine = engine
+        n = len(engine.causes)
+        scopes = [frozenset(block.scope) for block in engine.blocks]
+        self.a, self.b = _split(scopes, n)
+        low = len(self.b)
+        joint = np.arange(2**n)
+        # a chunk's joint is laid out as (A index, B index); this maps it to the engine's order
+        as_engine = _joint_index(self.a)[joint >> low] | _joint_index(self.b)[joint & ((1 << low) - 1)]
+        to_a, to_b = _joint_index(self.a), _joint_index(self.b)
+        self.factors = []
+        for block, scope in zip(engine.blocks, scopes):
+            values = np.exp(block.expanded(n))
+            if scope <= set(self.a):
+                half, table = "a", values[:, to_a]
+            elif scope <= set(self.b):
+                half, table = "b", values[:, to_b]
+            else:
+                half, table = "both", values[:, as_engine]
+            radices = np.array(block.radices, dtype=np.int64)
+            self.factors.append(
+                _Factor(
+                    half,
+                    np.ascontiguousarray(table),
+                    np.array([engine.variables.index(v) for v in block.variables], dtype=np.int64),
+                    radices - 1,
+                    np.array([int(np.prod(radices[k + 1 :])) for k in range(len(radices))], dtype=np.int64),
+                    bool(np.all(values[-1] == 1.0)),
+                )
+            )
+        presence = engine.presence[as_engine]  # (joint, causes) in the chunk's layout
+        self._a_presence = np.ascontiguousarray(presence[:: 2**low, self.a].T)  # (|A|, 2**|A|)
+        self._b_presence = np.ascontiguousarray(presence[: 2**low, self.b].T)  # (|B|, 2**|B|)
+
+    def marginals(self, codes: np.ndarray) -> np.ndarray:
+        """P(cause present | evidence) for each coded case, then P(no listed cause): (cases, causes + 1).
+
+        ``codes`` is (cases, variables) in the engine's variable order, UNKNOWN where not answered.
+
+        Raises
+        ------
+        ImpossibleEvidenceError
+            For a case the network gives probability zero.
+        """
+        codes = np.atleast_2d(codes)
+        out = np.empty((len(codes), len(self.engine.causes) + 1))
+        for start in range(0, len(codes), CHUNK):
+            out[start : start + CHUNK] = self._chunk(codes[start : start + CHUNK])
+        return out
+
+    def _chunk(self, codes: np.ndarray) -> np.ndarray:
+        cases = len(codes)
+        a = np.ones((cases, 2 ** len(self.a)))
+        b = np.ones((cases, 2 ** len(self.b)))
+        spanning = []
+        for factor in self.factors:
+            digits = codes[:, factor.columns]
+            digits = np.where(digits == UNKNOWN, factor.unknown, digits)
+            rows = digits @ factor.place
+            if factor.half == "a":
+                a *= factor.table[rows]
+            elif factor.half == "b":
+                b *= factor.table[rows]
+            else:
+                spanning.append((factor, rows))
+        joint = (a[:, :, None] * b[:, None, :]).reshape(cases, -1)
+        for factor, rows in spanning:
+            if factor.neutral:
+                answered = np.flatnonzero(rows != len(factor.table) - 1)
+                joint[answered] *= factor.table[rows[answered]]
+            else:
+                joint *= factor.table[rows]
+        grid = joint.reshape(cases, len(a[0]), len(b[0]))
+        by_a = grid.sum(axis=2)  # (cases, 2**|A|)
+        by_b = grid.sum(axis=1)  # (cases, 2**|B|)
+        total = by_a.sum(axis=1)
+        out = np.empty((cases, len(self.engine.causes) + 1))
+        out[:, self.a] = np.matmul(self._a_presence[None], by_a[:, :, None])[..., 0]
+        out[:, self.b] = np.matmul(self._b_presence[None], by_b[:, :, None])[..., 0]
+        out[:, -1] = joint[:, 0]  # every cause absent: index 0 in any layout
+        out /= total[:, None]
+        redo = np.flatnonzero(~(joint.max(axis=1) > SMALLEST_WEIGHT))
+        if len(redo):
+            out[redo] = self.engine.marginals_codes(codes[redo])
+        return out
