@@ -44,11 +44,8 @@ from .errors import ImpossibleEvidenceError, impossible_message
 UNKNOWN = -1
 # Bump when the compiled layout or arithmetic changes: a stored engine of another format is never used.
 ENGINE_FORMAT = "engine-v3"
-# Joint weights are products of factors of at most 1; below this a case is redone in log space
-# rather than lose digits to underflow (a few hundred orders of magnitude above the smallest double).
-SMALLEST_WEIGHT = 1e-250
-# Cases weighed at once in a batch: 64 x 4096 doubles (2 MB) stay in cache.
-CHUNK = 64
+# Cases weighed at once in a batch (256 x 4096 doubles, 8 MB): measured fastest of 64 to 1024.
+CHUNK = 256
 
 
 @lru_cache(maxsize=256)
@@ -171,10 +168,10 @@ class Engine:
             self._deltas = [
                 np.where(np.isfinite(block.table[-1]), block.table - block.table[-1], 0.0) for block in self.blocks
             ]
-        top = self.base.max()
-        self._log_scale = float(top) if np.isfinite(top) else 0.0
-        self._base_weights = np.exp(self.base - self._log_scale)
-        self._factor_rows: dict[int, np.ndarray] = {}
+        self._offsets = np.cumsum([0] + [block.patterns for block in self.blocks])
+        self._rows: np.ndarray | None = None  # every block's deltas over the joint, stacked; filled on first use
+        self._expanded = np.zeros(len(self.blocks), dtype=bool)
+        self._expanding = threading.Lock()
         # for what-ifs: each block's factors on its local table, and the row step of each state of each variable
         self._local_factors = [np.exp(delta) for delta in self._deltas]
         self._state_steps = [
@@ -184,17 +181,26 @@ class Engine:
         self._presence_and_one = np.hstack([self.presence, np.ones((len(joint), 1))])
         self._thread_scratch = threading.local()
 
-    # -- the one exp cache ------------------------------------------------------
-    def factor_rows(self, b: int) -> np.ndarray:
-        """``exp`` of block ``b``'s change from its all-unknown row, over the joint: (patterns, joint states).
+    # -- the one expansion cache ----------------------------------------------
+    def joint_rows(self, blocks: Sequence[int]) -> np.ndarray:
+        """Every block's change from its all-unknown row over the joint, stacked: (all patterns, joint states).
 
-        Every entry is at most 1 (an answer only narrows). Made on first use
-        (a command-line query needs only the blocks it answers) and kept.
+        Log space; block ``b``'s patterns are rows ``offsets[b]:offsets[b + 1]``.
+        Only the rows of ``blocks`` are guaranteed filled: blocks are expanded
+        on first use (a command-line query needs only the few it answers) and
+        kept; the matrix is allocated once and untouched pages cost no memory.
         """
-        rows = self._factor_rows.get(b)
-        if rows is None:
-            rows = self._factor_rows[b] = np.exp(self._deltas[b])[:, self._local[b]]
-        return rows
+        missing = [b for b in blocks if not self._expanded[b]]
+        if missing or self._rows is None:
+            with self._expanding:
+                if self._rows is None:
+                    self._rows = np.empty((int(self._offsets[-1]), len(self.base)))
+                for b in missing:
+                    np.take(
+                        self._deltas[b], self._local[b], axis=1, out=self._rows[self._offsets[b] : self._offsets[b + 1]]
+                    )
+                    self._expanded[b] = True
+        return self._rows
 
     # -- encoding --------------------------------------------------------------
     def encode(self, evidence: Mapping[str, str]) -> np.ndarray:
@@ -219,11 +225,14 @@ class Engine:
 
         Codes ``(variables,)`` give weights ``(joint states,)`` and a scale;
         codes ``(cases, variables)`` give ``(cases, joint states)`` and a scale
-        per case. Each case's largest weight is 1 or within
-        :data:`SMALLEST_WEIGHT` of it. A case is the prior times the factor of
-        each block it answers, in block order, whether alone or in a batch, so
-        it gets the same digits either way. ``evidence`` only names the case
-        in the error.
+        per case; each case's largest weight is 1. In log space: the answered
+        rows are summed in block order, the prior added, the largest
+        subtracted and the result exponentiated, so nothing underflows and a
+        case gets the same digits alone or in any batch. (Multiplying cached
+        factors in probability space saves the exponential, about a third of
+        a single query, but needs a second path for products that underflow;
+        a batch sums its rows with one sparse product, faster than selecting
+        rows case by case.) ``evidence`` only names the case in the error.
 
         Raises
         ------
@@ -234,34 +243,29 @@ class Engine:
         patterns = self.patterns(codes)
         answered = patterns != self._all_unknown
         if codes.ndim == 1:
-            weights = self._base_weights.copy()
-            for b in np.flatnonzero(answered).tolist():
-                weights *= self.factor_rows(b)[patterns[b]]
-            if weights.max() > SMALLEST_WEIGHT:
-                return weights, np.float64(self._log_scale)
-            return self._in_log_space(patterns, evidence)
-        weights = np.repeat(self._base_weights[None, :], len(patterns), axis=0)
-        for b in np.flatnonzero(answered.any(axis=0)).tolist():
-            rows = self.factor_rows(b)
-            cases = np.flatnonzero(answered[:, b])
-            if len(cases) == len(weights):
-                weights *= rows[patterns[:, b]]
-            else:
-                weights[cases] *= rows[patterns[cases, b]]
-        scale = np.full(len(weights), self._log_scale)
-        for i in np.flatnonzero(~(weights.max(axis=1) > SMALLEST_WEIGHT)).tolist():
-            weights[i], scale[i] = self._in_log_space(patterns[i], evidence)
-        return weights, scale
+            blocks = np.flatnonzero(answered).tolist()
+            rows = self.joint_rows(blocks)
+            log_joint = np.zeros(len(self.base))
+            for b in blocks:
+                log_joint += rows[self._offsets[b] + patterns[b]]
+            log_joint += self.base
+            top = log_joint.max()
+        else:
+            from scipy.sparse import csr_matrix
 
-    def _in_log_space(self, pattern: np.ndarray, evidence: Mapping[str, str] | str) -> tuple[np.ndarray, float]:
-        """One case's weights for the rare product that underflows (or is impossible): sums of logs, shifted."""
-        log_joint = self.base.copy()
-        for b in np.flatnonzero(pattern != self._all_unknown).tolist():
-            log_joint += self._deltas[b][pattern[b]][self._local[b]]
-        top = log_joint.max()
-        if not np.isfinite(top):
+            cases, blocks = np.nonzero(answered)  # row-major: each case's blocks in ascending order
+            rows = self.joint_rows(np.unique(blocks).tolist())
+            indicator = csr_matrix(
+                (np.ones(len(cases)), (cases, self._offsets[blocks] + patterns[cases, blocks])),
+                shape=(len(patterns), len(rows)),
+            )
+            log_joint = np.asarray(indicator @ rows)
+            log_joint += self.base
+            top = log_joint.max(axis=-1, keepdims=True)
+        if not np.all(np.isfinite(top)):
             raise ImpossibleEvidenceError(impossible_message(evidence))
-        return np.exp(log_joint - top), top
+        log_joint -= top
+        return np.exp(log_joint, out=log_joint), top if codes.ndim == 1 else top[:, 0]
 
     def joint_posterior(self, evidence: Mapping[str, str]) -> tuple[np.ndarray, float]:
         """Posterior over joint cause states and ``log P(evidence)`` for one case."""
@@ -420,7 +424,6 @@ class Engine:
             group = [c for c in old_block.nodes if c in self.causes]
             block = _exposure_block(factors, group, self.causes, self.states)
         engine = Engine(self.causes, self.states, self.blocks[:b] + (block,) + self.blocks[b + 1 :], factors)
-        engine._factor_rows = {k: v for k, v in self._factor_rows.items() if k != b}
         return engine
 
     # -- persistence -----------------------------------------------------------

@@ -172,12 +172,19 @@ def test_rebuilt_network_is_deterministic(loaded_model):
         np.testing.assert_array_equal(cpd.values, again.get_cpds(cpd.variable).values)
 
 
-def test_log_space_fallback_gives_the_same_posteriors(loaded_model, monkeypatch):
-    import twitchcause.model.engine as engine_module
+def test_evidence_whose_probability_underflows_a_double_is_answered_exactly():
+    """One cause (prior 1/2) and 40 findings, each seen with P = 1e-10 without it and 2e-10 with it.
 
-    engine = loaded_model.engine
-    cases = [{}, {"caffeine_intake": "high", "weakness": "no"}, {"urge_to_move": "yes", "timing": "at_night"}]
-    usual = [engine.posterior(case) for case in cases]
-    monkeypatch.setattr(engine_module, "SMALLEST_WEIGHT", 2.0)  # every case now takes the log-space path
-    for case, expected in zip(cases, usual):
-        assert engine.posterior(case) == pytest.approx(expected, abs=1e-12)
+    P(evidence) is about 1e-400, below the smallest double, but Bayes' rule only
+    needs the ratio: odds = 1 * 2**40, so P(cause | all 40 seen) = 2**40 / (2**40 + 1).
+    """
+    findings = [f"f{i}" for i in range(40)]
+    factors = {"c": (["c"], np.array([0.5, 0.5]))}
+    for f in findings:
+        factors[f] = ([f, "c"], np.array([[1 - 1e-10, 1 - 2e-10], [1e-10, 2e-10]]))
+    engine = compile_factors(factors, ["c"], {f: ("no", "yes") for f in findings})
+    case = {f: "yes" for f in findings}
+    assert engine.posterior(case)["c"] == pytest.approx(2**40 / (2**40 + 1), rel=1e-12)
+    assert engine.posterior_codes(engine.encode(case)[None, :])[0, 0] == engine.posterior(case)["c"]
+    _, log_evidence = engine.joint_posterior(case)
+    assert log_evidence == pytest.approx(np.log(0.5) + 40 * np.log(1e-10) + np.log1p(2.0**40), rel=1e-12)
