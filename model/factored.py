@@ -22,7 +22,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .engine import CHUNK, SMALLEST_WEIGHT, UNKNOWN, Engine
+from .engine import CHUNK, UNKNOWN, Engine
+
+# Joint weights are products of factors of at most 1; below this a case is redone by the engine in log
+# space rather than lose digits to underflow (a few hundred orders of magnitude above the smallest double).
+SMALLEST_WEIGHT = 1e-250
 
 
 def _split(scopes: list[frozenset[int]], causes: int) -> tuple[list[int], list[int]]:
