@@ -1,6 +1,6 @@
 """Learning the numbers of ``priors/`` from cases, with their uncertainty.
 
-The priors are parametrised: a noisy-OR per cause, a noisy-MAX or a mixture
+The priors are parametrised: a noisy-OR per cause, a noisy-MAX or a product
 per finding (:mod:`model.cpd`), not full tables. Learning goes the other way
 round in two steps:
 
@@ -195,11 +195,11 @@ def _read_noisy_max(rule: cpd.noisy_max, tables, parents, states, floor) -> Numb
     return _read_by_active_cause(rule, tables, parents, states, floor, one)
 
 
-@inverse_of(cpd.mixture)
-def _read_mixture(rule: cpd.mixture, tables, parents, states, floor) -> Numbers:
-    # only c active: (leak + pattern_c) / 2
+@inverse_of(cpd.product)
+def _read_product(rule: cpd.product, tables, parents, states, floor) -> Numbers:
+    # only c active: the column is c's own pattern
     return _read_by_active_cause(
-        rule, tables, parents, states, floor, lambda column, leak: _distribution(2 * column - leak, floor)
+        rule, tables, parents, states, floor, lambda column, leak: _distribution(column, floor)
     )
 
 

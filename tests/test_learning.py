@@ -58,7 +58,7 @@ def test_noisy_or_round_trip(parents, leak, data):
         assert read.by_parent[name] == pytest.approx(links[name], abs=1e-12)
 
 
-@pytest.mark.parametrize("rule_type", [cpd.noisy_max, cpd.mixture])
+@pytest.mark.parametrize("rule_type", [cpd.noisy_max, cpd.product])
 @settings(max_examples=40, deadline=None)
 @given(parents=parent_lists(states=(("no", "yes"),)), leak=distributions(), data=st.data())
 def test_finding_rules_round_trip(rule_type, parents, leak, data):
@@ -87,8 +87,8 @@ def test_noisy_or_link_is_read_from_the_column_where_only_that_parent_pushes():
 
 def test_noisy_numbers_are_clipped_to_the_floor_and_stay_distributions():
     # a learned column below the leak's cumulative: the ratio would step outside a distribution
-    rule = cpd.mixture(np.array([0.6, 0.3, 0.1]), {"a": np.array([0.2, 0.4, 0.4])}, "yes")
-    table = np.array([[0.6, 0.2], [0.3, 0.6], [0.1, 0.2]])  # 2 * 0.2 - 0.6 < 0
+    rule = cpd.noisy_max(np.array([0.6, 0.3, 0.1]), {"a": np.array([0.2, 0.4, 0.4])}, "yes")
+    table = np.array([[0.6, 0.7], [0.3, 0.2], [0.1, 0.1]])  # F_column(0) = 0.7 > F_leak(0) = 0.6
     read = learning.read_numbers(rule, table, [("a", ("no", "yes"))], ORDERED, floor=1e-4)
     values = np.array(list(read.by_parent["a"].values()))
     assert values.min() >= 1e-4 * 0.99 and values.sum() == pytest.approx(1.0)
