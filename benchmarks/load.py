@@ -295,7 +295,7 @@ def run_wrk(wrk: str, port: int, script: str, seconds: float, connections: int, 
 
 def key_bomb(app) -> bytes:
     """A main-callback request whose case holds 100,000 unknown answers (about 1.5 MB)."""
-    bomb = {f"unknown_question_{i:06d}": "x" for i in range(100_000)}
+    bomb = {f"x{i:05d}": "y" for i in range(100_000)}
     return json.dumps(main_callback_request(app, bomb)).encode()
 
 

@@ -302,7 +302,7 @@ def callback_bodies(draw, app, components, model):
     return body
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 @given(data=st.data())
 def test_fuzzed_callback_requests_never_fail_on_the_server(app, client, components, loaded_model, data):
     body = data.draw(callback_bodies(app, components, loaded_model))
@@ -370,6 +370,29 @@ def test_bad_api_input_is_a_one_line_400(client, body, message):
     response = post(client, INFER_PATH, body)
     assert response.status_code == 400
     assert message in one_line_error(response)
+
+
+@settings(max_examples=100, deadline=None)
+@given(data=st.data())
+def test_fuzzed_api_requests_answer_the_report_or_a_one_line_400(client, loaded_model, data):
+    names = st.sampled_from([*loaded_model.variables, "weak", ""]) | st.text(max_size=8)
+    states = st.sampled_from(["yes", "no", "high", "short", "", " yes "]) | JSON_VALUES
+    body = data.draw(
+        st.fixed_dictionaries(
+            {"evidence": st.dictionaries(names, states, max_size=6) | JSON_VALUES},
+            optional={
+                "explain": st.sampled_from([*loaded_model.causes, "caffine"]) | JSON_VALUES,
+                "next": st.integers(-2, 40) | JSON_VALUES,
+            },
+        )
+    )
+    response = post(client, INFER_PATH, body)
+    if response.status_code == 200:
+        expected = loaded_model.report(body["evidence"], explain=body.get("explain"), next=body.get("next"))
+        assert response.get_json() == json.loads(json.dumps(expected))
+    else:
+        assert response.status_code == 400
+        one_line_error(response)
 
 
 def test_the_api_answers_a_case_from_its_cache_whatever_the_order_of_its_answers(loaded_model):
