@@ -494,7 +494,7 @@ def test_a_terminated_run_removes_its_temporary_files(m, tmp_path):
     names = list(m.variables)
     rng = np.random.default_rng(3)
     rows = [{n: rng.choice(("",) + m.variables[n].states) for n in names} for _ in range(2_000)]
-    source = write_csv(tmp_path / "cases.csv", rows * 100, columns=names)
+    source = write_csv(tmp_path / "cases.csv", rows * 50, columns=names)
     proc = subprocess.Popen(
         [str(REPO / ".venv" / "bin" / "twitchcause"), "batch", str(source), "-o", str(tmp_path / "out.csv")],
         stderr=subprocess.PIPE,
@@ -515,7 +515,7 @@ def test_chunks_give_the_same_digits(m, tmp_path):
 
     rnd = random.Random(11)
     names = list(m.variables)
-    rows = [{n: rnd.choice(("",) + m.variables[n].states) for n in names} for _ in range(150)]
+    rows = [{n: rnd.choice(("",) + m.variables[n].states) for n in names} for _ in range(70)]
     source = write_csv(tmp_path / "cases.csv", rows, columns=names)
     texts = []
     for chunk_rows in (1, 7, 64, 1000):
@@ -542,3 +542,38 @@ def test_column_wise_escalation_is_escalate(loaded_model, data):
         evidence = {n: m.variables[n].states[c[k]] for n, c in codes.items() if c[k] >= 0}
         expected = escalate(m.priors, evidence, {cause: float(p[k]) for cause, p in posterior.items()}).level
         assert m.priors.levels[ranks[k]] == expected
+
+
+# -- Parquet in and out ----------------------------------------------------------------------------------
+def test_parquet_output_has_the_csv_columns_and_numbers(m, tmp_path):
+    import pyarrow.parquet as pq
+
+    source = write_csv(tmp_path / "cases.csv", ROWS)
+    run_batch(m, source, tmp_path / "out.csv")
+    run_batch(m, source, tmp_path / "out.parquet")
+    header, rows = read_csv(tmp_path / "out.csv")
+    parquet = pq.read_table(tmp_path / "out.parquet").to_pylist()
+    assert list(parquet[0]) == header
+    for text, value in zip(rows, parquet):
+        for column in header:
+            expected = float(text[column]) if column.startswith(("posterior_", "p_none")) else text[column]
+            assert value[column] == expected, column
+
+
+def test_parquet_input_gives_the_csv_output(m, tmp_path):
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    source = write_csv(tmp_path / "cases.csv", ROWS)
+    pq.write_table(pa.table({c: [r[c] or None for r in ROWS] for c in COLUMNS}), tmp_path / "cases.parquet")
+    run_batch(m, source, tmp_path / "from_csv.csv")
+    run_batch(m, tmp_path / "cases.parquet", tmp_path / "from_parquet.csv", chunk_rows=3)
+    assert (tmp_path / "from_parquet.csv").read_text() == (tmp_path / "from_csv.csv").read_text()
+
+
+def test_a_parquet_file_that_is_not_one_is_one_line(tmp_path, capsys):
+    source = tmp_path / "cases.parquet"
+    source.write_text("weakness\nyes\n", encoding="utf-8")
+    status, _, err = run(capsys, "batch", str(source), "-o", str(tmp_path / "out.csv"))
+    assert status == 2
+    assert one_error_line(err).startswith(f"{source}: not a readable Parquet file")

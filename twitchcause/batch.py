@@ -290,13 +290,19 @@ class _CsvOut:
         self._handle.close()
 
 
+def parquet_schema(header: list[str], model: Model):
+    """The output's Parquet schema: the input columns and the level as text, the probabilities as doubles."""
+    pa = _parquet()
+    columns = output_columns(header, model)
+    probabilities = [(c, pa.float64()) for c in columns[len(header) : -1]]
+    return pa.schema([(c, pa.string()) for c in header] + probabilities + [(columns[-1], pa.string())])
+
+
 class _ParquetOut:
-    def __init__(self, path: Path, columns: list[str], header: list[str]):
-        pa = _parquet()
-        fields = [(c, pa.string()) for c in header] + [(c, pa.float64()) for c in columns[len(header) : -1]]
-        self._schema = pa.schema(fields + [(columns[-1], pa.string())])
-        self._pa = pa
-        self._writer = pa.parquet.ParquetWriter(path, self._schema)
+    def __init__(self, path: Path, schema):
+        self._schema = schema
+        self._pa = _parquet()
+        self._writer = self._pa.parquet.ParquetWriter(path, schema)
 
     def write(self, frame: pd.DataFrame) -> None:
         self._writer.write_table(self._pa.Table.from_pandas(frame, schema=self._schema, preserve_index=False))
@@ -305,8 +311,10 @@ class _ParquetOut:
         self._writer.close()
 
 
-def _writer(path: Path, columns: list[str], header: list[str], parquet: bool):
-    return _ParquetOut(path, columns, header) if parquet else _CsvOut(path, columns)
+def _writer(path: Path, parquet: bool, header: list[str], model: Model):
+    if parquet:
+        return _ParquetOut(path, parquet_schema(header, model))
+    return _CsvOut(path, output_columns(header, model))
 
 
 # -- the run -----------------------------------------------------------------------------------------
@@ -367,7 +375,7 @@ def _run(model, source, target, rejected_path, skip_bad_rows, chunk_rows, progre
             total = os.fstat(handle.fileno()).st_size
             out_tmp = stack.enter_context(atomic_file(target))
             rej_tmp = stack.enter_context(atomic_file(rejected_path))
-            out = _writer(out_tmp, output_columns(header, model), header, is_parquet(target))
+            out = _writer(out_tmp, is_parquet(target), header, model)
             stack.callback(out.close)
             side = None
             bar = _progress_bar(progress, total, chunk_rows) if not regular else None

@@ -165,6 +165,8 @@ def cmd_batch(args) -> int:
     from .batch import run_batch
 
     model = load(args.priors)
+    if args.dask:
+        return _batch_on_dask(args, model)
     chunking = {} if args.chunk_rows is None else {"chunk_rows": args.chunk_rows}
     with _termination_as_exit():
         summary = run_batch(model, args.input, args.output, skip_bad_rows=args.skip_bad_rows, **chunking)
@@ -172,6 +174,18 @@ def cmd_batch(args) -> int:
     if summary.rejected:
         message += f"; {summary.rejected} bad rows -> {summary.rejected_path}"
     print(message, file=sys.stderr)
+    return 0
+
+
+def _batch_on_dask(args, model) -> int:
+    from .distributed import run_dask
+
+    if args.skip_bad_rows:
+        raise TwitchcauseError("--skip-bad-rows works without --dask only; a bad row stops a Dask run")
+    if args.workers is not None and args.workers < 1:
+        raise TwitchcauseError(f"--workers takes a count of 1 or more, got {args.workers}")
+    rows = run_dask(model, args.input, args.output, args.dask, priors_dir=args.priors, workers=args.workers)
+    print(f"{rows} rows -> {args.output} (a folder of Parquet parts)", file=sys.stderr)
     return 0
 
 
@@ -262,12 +276,16 @@ def build_parser() -> argparse.ArgumentParser:
     infer.add_argument("--next", type=int, metavar="N", help="the N most useful unanswered questions")
     infer.set_defaults(func=cmd_infer)
 
-    batch = with_priors(sub.add_parser("batch", help="one case per CSV row"))
-    batch.add_argument("input", metavar="IN.csv")
-    batch.add_argument("-o", "--output", required=True, metavar="OUT.csv")
+    batch = with_priors(sub.add_parser("batch", help="one case per row of a CSV or Parquet file"))
+    batch.add_argument("input", metavar="IN", help="a .csv or .parquet file (with --dask, also a glob)")
+    batch.add_argument("-o", "--output", required=True, metavar="OUT", help=".csv or .parquet (with --dask: a folder)")
     batch.add_argument(
-        "--skip-bad-rows", action="store_true", help="write rows with a bad cell to OUT.csv.rejected.csv and go on"
+        "--skip-bad-rows", action="store_true", help="write rows with a bad cell to OUT.rejected.csv and go on"
     )
+    batch.add_argument(
+        "--dask", metavar="SCHEDULER", help="score on a Dask cluster: its address (tcp://host:8786) or 'local'"
+    )
+    batch.add_argument("--workers", type=int, metavar="N", help="worker processes of --dask local (default: cores)")
     batch.add_argument("--chunk-rows", type=int, help=argparse.SUPPRESS)  # default: run_batch's
     batch.set_defaults(func=cmd_batch)
 
