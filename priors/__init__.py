@@ -17,10 +17,12 @@ from .loader import (
     iter_citations,
     iter_entries,
     load_priors,
+    numbers_of,
     rebalance,
 )
 from .names import EntryName
-from .tuning import learn, numbers_of, save_priors, tune, tune_number, tune_word
+from .saving import save_priors
+from .tuning import learn, tune, tune_number, tune_word
 
 __all__ = [
     "DEFAULT_DIR",

@@ -7,12 +7,18 @@ broken folder can be mended in one pass; :class:`PriorsError` carries them all.
 from __future__ import annotations
 
 import difflib
+import hashlib
+import json
+import os
+import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import yaml
 from pydantic import BaseModel, ValidationError
+
+from twitchcause.files import recover_folder
 
 from . import schema
 from .names import EntryName
@@ -22,23 +28,48 @@ _BASE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml when bui
 
 
 class YAML_LOADER(_BASE_LOADER):
-    """Safe loading that refuses a key given twice (YAML would silently keep the last)."""
+    """Safe loading where every key is a name, given once (YAML would silently keep the last)."""
 
 
-def _mapping_without_duplicates(loader, node):
+class KeyProblem(yaml.YAMLError):
+    """A mapping key that is not a name, or is given twice; ``line`` counts from 1."""
+
+    def __init__(self, message: str, mark):
+        self.message, self.line = message, mark.line + 1
+        super().__init__(message)
+
+
+def _written(loader, node) -> str:
+    """A key as it was written, on one line (a list or mapping key shown in flow style)."""
+    if isinstance(node, yaml.ScalarNode):
+        return node.value
+    text = yaml.dump(loader.construct_object(node, deep=True), default_flow_style=True, width=80).strip()
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _mapping_of_names(loader, node):
     seen = set()
     for key_node, _ in node.value:
+        if not isinstance(key_node, yaml.ScalarNode):
+            kind = "list" if isinstance(key_node, yaml.SequenceNode) else "mapping"
+            raise KeyProblem(f"key {_written(loader, key_node)} is a {kind}; expected a name", key_node.start_mark)
         key = loader.construct_object(key_node, deep=True)
-        if key in seen:
-            raise yaml.constructor.ConstructorError(
-                None, None, f"key {key!r} is given twice in one mapping", key_node.start_mark
+        if not isinstance(key, str):
+            read_as = {True: "true", False: "false", None: "null"}.get(key, f"the {type(key).__name__} {key}")
+            raise KeyProblem(
+                f'key {key_node.value} is read by YAML as {read_as}, not a name; quote it: "{key_node.value}"',
+                key_node.start_mark,
             )
+        if key in seen:
+            raise KeyProblem(f"key '{key}' is given twice in one mapping", key_node.start_mark)
         seen.add(key)
     return loader.construct_mapping(node, deep=True)
 
 
-YAML_LOADER.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _mapping_without_duplicates)
+YAML_LOADER.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _mapping_of_names)
 SUM_TOLERANCE = 1e-9
+SHOWN_PROBLEMS = 50  # a folder broken in thousands of places lists the first ones and a count
+MAX_FILE_BYTES = 1_000_000  # the packaged files are under 100 kB; reading and checking 1 MB takes about a second
 
 FILES = {
     "vocabulary": ("vocabulary.yaml", schema.VocabularyFile),
@@ -54,11 +85,27 @@ FILES = {
 
 
 class PriorsError(ValueError):
-    """A priors folder that cannot be used; ``problems`` lists every finding."""
+    """A priors folder that cannot be used; ``problems`` lists every finding.
+
+    The message is one line per problem, the first :data:`SHOWN_PROBLEMS` of
+    them and then how many more there are (:attr:`shown`).
+    """
 
     def __init__(self, problems: list[str]):
-        self.problems = list(problems)
-        super().__init__("\n".join(self.problems))
+        self.problems = [_one_line(problem) for problem in problems]
+        super().__init__("\n".join(self.shown))
+
+    @property
+    def shown(self) -> list[str]:
+        more = len(self.problems) - SHOWN_PROBLEMS
+        return self.problems[:SHOWN_PROBLEMS] + ([f"... and {more} more problems"] if more > 0 else [])
+
+
+def _one_line(text: str) -> str:
+    """``text`` with control characters (a newline in a key) escaped, so a problem stays one line."""
+    if text.isprintable():
+        return text
+    return "".join(c if c.isprintable() else c.encode("unicode_escape").decode("ascii") for c in text)
 
 
 def closest(name: str, choices) -> str | None:
@@ -122,6 +169,7 @@ class Priors:
     escalation: schema.EscalationFile
     advice: dict[str, list[schema.Advice]] = field(default_factory=dict)
     display: dict[str, Any] = field(default_factory=dict)
+    texts: dict[str, str] = field(default_factory=dict, repr=False)  # {file name: text as read}, kept when saving
 
     @property
     def level_descriptions(self) -> dict[str, str]:
@@ -138,30 +186,104 @@ class Priors:
     def threshold(self, threshold: schema.Threshold) -> float:
         return _word_value(threshold.threshold, self.scale)
 
+    @property
+    def fingerprint(self) -> str:
+        """A short hash of what decides a result: every resolved number and the escalation rules.
 
-def _read_yaml(path: Path, problems: list[str]) -> Any:
+        Two folders with equal fingerprints give the same results, whatever
+        their citations, comments or layout; a result can name it next to
+        the folder it came from.
+        """
+        numbers = sorted((str(name), repr(value)) for name, value in numbers_of(self).items())
+        rules = self.escalation.model_dump(
+            mode="json", include={"rules": {"__all__": {"id", "level", "when", "unless"}}}
+        )
+        text = json.dumps({"numbers": numbers, "rules": rules}, sort_keys=True)
+        return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def numbers_of(priors: Priors) -> dict[EntryName, float]:
+    """Every resolved number of the network, ``rest`` states included.
+
+    Parameters
+    ----------
+    priors : Priors
+
+    Returns
+    -------
+    dict
+        ``{EntryName: value}``, e.g. ``{"findings: cramps -> leak -> none": 0.84, ...}`` (a name
+        equals its text, so either indexes the dict); two folders give equal dicts exactly when
+        they define the same network and thresholds.
+    """
+    out: dict[EntryName, float] = {}
+    for name, numbers in priors.context.items():
+        for state, number in numbers.items():
+            out[EntryName("context", (name, state))] = number.value
+    for cause, spec in priors.cause_priors.items():
+        out[EntryName("causes", (cause, "leak"))] = spec.leak.value
+        for parent, links in spec.links.items():
+            for state, number in links.items():
+                out[EntryName("causes", (cause, parent, state))] = number.value
+    for name, spec in priors.findings.items():
+        for owner, numbers in [("leak", spec.leak), *spec.causes.items()]:
+            for state, number in numbers.items():
+                out[EntryName("findings", (name, owner, state))] = number.value
+    for rule in priors.escalation.posterior_thresholds:
+        out[EntryName("escalation", (rule.id, "threshold"))] = priors.threshold(rule)
+    return out
+
+
+def read_yaml(path: Path, problems: list[str]) -> tuple[str | None, Any]:
+    """The text of a priors file and its data; ``(None, None)`` with a problem added when unreadable."""
     try:
-        with path.open(encoding="utf-8") as handle:
-            return yaml.load(handle, Loader=YAML_LOADER)
+        with open(os.open(path, os.O_RDONLY | os.O_NONBLOCK), "rb") as handle:  # a FIFO must not block
+            if not stat.S_ISREG(os.fstat(handle.fileno()).st_mode):
+                problems.append(f"{path}: not a regular file")
+                return None, None
+            data = handle.read(MAX_FILE_BYTES + 1)
+        if len(data) > MAX_FILE_BYTES:
+            problems.append(f"{path}: larger than {MAX_FILE_BYTES // 1_000_000} MB; a priors file is far smaller")
+            return None, None
+        text = data.decode("utf-8")
+        return text, yaml.load(text, Loader=YAML_LOADER)
     except FileNotFoundError:
         problems.append(f"{path}: file is missing")
     except OSError as exc:
         problems.append(f"{path}: cannot be read ({exc.strerror or exc})")
     except UnicodeDecodeError as exc:
         problems.append(f"{path}: not UTF-8 text ({exc})")
+    except KeyProblem as exc:
+        problems.append(f"{path}: line {exc.line}: {exc.message}")
     except yaml.YAMLError as exc:
         problems.append(f"{path}: not valid YAML: {exc}".replace("\n", " "))
-    return None
+    return None, None
+
+
+_EXPECTED_ENTRY = "expected 'rest', 'background' or an entry such as {word: ..., source: ..., quote: ...}"
 
 
 def _pydantic_problems(path: Path, exc: ValidationError) -> list[str]:
     lines = []
-    for error in exc.errors():
-        loc = [str(part) for part in error["loc"] if not str(part).startswith(("function-", "literal[", "Entry"))]
+    for error in exc.errors(include_url=False, include_context=False):
+        loc = [
+            str(part)
+            for part in error["loc"]
+            if part not in (schema.REST_TAG, schema.ENTRY_TAG) and not str(part).startswith(("function-", "literal["))
+        ]
         where = " -> ".join(loc) or "(top level)"
         message = error["msg"].removeprefix("Value error, ")
+        if schema.REST_TAG in error["loc"]:
+            message = f"{_EXPECTED_ENTRY}; got '{_shown(error['input'])}'"
+        elif schema.ENTRY_TAG in error["loc"] and error["type"] == "model_type":
+            message = f"{_EXPECTED_ENTRY}; got {_shown(error['input'])}"
         lines.append(f"{path}: {where}: {message}")
     return lines
+
+
+def _shown(value: Any) -> str:
+    text = " ".join(str(value).split())
+    return text if len(text) <= 60 else text[:57] + "..."
 
 
 def _word_value(entry: schema.Entry, scale: schema.ScaleFile) -> float:
@@ -176,6 +298,10 @@ class _Checker:
         self.raw = raw
         self.problems: list[str] = []
 
+    def suggest(self, name: str, choices) -> str:
+        """A "did you mean" hint for the problems that will be shown (finding one costs time)."""
+        return did_you_mean(name, choices) if len(self.problems) < SHOWN_PROBLEMS else ""
+
     def where(self, key: str) -> Path:
         return self.directory / FILES[key][0]
 
@@ -188,14 +314,14 @@ class _Checker:
             self.add(
                 where,
                 f"word '{entry.word}' is not in scale.yaml; expected one of "
-                f"{', '.join(words)}{did_you_mean(entry.word, words)}",
+                f"{', '.join(words)}{self.suggest(entry.word, words)}",
             )
         sources = self.raw["sources"].root
         if entry.source is not None and entry.source not in sources:
             self.add(
                 where,
                 f"source '{entry.source}' is not in sources.yaml; expected one of "
-                f"{', '.join(sources)}{did_you_mean(entry.source, sources)}",
+                f"{', '.join(sources)}{self.suggest(entry.source, sources)}",
             )
 
     def states(self, where: EntryName, given, expected: tuple[str, ...]) -> None:
@@ -203,7 +329,7 @@ class _Checker:
             if state not in expected:
                 self.add(
                     where,
-                    f"unknown state '{state}'; expected one of {', '.join(expected)}{did_you_mean(state, expected)}",
+                    f"unknown state '{state}'; expected one of {', '.join(expected)}{self.suggest(state, expected)}",
                 )
 
     def distribution(
@@ -302,18 +428,25 @@ def load_priors(directory: str | Path | None = None) -> Priors:
     """
     directory = Path(directory) if directory is not None else DEFAULT_DIR
     if not directory.is_dir():
+        try:
+            recover_folder(directory)  # a save killed between its two renames left the folder aside
+        except OSError as exc:
+            raise PriorsError([f"{directory}: a half-finished save cannot be undone ({exc.strerror or exc})"]) from None
+    if not directory.is_dir():
         raise PriorsError([f"{directory}: not a folder of priors files"])
     problems: list[str] = []
     raw: dict[str, BaseModel] = {}
+    texts: dict[str, str] = {}
     for key, (name, model) in FILES.items():
         path = directory / name
         if key == "advice" and not path.exists():
             raw[key] = schema.AdviceFile({})
             continue
         before = len(problems)
-        data = _read_yaml(path, problems)
+        text, data = read_yaml(path, problems)
         if len(problems) > before:
             continue
+        texts[name] = text
         if data is None:
             problems.append(f"{path}: file is empty; expected the mapping described in its header comment")
             continue
@@ -323,10 +456,10 @@ def load_priors(directory: str | Path | None = None) -> Priors:
             problems.extend(_pydantic_problems(path, exc))
     if problems:
         raise PriorsError(problems)
-    return _build(directory, raw)
+    return _build(directory, raw, texts)
 
 
-def _build(directory: Path, raw: dict[str, BaseModel]) -> Priors:
+def _build(directory: Path, raw: dict[str, BaseModel], texts: dict[str, str]) -> Priors:
     check = _Checker(directory, raw)
     vocab: schema.VocabularyFile = raw["vocabulary"]
     variables = {
@@ -342,7 +475,7 @@ def _build(directory: Path, raw: dict[str, BaseModel]) -> Priors:
         if name not in variables:
             key = "context" if name in context_raw else "findings"
             check.add(
-                EntryName(key, (name,)), f"not an evidence variable of vocabulary.yaml{did_you_mean(name, variables)}"
+                EntryName(key, (name,)), f"not an evidence variable of vocabulary.yaml{check.suggest(name, variables)}"
             )
     for name in set(context_raw) & set(findings_raw):
         check.add(EntryName("findings", (name,)), "is also in context.yaml; a variable lives in exactly one file")
@@ -351,7 +484,7 @@ def _build(directory: Path, raw: dict[str, BaseModel]) -> Priors:
             check.problems.append(f"{directory}: variable '{name}' has no priors in context.yaml or findings.yaml")
     for name in set(causes) ^ set(causes_raw):
         if name in causes_raw:
-            check.add(EntryName("causes", (name,)), f"not a cause of vocabulary.yaml{did_you_mean(name, causes)}")
+            check.add(EntryName("causes", (name,)), f"not a cause of vocabulary.yaml{check.suggest(name, causes)}")
         else:
             check.add(EntryName("causes", (name,)), "cause of vocabulary.yaml has no entry")
 
@@ -371,7 +504,7 @@ def _build(directory: Path, raw: dict[str, BaseModel]) -> Priors:
                 check.add(
                     where,
                     "a parent must be an exposure of context.yaml or another cause"
-                    f"{did_you_mean(parent, list(context_raw) + list(causes))}",
+                    f"{check.suggest(parent, list(context_raw) + list(causes))}",
                 )
                 continue
             check.states(where, links, states[1:])
@@ -394,7 +527,7 @@ def _build(directory: Path, raw: dict[str, BaseModel]) -> Priors:
         leak = _resolve(spec.leak, raw["scale"], states) if len(check.problems) == before else None
         for cause, dist in spec.causes.items():
             if cause not in causes:
-                check.add(EntryName("findings", (name, cause)), f"not a cause{did_you_mean(cause, causes)}")
+                check.add(EntryName("findings", (name, cause)), f"not a cause{check.suggest(cause, causes)}")
                 continue
             check.distribution(
                 EntryName("findings", (name, cause)), dist, states, leak or {s: Number(1.0, None) for s in states}
@@ -404,7 +537,7 @@ def _build(directory: Path, raw: dict[str, BaseModel]) -> Priors:
     _check_escalation(check, raw["escalation"], variables, causes, tuple(vocab.escalation_levels))
     for cause, items in raw["advice"].root.items():
         if cause not in causes:
-            check.add(EntryName("advice", (cause,)), f"not a cause{did_you_mean(cause, causes)}")
+            check.add(EntryName("advice", (cause,)), f"not a cause{check.suggest(cause, causes)}")
         for i, item in enumerate(items):
             if item.source not in raw["sources"].root:
                 check.add(EntryName("advice", (cause, str(i))), f"source '{item.source}' is not in sources.yaml")
@@ -434,6 +567,7 @@ def _build(directory: Path, raw: dict[str, BaseModel]) -> Priors:
         escalation=raw["escalation"],
         advice=dict(raw["advice"].root),
         display=_resolve_display(raw["display"], scale),
+        texts=dict(texts),
     )
 
 
@@ -458,7 +592,8 @@ def _check_display(check: _Checker, display: schema.DisplayFile, variables, leve
     for name in listed:
         if name not in variables:
             check.add(
-                EntryName("display", ("question_groups",)), f"'{name}' is not a question{did_you_mean(name, variables)}"
+                EntryName("display", ("question_groups",)),
+                f"'{name}' is not a question{check.suggest(name, variables)}",
             )
     for name in sorted({n for n in listed if listed.count(n) > 1}):
         check.add(EntryName("display", ("question_groups",)), f"'{name}' is in more than one group")
@@ -541,7 +676,7 @@ def _check_escalation(check: _Checker, esc: schema.EscalationFile, variables, ca
         if rule.level not in levels:
             check.add(
                 EntryName("escalation", (rule.id,)),
-                f"unknown level '{rule.level}'; expected one of {', '.join(levels)}{did_you_mean(rule.level, levels)}",
+                f"unknown level '{rule.level}'; expected one of {', '.join(levels)}{check.suggest(rule.level, levels)}",
             )
         if rule.source not in check.raw["sources"].root:
             check.add(EntryName("escalation", (rule.id,)), f"source '{rule.source}' is not in sources.yaml")
@@ -551,14 +686,14 @@ def _check_escalation(check: _Checker, esc: schema.EscalationFile, variables, ca
                 if name not in variables:
                     check.add(
                         EntryName("escalation", (rule.id, part, name)),
-                        f"not an evidence variable{did_you_mean(name, variables)}",
+                        f"not an evidence variable{check.suggest(name, variables)}",
                     )
                     continue
                 check.states(EntryName("escalation", (rule.id, part, name)), states, variables[name].states)
     for rule in esc.posterior_thresholds:
         if rule.cause not in causes:
             check.add(
-                EntryName("escalation", (rule.id,)), f"unknown cause '{rule.cause}'{did_you_mean(rule.cause, causes)}"
+                EntryName("escalation", (rule.id,)), f"unknown cause '{rule.cause}'{check.suggest(rule.cause, causes)}"
             )
         check.entry(EntryName("escalation", (rule.id, "threshold")), rule.threshold)
 

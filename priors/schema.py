@@ -7,9 +7,9 @@ Only the shape of single entries is checked here; what needs the whole folder
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, RootModel, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Discriminator, Field, RootModel, Tag, field_validator, model_validator
 
 MAX_QUOTE_WORDS = 25
 REST = "rest"
@@ -61,7 +61,18 @@ class Entry(_Strict):
         return self
 
 
-DistributionEntry = Literal["rest", "background"] | Entry
+REST_TAG, ENTRY_TAG = "<rest>", "<entry>"  # which branch a value is checked against; never shown in a message
+
+
+def _rest_or_entry(value: Any) -> str:
+    """A text can only be a derived state (``rest``, ``background``); anything else is checked as an entry."""
+    return REST_TAG if isinstance(value, str) else ENTRY_TAG
+
+
+DistributionEntry = Annotated[
+    Annotated[Literal["rest", "background"], Tag(REST_TAG)] | Annotated[Entry, Tag(ENTRY_TAG)],
+    Discriminator(_rest_or_entry),
+]
 Distribution = dict[str, DistributionEntry]
 
 

@@ -1,24 +1,18 @@
-"""Change priors and save them: every change gives a new, validated :class:`Priors`.
+"""Change priors: every change gives a new, validated :class:`Priors`.
 
 A number is named by an :class:`~priors.names.EntryName`, as
 :func:`priors.iter_entries` names it: a file key (``context``, ``causes``,
 ``findings``, ``escalation``) and an entry path such as
 ``"cramps -> overexertion -> brief"``; the functions also take the name's text or
-``(file key, path)``. A change keeps the entry's citation
-(source and quote, or assumption) and records why the number moved: ``tuned``
-for a hand change, ``learned`` for a number estimated from cases. A word of
-the verbal scale can be retuned too, which moves every number resting on it.
-
-:func:`save_priors` writes a whole folder atomically: everything goes to a
-temporary folder beside the target, is loaded and checked there, and only
-then replaces the target by renames, so a failure leaves the old folder as
-it was.
+``(file key, path)``. A change keeps the entry's citation (source and quote,
+or assumption) and records why the number moved: ``tuned`` for a hand change,
+``learned`` for a number estimated from cases. A word of the verbal scale can
+be retuned too, which moves every number resting on it. Saving is
+:func:`priors.save_priors` (:mod:`priors.saving`).
 
 Examples
 --------
->>> import tempfile
 >>> from twitchcause.priors import load_priors
->>> from twitchcause.priors.tuning import save_priors, tune_number, tune_word
 >>> base = load_priors()
 >>> tuned = tune_number(base, "findings", "cramps -> overexertion -> brief", 0.5,
 ...                     why="example: exercise cramps read as common")
@@ -28,26 +22,18 @@ Examples
 0.6
 >>> tune_word(base, "rare", 0.03, why="example").scale.words["rare"].p
 0.03
->>> with tempfile.TemporaryDirectory() as tmp:
-...     saved = save_priors(tuned, f"{tmp}/my_priors")
-...     numbers_of(saved) == numbers_of(tuned)
-True
 """
 
 from __future__ import annotations
 
-import os
-import shutil
-import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-import yaml
-from pydantic import BaseModel, ValidationError
+from pydantic import ValidationError
 
 from . import schema
-from .loader import FILES, Priors, PriorsError, _build, _pydantic_problems, did_you_mean, load_priors
+from .loader import FILES, Priors, PriorsError, _build, _pydantic_problems, did_you_mean
 from .names import EntryName
 
 TUNABLE = ("context", "causes", "findings", "escalation")
@@ -56,38 +42,6 @@ _TUNED_MARK = " [tuned: "
 
 
 # -- naming numbers ---------------------------------------------------------------
-def numbers_of(priors: Priors) -> dict[EntryName, float]:
-    """Every resolved number of the network, ``rest`` states included.
-
-    Parameters
-    ----------
-    priors : Priors
-
-    Returns
-    -------
-    dict
-        ``{EntryName: value}``, e.g. ``{"findings: cramps -> leak -> none": 0.84, ...}`` (a name
-        equals its text, so either indexes the dict); two folders give equal dicts exactly when
-        they define the same network and thresholds.
-    """
-    out: dict[EntryName, float] = {}
-    for name, numbers in priors.context.items():
-        for state, number in numbers.items():
-            out[EntryName("context", (name, state))] = number.value
-    for cause, spec in priors.cause_priors.items():
-        out[EntryName("causes", (cause, "leak"))] = spec.leak.value
-        for parent, links in spec.links.items():
-            for state, number in links.items():
-                out[EntryName("causes", (cause, parent, state))] = number.value
-    for name, spec in priors.findings.items():
-        for owner, numbers in [("leak", spec.leak), *spec.causes.items()]:
-            for state, number in numbers.items():
-                out[EntryName("findings", (name, owner, state))] = number.value
-    for rule in priors.escalation.posterior_thresholds:
-        out[EntryName("escalation", (rule.id, "threshold"))] = priors.threshold(rule)
-    return out
-
-
 def _file(priors: Priors, key: str) -> Path:
     return priors.directory / FILES[key][0]
 
@@ -188,7 +142,7 @@ def _with_entries(priors: Priors, key: str, changes: Mapping[EntryName, dict]) -
         new_file = FILES[key][1].model_validate(data)
     except ValidationError as exc:
         raise PriorsError(_pydantic_problems(where, exc)) from None
-    return _build(priors.directory, {**priors.raw, key: new_file})
+    return _build(priors.directory, {**priors.raw, key: new_file}, priors.texts)
 
 
 def _entry_fields(priors: Priors, name: EntryName) -> dict:
@@ -377,161 +331,7 @@ def tune_word(priors: Priors, word: str, p: float, why: str, band: tuple[float, 
             [f"{where}: words -> {word}: {e['msg'].removeprefix('Value error, ')}" for e in exc.errors()]
         ) from None
     scale = priors.scale.model_copy(update={"words": {**words, word: new_word}})
-    return _build(priors.directory, {**priors.raw, "scale": scale})
+    return _build(priors.directory, {**priors.raw, "scale": scale}, priors.texts)
 
 
-# -- writing ------------------------------------------------------------------------
-class _Flow(dict):
-    """A mapping written on one line: an entry, a scale word, a rule condition."""
-
-
-class _Dumper(yaml.SafeDumper):
-    def ignore_aliases(self, data) -> bool:
-        return True
-
-    def increase_indent(self, flow: bool = False, indentless: bool = False):
-        return super().increase_indent(flow, False)  # list items indented under their key
-
-
-_Dumper.add_representer(_Flow, lambda d, data: d.represent_mapping("tag:yaml.org,2002:map", data, flow_style=True))
-_PLAIN_WORDS = {"yes", "no", "on", "off", "true", "false", "y", "n", "null", "~", ""}
-
-
-def _represent_str(dumper: yaml.SafeDumper, data: str):
-    """Names stay plain; sentences, and words YAML would read as booleans, get double quotes."""
-    quoted = data.lower() in _PLAIN_WORDS or not data.replace("_", "").replace("-", "").isalnum()
-    return dumper.represent_scalar("tag:yaml.org,2002:str", data, style='"' if quoted else None)
-
-
-_Dumper.add_representer(str, _represent_str)
-
-
-def _flowed(value: Any, parent_key: str | None = None) -> Any:
-    """Mark the small mappings of a dumped file to be written on one line."""
-    if isinstance(value, dict):
-        small = set(value) <= ENTRY_FIELDS and ("word" in value or "p" in value)
-        small = small or set(value) == {"p", "band", "anchor"} or parent_key in ("when", "unless")
-        inner = {k: _flowed(v, k) for k, v in value.items()}
-        return _Flow(inner) if small else inner
-    if isinstance(value, (list, tuple)):
-        return [_flowed(v) for v in value]
-    return value
-
-
-def _header(path: Path) -> str:
-    """The comment block at the top of an existing file, to keep it in the saved one."""
-    try:
-        lines = path.read_text(encoding="utf-8").splitlines()
-    except OSError:
-        return ""
-    header = []
-    for line in lines:
-        if not line.startswith("#"):
-            break
-        header.append(line)
-    return "\n".join(header) + "\n" if header else ""
-
-
-def render(priors: Priors) -> dict[str, str]:
-    """The YAML text of every file of a priors folder, ``{file name: text}``.
-
-    Entries stay on one line each and ``rest`` states stay ``rest``; the
-    comment block at the top of each file of ``priors.directory`` is kept.
-    """
-    texts = {}
-    for key, (name, _) in FILES.items():
-        model: BaseModel = priors.raw[key]
-        if key == "advice" and not model.root:
-            continue
-        data = _flowed(model.model_dump(mode="python", exclude_defaults=True))
-        body = yaml.dump(
-            data, Dumper=_Dumper, sort_keys=False, allow_unicode=True, width=100_000, default_flow_style=False
-        )
-        if key == "findings":  # a blank line between findings, as in the hand-written file
-            body = "\n".join(
-                ("\n" + line) if i and line[:1].isalpha() else line for i, line in enumerate(body.split("\n"))
-            )
-        texts[name] = _header(priors.directory / name) + body
-    return texts
-
-
-def _check_target(directory: Path) -> None:
-    if directory.exists() and not directory.is_dir():
-        raise PriorsError([f"{directory}: exists and is not a folder; expected a priors folder or a new path"])
-    if directory.is_dir():
-        known = {name for name, _ in FILES.values()}
-        strangers = sorted(p.name for p in directory.iterdir() if p.name not in known)
-        if strangers:
-            raise PriorsError(
-                [
-                    f"{directory}: holds files that are not priors files ({', '.join(strangers)}); "
-                    "expected an empty folder, a priors folder or a new path, so nothing is replaced"
-                ]
-            )
-
-
-def save_priors(priors: Priors, directory: str | Path) -> Priors:
-    """Write a priors folder atomically, after validating it; return it as loaded back.
-
-    Steps: render every file, write them to a temporary folder beside
-    ``directory``, load and validate that folder and check it gives exactly the
-    numbers of ``priors``, then move the old folder aside, rename the new one
-    into place and delete the old one. On any failure the temporary folder is
-    removed and ``directory`` is left as it was.
-
-    Parameters
-    ----------
-    priors : Priors
-        For instance from :func:`tune_number`, :func:`tune_word` or :func:`learn`.
-    directory : str or Path
-        The folder to write. It may exist only as a priors folder (nothing but
-        priors files), which is then replaced whole; the packaged folder, which
-        holds Python modules, is never replaced.
-
-    Returns
-    -------
-    Priors
-        The saved folder, loaded with :func:`priors.load_priors`.
-
-    Raises
-    ------
-    PriorsError
-        When ``priors`` is invalid, when the written files do not load back to
-        the same numbers, or when ``directory`` holds other files. Nothing is
-        written then.
-    """
-    target = Path(directory).resolve()
-    _check_target(target)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    texts = render(priors)
-    staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.saving-", dir=target.parent))
-    retired = None
-    try:
-        for name, text in texts.items():
-            (staging / name).write_text(text, encoding="utf-8")
-        written = load_priors(staging)
-        if numbers_of(written) != numbers_of(priors):
-            changed = sorted(k for k, v in numbers_of(written).items() if numbers_of(priors).get(k) != v)
-            raise PriorsError(
-                [
-                    f"{target}: written files do not load back to the same numbers: "
-                    f"{', '.join(changed[:5]) or 'a number is missing'}"
-                ]
-            )
-        if target.exists():
-            retired = Path(tempfile.mkdtemp(prefix=f".{target.name}.old-", dir=target.parent))
-            os.rename(target, retired / target.name)
-        try:
-            os.rename(staging, target)
-        except BaseException:
-            if retired is not None:
-                os.rename(retired / target.name, target)
-            raise
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
-        if retired is not None:
-            shutil.rmtree(retired, ignore_errors=True)
-    return load_priors(target)
-
-
-__all__ = ["entry_name", "learn", "numbers_of", "render", "save_priors", "tune", "tune_number", "tune_word"]
+__all__ = ["entry_name", "learn", "tune", "tune_number", "tune_word"]

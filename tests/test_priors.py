@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import json
+import os
 import re
 import shutil
 from pathlib import Path
@@ -614,7 +615,7 @@ def test_a_key_given_twice_is_named(folder):
     )
     with pytest.raises(
         PriorsError,
-        match=re.escape(f"{folder / 'escalation.yaml'}: not valid YAML: ") + ".*key 'weakness' is given twice",
+        match=re.escape(f"{folder / 'escalation.yaml'}: line ") + r"\d+: key 'weakness' is given twice in one mapping$",
     ):
         load_priors(folder)
 
@@ -641,4 +642,76 @@ def test_an_unreadable_file_is_named(folder, content):
     else:
         path.write_bytes(content)
     with pytest.raises(PriorsError, match=re.escape(f"{path}: ")):
+        load_priors(folder)
+
+
+# -- hostile and clumsy files: one line each, quickly ----------------------------------
+@pytest.mark.parametrize("key, kind", [("[a, b]", "list"), ("{a: 1}", "mapping")])
+@pytest.mark.parametrize("name", sorted(name for name, _ in priors.loader.FILES.values()))
+def test_a_list_or_mapping_key_is_one_line(folder, name, key, kind):
+    path = folder / name
+    path.write_text(path.read_text(encoding="utf-8") + f"? {key}\n: 1\n", encoding="utf-8")
+    with pytest.raises(PriorsError) as caught:
+        load_priors(folder)
+    assert (
+        str(caught.value)
+        == f"{path}: line {len(path.read_text().splitlines()) - 1}: key {key} is a {kind}; expected a name"
+    )
+
+
+def test_an_unquoted_yes_key_is_named_as_written_with_a_hint(folder):
+    path = folder / "findings.yaml"
+    text = path.read_text(encoding="utf-8")
+    line = next(i for i, line in enumerate(text.splitlines(), 1) if line.lstrip().startswith('"yes":'))
+    path.write_text(text.replace('"yes":', "yes:", 1), encoding="utf-8")
+    with pytest.raises(PriorsError) as caught:
+        load_priors(folder)
+    assert str(caught.value) == f'{path}: line {line}: key yes is read by YAML as true, not a name; quote it: "yes"'
+
+
+@pytest.mark.parametrize(
+    "written, message",
+    [
+        ("rset", "expected 'rest', 'background' or an entry such as {word: ..., source: ..., quote: ...}; got 'rset'"),
+        ("0.3", "expected 'rest', 'background' or an entry such as {word: ..., source: ..., quote: ...}; got 0.3"),
+        ("{wrd: rare, assumption: a guess}", "wrd: Extra inputs are not permitted"),
+        ("{word: rare}", "give either 'source' + 'quote' or 'assumption', not both or neither"),
+    ],
+)
+def test_a_bad_entry_of_a_distribution_says_what_is_wrong_with_it(folder, written, message):
+    path = folder / "context.yaml"
+    text = path.read_text(encoding="utf-8")
+    variable, state = next(
+        (n, s) for n, d in load_priors().raw["context"].root.items() for s, e in d.items() if e == "rest"
+    )
+    path.write_text(text.replace(f"  {state}: rest", f"  {state}: {written}", 1), encoding="utf-8")
+    with pytest.raises(PriorsError) as caught:
+        load_priors(folder)
+    assert str(caught.value).startswith(f"{path}: {variable} -> {state}")
+    assert str(caught.value).endswith(message) and "Input should be 'rest'" not in str(caught.value)
+
+
+def test_thousands_of_problems_list_the_first_fifty_and_a_count(folder, capsys):
+    path = folder / "context.yaml"
+    path.write_text(path.read_text() + "".join(f"v{i}:\n  a: rest\n" for i in range(5000)), encoding="utf-8")
+    with pytest.raises(PriorsError) as caught:
+        load_priors(folder)
+    lines = str(caught.value).splitlines()
+    assert len(caught.value.problems) == 5000 and len(lines) == 51 and lines[-1] == "... and 4950 more problems"
+    assert main(["priors", "check", str(folder)]) == 2
+    assert capsys.readouterr().err.splitlines() == lines
+
+
+def test_a_huge_file_is_refused_before_it_is_read(folder):
+    path = folder / "context.yaml"
+    path.write_text(path.read_text() + "# padding\n" * 200_000, encoding="utf-8")
+    with pytest.raises(PriorsError, match=re.escape(f"{path}: larger than 1 MB; a priors file is far smaller") + "$"):
+        load_priors(folder)
+
+
+def test_a_fifo_in_place_of_a_file_is_named_not_waited_on(folder):
+    path = folder / "scale.yaml"
+    path.unlink()
+    os.mkfifo(path)
+    with pytest.raises(PriorsError, match=re.escape(f"{path}: not a regular file") + "$"):
         load_priors(folder)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import difflib
 import json
 import os
 import subprocess
@@ -10,20 +11,22 @@ import sys
 from pathlib import Path
 
 import pytest
+import yaml
 
-from twitchcause import model
+from twitchcause import files, model
 from twitchcause.priors import (
     EntryName,
     PriorsError,
     iter_entries,
     learn,
     load_priors,
+    loader,
     numbers_of,
     save_priors,
+    saving,
     tune,
     tune_number,
     tune_word,
-    tuning,
 )
 
 URGE = ("findings", "urge_to_move -> restless_legs -> yes")
@@ -94,6 +97,92 @@ def test_saving_a_saved_folder_writes_the_same_text(base, tmp_path):
     assert snapshot(tmp_path / "a") == snapshot(tmp_path / "b")
 
 
+def changed_lines(before: Path, after: Path) -> dict[str, list[str]]:
+    """``{file name: the removed and added lines}`` for every file that differs."""
+    out = {}
+    for path in sorted(after.iterdir()):
+        old = (before / path.name).read_text(encoding="utf-8").splitlines()
+        new = path.read_text(encoding="utf-8").splitlines()
+        diff = [line for line in difflib.unified_diff(old, new, lineterm="", n=0) if line[:1] in "+-"]
+        if diff:
+            out[path.name] = [line for line in diff if line[:3] not in ("---", "+++")]
+    return out
+
+
+def test_saving_an_unchanged_folder_writes_every_file_byte_for_byte(base, tmp_path):
+    save_priors(base, tmp_path / "copy")
+    assert snapshot(tmp_path / "copy") == {
+        path.name: path.read_bytes() for path in base.directory.glob("*.yaml") if path.name in base.texts
+    }
+
+
+def test_tuning_one_number_changes_its_line_only(base, tmp_path):
+    name = EntryName("findings", ("cramps", "overexertion", "brief"))
+    save_priors(tune_number(base, name.file, name.path, 0.5, why="exercise cramps read as common"), tmp_path / "t")
+    diff = changed_lines(base.directory, tmp_path / "t")
+    assert list(diff) == ["findings.yaml"] and len(diff["findings.yaml"]) == 2
+    removed, added = diff["findings.yaml"]
+    entry = base.findings["cramps"].causes["overexertion"]["brief"].entry
+    assert removed.startswith("-      brief: {word: ") and added.startswith("+      brief: {p: 0.5, ")
+    assert added.endswith(', tuned: "exercise cramps read as common"}') and entry.quote in added
+
+
+def test_a_tuned_word_changes_its_scale_line_only(base, tmp_path):
+    save_priors(tune_word(base, "rare", 0.05, why="read higher"), tmp_path / "t")
+    old_line = next(line for line in base.texts["scale.yaml"].splitlines() if line.lstrip().startswith("rare:"))
+    new_line = old_line.replace("p: 0.04", "p: 0.05").replace('"rarely"', '"rarely [tuned: read higher]"')
+    assert changed_lines(base.directory, tmp_path / "t") == {"scale.yaml": [f"-{old_line}", f"+{new_line}"]}
+
+
+def test_learned_numbers_are_written_on_their_own_lines(base, tmp_path):
+    learned = learn(base, {URGE: 0.6, ("context", "sleep -> short"): 0.35}, cases=1000, estimator="counts")
+    diff = changed_lines(base.directory, save_priors(learned, tmp_path / "t").directory)
+    assert sorted(diff) == ["context.yaml", "findings.yaml"]
+    assert all(len(lines) == 2 for lines in diff.values())
+    assert diff["context.yaml"][1].endswith(", learned: {cases: 1000, estimator: counts}}")
+
+
+@pytest.fixture
+def aliased(base, tmp_path) -> Path:
+    """The packaged folder with the first three causes of a finding sharing one block through a YAML alias."""
+    folder = tmp_path / "aliased"
+    folder.mkdir()
+    for name in base.texts:
+        (folder / name).write_text(base.texts[name], encoding="utf-8")
+    findings = yaml.safe_load(base.texts["findings.yaml"])
+    spec = next(spec for spec in findings.values() if len(spec["causes"]) >= 3)
+    first, *others = list(spec["causes"])[:3]
+    for cause in others:
+        spec["causes"][cause] = spec["causes"][first]
+    (folder / "findings.yaml").write_text(
+        "# shared blocks\n" + yaml.safe_dump(findings, sort_keys=False, width=1000, default_flow_style=None)
+    )
+    assert (folder / "findings.yaml").read_text().count("*id001") == 2
+    return folder
+
+
+@pytest.mark.parametrize("which", [0, 1, 2], ids=["anchor holder", "first alias", "last alias"])
+def test_a_tuned_entry_reached_through_an_alias_changes_for_its_owner_only(aliased, tmp_path, which):
+    folder = load_priors(aliased)
+    finding, spec = next((n, s) for n, s in folder.findings.items() if len(s.causes) >= 3)
+    causes = list(spec.causes)[:3]
+    state, number = next((s, n) for s, n in spec.causes[causes[which]].items() if n.entry is not None)
+    name, value = (
+        EntryName("findings", (finding, causes[which], state)),
+        number.value / 2,
+    )  # the rest takes the other half
+    tuned = tune_number(folder, name.file, name.path, value, why="test")
+    saved = save_priors(tuned, tmp_path / "t")
+    assert numbers_of(saved) == numbers_of(tuned)
+    for cause in causes:
+        assert (saved.findings[finding].causes[cause][state].value == value) == (cause == causes[which])
+    text = (tmp_path / "t" / "findings.yaml").read_text()
+    assert text.count("&id001") == 1 and text.count("*id001") == 1  # the two untouched owners still share
+    changed = changed_lines(aliased, tmp_path / "t")["findings.yaml"]
+    assert sum(line.startswith("+") and f"p: {value}" in line for line in changed) == 1
+    assert len(changed) <= 2 + 2 * (len(spec.causes[causes[0]]) + 1)  # one copied block at most
+
+
 def test_saved_files_stay_readable(base, tmp_path):
     save_priors(base, tmp_path / "copy")
     findings = (tmp_path / "copy" / "findings.yaml").read_text(encoding="utf-8")
@@ -108,7 +197,7 @@ def test_only_priors_files_are_written(base, tmp_path):
     save_priors(base, tmp_path / "copy")
     assert sorted(os.listdir(tmp_path)) == ["copy"]  # no staging or retired folders left behind
     assert sorted(os.listdir(tmp_path / "copy")) == sorted(
-        name for key, (name, _) in tuning.FILES.items() if key != "advice" or base.advice
+        name for key, (name, _) in loader.FILES.items() if key != "advice" or base.advice
     )
 
 
@@ -294,11 +383,11 @@ def test_a_failure_mid_save_leaves_the_old_folder_intact(base, tmp_path, monkeyp
     def flaky_rename(src, dst):  # 1: moving the old folder aside; 2: moving the new one in
         calls.append((src, dst))
         if len(calls) == failing_call:
-            raise OSError("disk full")
+            raise OSError(28, "No space left on device")
         return real_rename(src, dst)
 
-    monkeypatch.setattr(tuning.os, "rename", flaky_rename)
-    with pytest.raises(OSError, match="disk full"):
+    monkeypatch.setattr(files.os, "rename", flaky_rename)
+    with pytest.raises(PriorsError, match=r"priors: cannot be written \(No space left on device\)$"):
         save_priors(tune_number(base, *URGE, 0.5, why="test"), tmp_path / "priors")
     monkeypatch.undo()
     assert snapshot(tmp_path) == before
@@ -308,19 +397,75 @@ def test_a_failure_mid_save_leaves_the_old_folder_intact(base, tmp_path, monkeyp
 def test_a_failure_while_writing_files_leaves_the_old_folder_intact(base, tmp_path, monkeypatch):
     save_priors(base, tmp_path / "priors")
     before = snapshot(tmp_path)
-    real_write, written = Path.write_text, []
+    real_write, written = saving._write, []
 
-    def flaky_write(self, *args, **kwargs):
-        written.append(self.name)
+    def flaky_write(path, text):
+        written.append(path.name)
         if len(written) == 3:
-            raise OSError("no space left on device")
-        return real_write(self, *args, **kwargs)
+            raise OSError(28, "No space left on device")
+        return real_write(path, text)
 
-    monkeypatch.setattr(Path, "write_text", flaky_write)
-    with pytest.raises(OSError, match="no space left"):
+    monkeypatch.setattr(saving, "_write", flaky_write)
+    with pytest.raises(PriorsError, match="cannot be written"):
         save_priors(tune_word(base, "rare", 0.05, why="test"), tmp_path / "priors")
     monkeypatch.undo()
     assert snapshot(tmp_path) == before
+
+
+def test_an_unwritable_target_is_one_priors_error(base, tmp_path):
+    (tmp_path / "a_file").write_text("not a folder")
+    with pytest.raises(PriorsError, match=r"a_file/priors: cannot be written \(.*a_file is not a folder\)$"):
+        save_priors(base, tmp_path / "a_file" / "priors")
+
+
+def test_saved_folders_get_ordinary_permissions(base, tmp_path):
+    umask = os.umask(0o022)
+    os.umask(umask)
+    save_priors(base, tmp_path / "priors")
+    assert (tmp_path / "priors").stat().st_mode & 0o777 == 0o777 & ~umask
+    assert (tmp_path / "priors" / "scale.yaml").stat().st_mode & 0o777 == 0o666 & ~umask
+
+
+def test_a_swap_cut_between_its_renames_is_finished_by_the_next_load_and_save(base, tmp_path):
+    save_priors(base, tmp_path / "priors")
+    os.rename(tmp_path / "priors", tmp_path / ".priors.old-0123456789ab")  # the old folder moved aside
+    (tmp_path / ".priors.saving-ba9876543210").mkdir()  # and a new one half written
+    (tmp_path / ".priors.saving-ba9876543210" / "scale.yaml").write_text("words: {")
+    assert numbers_of(load_priors(tmp_path / "priors")) == numbers_of(base)
+    save_priors(tune_number(base, *URGE, 0.5, why="test"), tmp_path / "priors")
+    assert sorted(os.listdir(tmp_path)) == ["priors"]
+
+
+def _save_until_killed(priors_list, target: Path) -> None:
+    """In a forked child: save the given folders in turn until killed."""
+    try:
+        while True:
+            for priors in priors_list:
+                save_priors(priors, target)
+    finally:
+        os._exit(0)
+
+
+def test_a_save_killed_at_any_moment_leaves_a_complete_folder(base, tmp_path):
+    import random
+    import signal
+    import time
+
+    tuned = tune_word(tune_number(base, *URGE, 0.5, why="test"), "rare", 0.05, why="test")
+    target = tmp_path / "priors"
+    save_priors(base, target)
+    versions = {tuple(numbers_of(base).items()), tuple(numbers_of(tuned).items())}
+    chance = random.Random(12)
+    for _ in range(8):
+        child = os.fork()
+        if child == 0:
+            _save_until_killed([tuned, base], target)
+        time.sleep(chance.uniform(0.0, 0.25))
+        os.kill(child, signal.SIGKILL)
+        os.waitpid(child, 0)
+        assert tuple(numbers_of(load_priors(target)).items()) in versions
+    save_priors(base, target)
+    assert sorted(os.listdir(tmp_path)) == ["priors"]  # what the killed saves left is gone
 
 
 def test_a_folder_with_other_files_is_never_replaced(base, tmp_path):

@@ -213,7 +213,7 @@ def cmd_priors_check(args) -> int:
     try:
         priors = load_priors(directory)
     except PriorsError as exc:
-        for problem in exc.problems:
+        for problem in exc.shown:
             print(one_line(problem), file=sys.stderr)
         return EXIT_USAGE
     problems = []
@@ -328,7 +328,7 @@ def main(argv: list[str] | None = None) -> int:
         sys.stdout.flush()  # a full disk or closed pipe shows here, not in the interpreter's exit
         return status
     except PriorsError as exc:
-        for problem in exc.problems:
+        for problem in exc.shown:
             _report(problem)
     except TwitchcauseError as exc:
         _report(str(exc))
