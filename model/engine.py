@@ -34,7 +34,7 @@ import itertools
 import threading
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from typing import Protocol
 
 import numpy as np
@@ -347,48 +347,68 @@ class Engine:
         Notes
         -----
         An answer multiplies the joint by its block's factor over the block's
-        current row. Those ratios are taken on the small local tables, expanded
-        into a buffer kept per thread, and one matrix product against the
-        joint posterior (times each cause's presence) gives every answer's
-        masses. The buffers live as long as the engine: freeing a few MB on
-        every call made the C library hand them back to the system and fault
-        them in again on the next call (about 1,500 page faults a call).
+        current row, a ratio that depends on the block's scope only. So the
+        joint posterior times each cause's presence (the masses, joint x
+        causes + 1) is first summed onto each small scope by one product with
+        a fixed 0/1 matrix; each answer is then its local ratio times its
+        scope's sums. A block over many causes (where that matrix would be
+        larger than the few answers) has its ratios expanded onto the joint
+        instead, into a buffer kept per thread: freeing megabytes on every
+        call made the C library hand them back to the system and fault them in
+        again on the next (about 1,500 page faults a call).
         """
         codes = np.asarray(codes)
         joint, _ = self.weights(codes, evidence)
         joint /= joint.sum()
+        what_if = self._what_if
         scratch = self._scratch()
         masses = np.multiply(self._presence_and_one, joint[:, None], out=scratch.masses)
-        patterns = self.patterns(codes)
-        pairs: list[tuple[str, str]] = []
-        expanded = scratch.expanded
-        k = 0
-        for i in np.flatnonzero(codes == UNKNOWN).tolist():
-            b = int(self._block_of[i])
-            before = int(patterns[b])
-            factors = self._local_factors[b]
-            after = factors[before + self._state_steps[i]]
-            # where the current row is 0 the joint is already 0; any finite factor will do there
-            ratio = np.divide(after, factors[before], out=np.zeros_like(after), where=factors[before] > 0)
-            np.take(ratio, self._local[b], axis=1, out=expanded[k : k + len(ratio)], mode="clip")
-            name = self.variables[i]
-            pairs += [(name, state) for state in self.states[name]]
-            k += len(ratio)
         now = masses[:, :-1].sum(axis=0)
-        if not pairs:
+        patterns = self.patterns(codes)
+        asked = codes[what_if.pair_variable] == UNKNOWN  # per pair of the whole vocabulary
+        if not asked.any():
             return now, [], np.zeros(0), np.zeros((0, len(self.causes)))
-        answered = expanded[:k] @ masses
-        p_answer = answered[:, -1]
+        answered = scratch.answered
+        small = asked[what_if.small_pairs]
+        if small.any():
+            pairs = what_if.small_pairs[small]
+            before = what_if.row_offset[pairs] + patterns[what_if.pair_block[pairs]]
+            after_rows, before_rows = what_if.factors[before + what_if.pair_step[pairs]], what_if.factors[before]
+            ratio = np.divide(after_rows, before_rows, out=np.zeros_like(after_rows), where=before_rows > 0)
+            by_scope = np.vstack([what_if.scope_sums @ masses, np.zeros((1, masses.shape[1]))])
+            local_sums = by_scope[what_if.scope_rows[what_if.pair_scope[pairs]]]  # (pairs, local states, causes + 1)
+            answered[pairs] = np.einsum("pl,plc->pc", ratio, local_sums)
+        expanded = scratch.expanded
+        for i in what_if.large_variables:
+            if codes[i] != UNKNOWN:
+                continue
+            b = int(self._block_of[i])
+            factors = self._local_factors[b]
+            before = int(patterns[b])
+            after_rows = factors[before + self._state_steps[i]]
+            # where the current row is 0 the joint is already 0; any finite factor will do there
+            ratio = np.divide(after_rows, factors[before], out=np.zeros_like(after_rows), where=factors[before] > 0)
+            rows = what_if.variable_pairs[i]
+            np.take(ratio, self._local[b], axis=1, out=expanded[: len(ratio)], mode="clip")
+            answered[rows] = expanded[: len(ratio)] @ masses
+        keep = np.flatnonzero(asked)
+        chosen = answered[keep]
+        p_answer = chosen[:, -1]
         possible = p_answer > 0
-        after = np.where(possible[:, None], answered[:, :-1] / np.where(possible, p_answer, 1.0)[:, None], now)
-        return now, pairs, p_answer, after
+        after = np.where(possible[:, None], chosen[:, :-1] / np.where(possible, p_answer, 1.0)[:, None], now)
+        return now, [what_if.pairs[k] for k in keep.tolist()], p_answer, after
+
+    @cached_property
+    def _what_if(self) -> _WhatIf:
+        return _WhatIf(self)
 
     def _scratch(self):
         """Buffers for :meth:`after_each_answer`, one set per thread, kept for the engine's life."""
         scratch = self._thread_scratch
         if not hasattr(scratch, "masses"):
             scratch.masses = np.empty((len(self.base), len(self.causes) + 1))
-            scratch.expanded = np.empty((sum(len(s) for s in self.states.values()), len(self.base)))
+            scratch.expanded = np.empty((max(len(s) for s in self.states.values()), len(self.base)))
+            scratch.answered = np.empty((len(self._what_if.pairs), len(self.causes) + 1))
         return scratch
 
     def with_table(self, node: str, table: np.ndarray) -> Engine:
@@ -474,6 +494,58 @@ class Engine:
             for i, (block_variables, block_nodes) in enumerate(zip(arrays["block_variables"], arrays["block_nodes"]))
         ]
         return cls([str(c) for c in arrays["causes"]], states, blocks)
+
+
+# Scopes of at most this many local states are summed onto by a fixed 0/1 matrix in ask-next;
+# larger ones (a finding over many causes) have their few answers expanded onto the joint instead.
+SMALL_SCOPE = 16
+
+
+class _WhatIf:
+    """Fixed tables for :meth:`Engine.after_each_answer`: every (variable, state) pair of the vocabulary."""
+
+    def __init__(self, engine: Engine):
+        self.pairs: list[tuple[str, str]] = []
+        pair_variable, pair_block, pair_step = [], [], []
+        self.variable_pairs: dict[int, np.ndarray] = {}
+        for i, name in enumerate(engine.variables):
+            start = len(self.pairs)
+            self.pairs += [(name, state) for state in engine.states[name]]
+            self.variable_pairs[i] = np.arange(start, len(self.pairs))
+            pair_variable += [i] * len(engine.states[name])
+            pair_block += [int(engine._block_of[i])] * len(engine.states[name])
+            pair_step += engine._state_steps[i].tolist()
+        self.pair_variable = np.array(pair_variable, dtype=np.intp)
+        self.pair_block = np.array(pair_block, dtype=np.intp)
+        self.pair_step = np.array(pair_step, dtype=np.intp)
+        small_blocks = [b for b, block in enumerate(engine.blocks) if 2 ** len(block.scope) <= SMALL_SCOPE]
+        is_small = np.isin(self.pair_block, small_blocks)
+        self.small_pairs = np.flatnonzero(is_small)
+        self.large_variables = sorted({int(v) for v in self.pair_variable[~is_small]})
+        # each small block's local factors, padded to SMALL_SCOPE columns, stacked; a pair's rows start at row_offset
+        n = len(engine.causes)
+        self.factors = np.zeros((sum(engine.blocks[b].patterns for b in small_blocks) + 1, SMALL_SCOPE))
+        offsets = {}
+        start = 0
+        for b in small_blocks:
+            table = engine._local_factors[b]
+            self.factors[start : start + len(table), : table.shape[1]] = table
+            offsets[b] = start
+            start += len(table)
+        self.row_offset = np.array([offsets.get(b, 0) for b in self.pair_block], dtype=np.intp)
+        # each distinct small scope: its rows in scope_sums (0/1 over the joint), padded to SMALL_SCOPE
+        scopes = sorted({engine.blocks[b].scope for b in small_blocks})
+        index = {scope: k for k, scope in enumerate(scopes)}
+        indicator, rows, start = [], [], 0
+        for scope in scopes:
+            local = local_index(scope, n)
+            indicator.append((local[None, :] == np.arange(2 ** len(scope))[:, None]).astype(float))
+            padding = [-1] * (SMALL_SCOPE - 2 ** len(scope))  # -1: the zero row after the sums
+            rows.append(list(range(start, start + 2 ** len(scope))) + padding)
+            start += 2 ** len(scope)
+        self.scope_sums = np.vstack(indicator) if indicator else np.zeros((0, 2**n))
+        self.scope_rows = np.array(rows, dtype=np.intp).reshape(len(scopes), SMALL_SCOPE)
+        self.pair_scope = np.array([index.get(engine.blocks[b].scope, 0) for b in self.pair_block], dtype=np.intp)
 
 
 class EngineStore(Protocol):
