@@ -1,73 +1,89 @@
-"""The callbacks: each reads what fired and hands it to a plain function of :mod:`app.case`."""
+"""The callbacks: the server turns a case into numbers; the browser draws them.
+
+Three server callbacks, each a few lines around a plain function: the link to a
+case (on load and back/forward), the case to numbers (the main callback, with a
+small request and a small JSON answer), and the case to the words under the
+results. The browser's part lives in ``assets/twitchcause.js``: drawing the
+numbers, the interview, the form and the address.
+"""
 
 from __future__ import annotations
 
-from dash import ALL, Input, Output, State, ctx, no_update
+from dash import ALL, ClientsideFunction, Input, Output, State, no_update
 from dash.exceptions import PreventUpdate
 
-from .case import cause_from_click, render_case, render_why, update_case
-from .views import notices_view
+from .case import case_from_link, case_view, stored_case
+from .views import advice_view, help_view, notices_view, summary_view, why_view
 
 ANSWERS = {"type": "answer", "variable": ALL}
-EXAMPLES = {"type": "example", "name": ALL}
-QUICK_ANSWERS = {"type": "quick-answer", "variable": ALL, "state": ALL}
 
 
-def register_callbacks(app, model, examples) -> None:
+def register_callbacks(app, model) -> None:
     """Wire the page to ``model``; the only state is what the browser sends back."""
 
     @app.callback(
         Output("case", "data"),
-        Output(ANSWERS, "value"),
-        Output("url", "search"),
         Output("url-notice", "children"),
         Output("url-notice", "is_open"),
         Input("url", "search"),
-        Input(ANSWERS, "value"),
-        Input("reset", "n_clicks"),
-        Input(EXAMPLES, "n_clicks"),
-        Input(QUICK_ANSWERS, "n_clicks"),
+        State("written-search", "data"),
         State("case", "data"),
     )
-    def on_event(search, _values, _reset, _examples, _quick, current):
-        answers = {item["id"]["variable"]: item["value"] for item in ctx.inputs_list[1]}
-        clicked = bool(ctx.triggered and ctx.triggered[0]["value"])
-        update = update_case(
-            ctx.triggered_id, clicked, search=search, answers=answers, current=current, model=model, examples=examples
-        )
-        if update is None:
-            raise PreventUpdate
-        values = [update.evidence.get(item["id"]["variable"], "") for item in ctx.outputs_list[1]]
-        notice = no_update if update.notices is None else notices_view(update.notices)
-        is_open = no_update if update.notices is None else bool(update.notices)
-        search_out = no_update if update.search is None else update.search
-        return update.evidence, values, search_out, notice, is_open
+    def on_link(search, written, current):
+        if written is not None and (search or "") == written:
+            # The page wrote this address itself: the case is already in the store.
+            if current is None:
+                raise PreventUpdate
+            return no_update, no_update, False
+        update = case_from_link(search, model)
+        notice = notices_view(update.notices) if update.notices else no_update
+        return update.evidence, notice, bool(update.notices)
 
-    @app.callback(
-        Output("escalation", "children"),
-        Output("causes-graph", "figure"),
-        Output("cause-summary", "children"),
-        Output("ask-next", "children"),
-        Input("case", "data"),
-    )
+    @app.callback(Output("view", "data"), Input("case", "data"))
     def on_case(evidence):
-        page = render_case(evidence, model)
-        return page["alert"], page["figure"], page["summary"], page["ask_next"]
+        return case_view(evidence, model)
 
     @app.callback(
-        Output("why-heading", "children"),
-        Output("why-evidence", "children"),
-        Output("why-advice", "children"),
-        Input("case", "data"),
+        Output("why", "children"),
+        Output("advice", "children"),
+        Output("help", "children"),
+        Output("doctor-summary", "children"),
+        # After the numbers, not beside them: the bars never wait for the words.
+        Input("view", "data"),
         Input("why-cause", "value"),
+        State("case", "data"),
     )
-    def on_why(evidence, cause):
-        why = render_why(evidence, cause, model)
-        return why["heading"], why["evidence"], why["advice"]
+    def on_details(_view, chosen, data):
+        evidence = stored_case(data, model)
+        result = model.infer(evidence)
+        return (
+            why_view(evidence, chosen, result, model),
+            advice_view(result, evidence, model),
+            help_view(evidence, model),
+            summary_view(evidence, result, model),
+        )
 
-    @app.callback(Output("why-cause", "value"), Input("causes-graph", "clickData"), prevent_initial_call=True)
-    def on_bar_click(click_data):
-        cause = cause_from_click(click_data, model)
-        if cause is None:
-            raise PreventUpdate
-        return cause
+    app.clientside_callback(
+        ClientsideFunction("twitchcause", "draw"),
+        Output("drawn", "data"),
+        Input("view", "data"),
+        State("page-data", "data"),
+    )
+    app.clientside_callback(
+        ClientsideFunction("twitchcause", "syncPage"),
+        Output("url", "search"),
+        Output("written-search", "data"),
+        Output(ANSWERS, "value"),
+        Input("case", "data"),
+        State("url", "search"),
+        State(ANSWERS, "value"),
+        State("page-data", "data"),
+        prevent_initial_call=True,
+    )
+    app.clientside_callback(
+        ClientsideFunction("twitchcause", "fromForm"),
+        Output("case", "data", allow_duplicate=True),
+        Input(ANSWERS, "value"),
+        State("case", "data"),
+        prevent_initial_call=True,
+    )

@@ -1,119 +1,137 @@
-"""What the callbacks do, as plain functions: answers in, the case and the page out.
+"""What the callbacks compute, as plain functions: the case in, numbers out.
 
 The case is a dict ``{variable: state}`` of answered questions; it lives in the
 URL and in a ``dcc.Store``, never in this module. Whatever the browser sends is
-checked again here, so a tampered store or link cannot reach the model.
+checked again here, so a tampered store or link cannot reach the model. The
+browser draws the numbers (``assets/twitchcause.js``); nothing here builds HTML.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .figures import causes_figure
-from .labels import readable
-from .state import clean_answers, parse_query, to_query
-from .views import advice_view, ask_next_view, cause_summary, escalation_alert, explanation_view
-
-ASK_NEXT_COUNT = 3
+from .labels import probability_word, readable
+from .state import clean_answers, parse_query
 
 
 @dataclass(frozen=True)
-class CaseUpdate:
-    """A new case; ``notices`` and ``search`` are None when they should stay as they are."""
+class LinkUpdate:
+    """The case a link holds, and one notice per part of it that had to be ignored."""
 
     evidence: dict[str, str]
-    notices: list[str] | None = None
-    search: str | None = None
+    notices: list[str]
 
 
-def update_case(
-    trigger, clicked: bool, *, search: str | None, answers: dict, current: dict | None, model, examples
-) -> CaseUpdate | None:
-    """The case after one event, or None when nothing should change.
+def case_from_link(search: str | None, model) -> LinkUpdate:
+    """The case in the page's address (on load, and on back/forward)."""
+    evidence, notices = parse_query(search, model.variables)
+    return LinkUpdate(evidence, notices)
 
-    Parameters
-    ----------
-    trigger : None, str or dict
-        What fired: None on page load; ``"url"`` (back/forward), ``"reset"``; a
-        dict id ``{"type": "answer" | "example" | "quick-answer", ...}``.
-    clicked : bool
-        False when a button fired only because it was just drawn (no click).
-    search : str
-        The page's query string.
-    answers : dict
-        ``{variable: value}`` of every question's select ("" = not answered).
-    current : dict
-        The case in the store.
+
+def stored_case(data, model) -> dict[str, str]:
+    """The store's content as a valid case; anything but a JSON object counts as no answers."""
+    pairs = data.items() if isinstance(data, dict) else ()
+    evidence, _ = clean_answers(pairs, model.variables)
+    return evidence
+
+
+def earned(evidence: dict[str, str], model) -> bool:
+    """Whether the answers can support a verdict: every warning sign answered, or a few answers."""
+    enough = model.display["interview"]["earned_after_answers"]
+    return all(flag in evidence for flag in model.red_flags) or len(evidence) >= enough
+
+
+def source_title(model, source: str) -> str:
+    found = model.priors.sources.get(source)
+    return found.title if found else source
+
+
+def interval_of(result, cause: str) -> tuple[float, float] | None:
+    """The cause's 90% interval when the model gives one."""
+    intervals = getattr(result, "interval", None) or {}
+    return tuple(intervals[cause]) if cause in intervals else None
+
+
+def alert_numbers(result, evidence: dict[str, str], model) -> dict:
+    """The level to show and the reasons that fired.
+
+    Deterministic rules always show at once (a red flag turns the alert red on
+    the first answer); a level that rests on probabilities, self-care
+    included, shows only once the answers have earned it. ``level`` None is the
+    neutral "answer a few questions" alert.
     """
-    kind = trigger.get("type") if isinstance(trigger, dict) else trigger
-    if kind in (None, "url"):
-        evidence, notices = parse_query(search, model.variables)
-        return CaseUpdate(evidence, notices)
-    if kind in ("reset", "example", "quick-answer") and not clicked:
-        return None
-    if kind == "reset":
-        evidence = {}
-    elif kind == "example":
-        name = trigger.get("name")
-        evidence = dict(examples[name].evidence) if isinstance(name, str) and name in examples else None
-    elif kind == "quick-answer":
-        clicked_answer = {str(trigger.get("variable")): trigger.get("state")}
-        evidence, _ = clean_answers({**stored_case(current), **clicked_answer}.items(), model.variables)
-    elif kind == "answer":
-        evidence, _ = clean_answers(answers.items(), model.variables)
-    else:
-        evidence = None
-    if evidence is None:
-        return None
-    query = to_query(evidence, model.variables)
-    return CaseUpdate(evidence, search=query if query != (search or "") else None)
-
-
-def stored_case(data) -> dict:
-    """The store's content as a case; anything but a JSON object counts as no answers."""
-    return data if isinstance(data, dict) else {}
-
-
-def _result(evidence, model):
-    evidence, _ = clean_answers(stored_case(evidence).items(), model.variables)
-    return evidence, model.infer(evidence)
-
-
-def render_case(evidence: dict | None, model) -> dict:
-    """Everything that depends on the answers: alert, chart, its text and what to ask next."""
-    evidence, result = _result(evidence, model)
-    descriptions = {c: d["description"] for c, d in model.schema()["causes"].items()}
-    questions = model.ask_next(evidence, n=ASK_NEXT_COUNT)
+    rules = {rule.id for rule in model.priors.escalation.rules}
+    verdict = earned(evidence, model)
+    reasons = [r for r in result.escalation.reasons if verdict or r.rule in rules]
+    level = reasons[0].level if reasons else (result.escalation.level if verdict else None)
     return {
-        "alert": escalation_alert(result, model),
-        "figure": causes_figure(result, descriptions),
-        "summary": cause_summary(result),
-        "ask_next": ask_next_view(questions, model),
+        "level": level,
+        "reasons": [
+            {
+                "rule": r.rule,
+                "level": r.level,
+                "message": r.message,
+                "source": source_title(model, r.source),
+                "quote": r.quote,
+            }
+            for r in reasons
+        ],
     }
 
 
-def render_why(evidence: dict | None, chosen: str | None, model) -> dict:
-    """Why a cause: what speaks for and against it, and the articles' advice for it.
+def case_view(data, model) -> dict:
+    """Everything the page draws for a case, as numbers and short words (JSON-ready).
 
-    ``chosen`` is a cause, or "" for the most likely one.
+    Returns
+    -------
+    dict
+        ``answered`` (count), ``earned`` (bool), ``alert`` (see
+        :func:`alert_numbers`), ``causes`` (``[cause, posterior, prior, low,
+        high, word]``, most probable first; low/high None without an interval),
+        ``none`` (``[P(no listed cause), before any answer]``) and ``next``
+        (``[variable, information gain in bits, is a warning sign]`` for every
+        unanswered question, in the order to ask them).
     """
-    evidence, result = _result(evidence, model)
-    cause = chosen if chosen in model.causes else result.ranking[0]
-    contributions = model.explain(evidence, cause) if evidence else []
+    evidence = stored_case(data, model)
+    result = model.infer(evidence)
+    words = model.display["probability_words"]
+    causes = []
+    for cause in result.ranking:
+        p = result.posterior[cause]
+        low, high = interval_of(result, cause) or (None, None)
+        causes.append([cause, p, result.prior[cause], low, high, probability_word(p, words)])
     return {
-        "heading": f"{readable(cause)}: what speaks for and against it",
-        "evidence": explanation_view(cause, contributions, model),
-        "advice": advice_view(cause, model),
+        "answered": len(evidence),
+        "earned": earned(evidence, model),
+        "alert": alert_numbers(result, evidence, model),
+        "causes": causes,
+        "none": [result.none_identified, model.prior_none_identified],
+        "next": [[q.variable, q.information_gain, q.red_flag] for q in model.ask_next(evidence)],
     }
 
 
-def cause_from_click(click_data, model) -> str | None:
-    """The cause of a clicked bar, or None."""
-    try:
-        label = click_data["points"][0]["y"]
-    except (TypeError, KeyError, IndexError):
-        return None
-    return next((c for c in model.causes if readable(c) == label), None)
+def likely_causes(result, model) -> list[str]:
+    """Causes whose probability earns the first (strongest) word of the display scale, most probable first."""
+    words = model.display["probability_words"]
+    return [c for c in result.ranking if probability_word(result.posterior[c], words) == words[0]["word"]]
 
 
-__all__ = ["CaseUpdate", "cause_from_click", "render_case", "render_why", "stored_case", "update_case"]
+def chosen_cause(chosen: str | None, result, model) -> str:
+    """The cause picked under "Why?", or the most likely one for "" or anything unknown."""
+    return chosen if chosen in model.causes else result.ranking[0]
+
+
+def cause_name(cause: str) -> str:
+    return readable(cause).lower()
+
+
+__all__ = [
+    "LinkUpdate",
+    "alert_numbers",
+    "case_from_link",
+    "case_view",
+    "chosen_cause",
+    "earned",
+    "likely_causes",
+    "stored_case",
+]

@@ -22,3 +22,13 @@ def percent(p: float) -> str:
     if text == "100%" and p < 1:
         return ">99%"
     return text
+
+
+def probability_word(p: float, words: list[dict]) -> str:
+    """The plain word for ``p``: the first of ``words`` (highest first, ``{word, at_least}``) it reaches."""
+    return next((w["word"] for w in words if p >= w["at_least"]), words[-1]["word"])
+
+
+def percent_range(low: float, high: float) -> str:
+    """``(45-78%)`` with an en dash, both ends as :func:`percent` writes them."""
+    return f"{percent(low).rstrip('%')}\u2013{percent(high)}"

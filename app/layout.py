@@ -1,4 +1,9 @@
-"""The page: a sticky alert, the causes, why and what to ask next, and the questions."""
+"""The page: a sticky alert, the interview or the full form, the results, and a summary for the doctor.
+
+The layout is static. The alert, the bars and the interview are drawn in the
+browser from the numbers of :func:`app.case.case_view` (``assets/twitchcause.js``);
+the words under "Why?", the advice and the doctor's summary come from the server.
+"""
 
 from __future__ import annotations
 
@@ -9,34 +14,32 @@ from dash import dcc, html
 
 import twitchcause.model as twitch_model
 
-from .figures import causes_figure
+from .case import source_title
 from .labels import readable, state_label
-from .views import GRAPH_CONFIG, red_flag_variables
 
-TWITCH_VARIABLES = ("twitch_site", "spread", "timing", "duration", "frequency", "trend", "intensity")
 NOT_ANSWERED = "not answered"
 MOST_LIKELY = ""
 MOST_LIKELY_LABEL = "the most likely cause"
+TAGLINE = "Why is my toe, foot or leg twitching?"
+WAITING = "Your results appear here after a few answers, the warning signs first."
 
 
-def question_groups(model) -> list[tuple[str, str, list[str]]]:
-    """``(id, heading, variables)`` for the three groups of questions.
-
-    The vocabulary lists the context questions (exposures and history) first,
-    then the twitch itself, then what comes with it: "About you" is everything
-    before the first question about the twitch, and a question added later
-    lands under "What comes with it".
-    """
-    names = list(model.variables)
-    first_twitch = min(names.index(n) for n in TWITCH_VARIABLES if n in names)
-    about = names[:first_twitch]
-    twitch = [n for n in names[first_twitch:] if n in TWITCH_VARIABLES]
-    rest = [n for n in names[first_twitch:] if n not in TWITCH_VARIABLES]
-    return [
-        ("about-you", "About you", about),
-        ("the-twitch", "The twitch", twitch),
-        ("comes-with-it", "What comes with it", rest),
-    ]
+# Dash's page, with a language and without the unlabelled <footer> Dash wraps its scripts in.
+INDEX_STRING = """<!DOCTYPE html>
+<html lang="en">
+<head>
+{%metas%}
+<title>{%title%}</title>
+{%favicon%}
+{%css%}
+</head>
+<body>
+{%app_entry%}
+{%config%}
+{%scripts%}
+{%renderer%}
+</body>
+</html>"""
 
 
 def answer_id(variable: str) -> dict:
@@ -48,16 +51,38 @@ def dom_id(component_id: dict) -> str:
     return json.dumps(component_id, sort_keys=True, separators=(",", ":"))
 
 
+def page_data(model, examples) -> dict:
+    """What the browser needs to draw numbers: names, questions, answers, examples and display words."""
+    display = model.display
+    flags = set(model.red_flags)
+    no_clear = display["no_clear_cause"]
+    return {
+        "variables": {
+            name: {
+                "question": v.question,
+                "states": [[s, state_label(v, s)] for s in v.states],
+                "flag": name in flags,
+            }
+            for name, v in model.variables.items()
+        },
+        "causes": {c: {"label": readable(c), "description": d} for c, d in model.priors.causes.items()},
+        "examples": {name: e.evidence for name, e in examples.items()},
+        "levels": display["levels"],
+        "interview": display["interview"],
+        "no_clear_cause": {**no_clear, "source": source_title(model, no_clear["source"])},
+    }
+
+
 def question_field(model, name: str, red_flags: set[str]) -> html.Div:
     variable = model.variables[name]
     options = [{"label": NOT_ANSWERED, "value": ""}] + [
         {"label": state_label(variable, s), "value": s} for s in variable.states
     ]
-    badge = dbc.Badge("warning sign", color="danger", className="ms-1") if name in red_flags else None
+    badge = html.Span("warning sign", className="badge text-bg-danger ms-1") if name in red_flags else None
     return html.Div(
         [
             dbc.Label([variable.question, badge], html_for=dom_id(answer_id(name)), className="mb-1 small fw-semibold"),
-            # The placeholder shows while unanswered; the visible "not answered" option clears an answer.
+            # The visible "not answered" option clears an answer.
             dbc.Select(id=answer_id(name), options=options, value="", placeholder=NOT_ANSWERED, size="sm"),
         ],
         className="question mb-2",
@@ -65,189 +90,199 @@ def question_field(model, name: str, red_flags: set[str]) -> html.Div:
     )
 
 
-def evidence_panel(model, examples, red_flags) -> dbc.Card:
+def form_section(model, examples) -> html.Section:
+    red_flags = set(model.red_flags)
     groups = [
         html.Fieldset(
             [
-                html.Legend(heading, className="h6 text-primary mt-2"),
-                *[question_field(model, n, red_flags) for n in names],
+                html.Legend(group["heading"], className="h6 text-primary mt-2"),
+                *[question_field(model, n, red_flags) for n in group["variables"]],
             ],
-            id=group_id,
+            id=group["id"],
         )
-        for group_id, heading, names in question_groups(model)
+        for group in model.display["question_groups"]
     ]
     example_buttons = [
-        dbc.Button(
+        html.Button(
             example.label,
-            id={"type": "example", "name": name},
-            color="secondary",
-            outline=True,
-            size="sm",
-            className="me-1 mb-1",
+            type="button",
+            className="btn btn-outline-secondary btn-sm me-1 mb-1",
             title=example.story,
+            **{"data-example": name},
         )
         for name, example in examples.items()
     ]
-    return dbc.Card(
+    return html.Section(
         [
-            dbc.CardHeader(html.H2("What you notice", className="h5 mb-0")),
-            dbc.CardBody(
-                [
-                    html.P(
-                        "Every question is optional: one left \u201cnot answered\u201d counts as unknown, never as no.",
-                        className="small text-body-secondary",
-                    ),
-                    html.Div(
-                        [html.Span("Try an example: ", className="small me-1"), *example_buttons],
-                        role="group",
-                        **{"aria-label": "Example cases"},
-                    ),
-                    dbc.Button(
-                        [
-                            html.I(className="bi bi-arrow-counterclockwise me-1", **{"aria-hidden": "true"}),
-                            "Reset all answers",
-                        ],
-                        id="reset",
-                        color="link",
-                        size="sm",
-                        className="px-0",
-                    ),
-                    html.Div(groups, id="questions", role="form", **{"aria-label": "Questions"}),
-                ]
+            html.H2("All questions", className="h5", id="form-heading"),
+            html.P(
+                "Every question is optional: one left \u201cnot answered\u201d counts as unknown, never as no.",
+                className="small text-body-secondary",
             ),
+            html.Div(
+                [html.Span("Try an example: ", className="small me-1"), *example_buttons],
+                role="group",
+                **{"aria-label": "Example cases"},
+            ),
+            html.Div(html.Button("Reset all answers", id="reset", type="button", className="btn btn-link btn-sm px-0")),
+            html.Div(groups, id="questions"),
         ],
-        className="mb-3",
+        id="form-section",
+        className="card card-body mb-3",
+        **{"aria-labelledby": "form-heading"},
     )
 
 
-def results_panel(model, first_result) -> html.Div:
-    descriptions = {c: d["description"] for c, d in model.schema()["causes"].items()}
+def interview_section() -> html.Section:
+    """The frame of the guided interview; the question and its answers are drawn in the browser."""
+    return html.Section(
+        [
+            html.H2("One question at a time", className="h5", id="interview-heading"),
+            html.Div(html.P("Loading the first question\u2026", className="text-body-secondary"), id="interview"),
+        ],
+        id="interview-section",
+        className="card card-body mb-3",
+        **{"aria-labelledby": "interview-heading"},
+    )
+
+
+def mode_switch() -> html.Div:
+    return html.Div(
+        [
+            html.Button(
+                "One question at a time",
+                type="button",
+                className="btn btn-outline-primary btn-sm",
+                **{"data-mode": "interview", "aria-pressed": "false"},
+            ),
+            html.Button(
+                "All questions",
+                type="button",
+                className="btn btn-outline-primary btn-sm",
+                **{"data-mode": "form", "aria-pressed": "false"},
+            ),
+        ],
+        className="btn-group mb-2 mode-switch",
+        role="group",
+        **{"aria-label": "How to answer"},
+    )
+
+
+def results_section(model) -> html.Section:
     cause_options = [{"label": MOST_LIKELY_LABEL, "value": MOST_LIKELY}] + [
         {"label": readable(c), "value": c} for c in model.causes
     ]
-    return html.Div(
+    return html.Section(
         [
-            dbc.Card(
+            html.H2("How likely is each cause?", className="h5", id="results-heading"),
+            html.P(WAITING, className="results-wait text-body-secondary"),
+            html.Div(
                 [
-                    dbc.CardHeader(html.H2("How likely is each cause?", className="h5 mb-0")),
-                    dbc.CardBody(
-                        [
-                            html.P(
-                                "Bars: the chance each cause is contributing, given your answers. "
-                                "Ticks: before any answer. Several causes can contribute at once.",
-                                className="small text-body-secondary mb-1",
-                            ),
-                            dcc.Graph(
-                                id="causes-graph",
-                                figure=causes_figure(first_result, descriptions),
-                                config=GRAPH_CONFIG,
-                                className="causes-graph",
-                            ),
-                            html.Ol(
-                                id="cause-summary",
-                                className="visually-hidden",
-                                **{"aria-label": "Causes, most likely first"},
-                            ),
-                            html.P(twitch_model.DISCLAIMER, className="small text-body-secondary mb-0 disclaimer"),
-                        ]
+                    html.P(
+                        "The chance each cause is contributing, given your answers, with the range it could "
+                        "reasonably take; the tick marks the chance before any answer. Several causes can "
+                        "contribute at once. Open a cause to read what it is.",
+                        className="small text-body-secondary mb-2",
                     ),
-                ],
-                className="mb-3",
-            ),
-            dbc.Card(
-                [
-                    dbc.CardHeader(html.H2("Ask next", className="h5 mb-0")),
-                    dbc.CardBody(html.Div(id="ask-next"), className="py-1"),
-                ],
-                className="mb-3",
-            ),
-            dbc.Card(
-                [
-                    dbc.CardHeader(html.H2("Why?", className="h5 mb-0")),
-                    dbc.CardBody(
-                        [
-                            dbc.Label("Explain", html_for="why-cause", className="small fw-semibold mb-1"),
-                            dbc.Select(
-                                id="why-cause",
-                                options=cause_options,
-                                value=MOST_LIKELY,
-                                placeholder=MOST_LIKELY_LABEL,
-                                size="sm",
-                                className="mb-2",
-                            ),
-                            html.H3(id="why-heading", className="h6"),
-                            html.Div(id="why-evidence", **{"aria-live": "polite"}),
-                            html.H3("What you can do", className="h6 mt-3"),
-                            html.Div(id="why-advice"),
-                        ]
+                    html.Ol(
+                        id="causes",
+                        className="causes list-unstyled mb-2",
+                        **{"aria-label": "Causes, most likely first"},
                     ),
+                    html.P(id="no-clear", className="no-clear small"),
+                    html.Button(
+                        "Summary for your doctor (print)",
+                        type="button",
+                        id="print-summary",
+                        className="btn btn-outline-dark btn-sm mb-3",
+                    ),
+                    html.H3("What would help", className="h6"),
+                    html.Div(id="help", className="mb-3"),
+                    html.H3("What you can do", className="h6"),
+                    html.Div(id="advice", className="mb-3"),
+                    html.H3("Why?", className="h6", id="why-title"),
+                    dbc.Label("Explain", html_for="why-cause", className="small fw-semibold mb-1"),
+                    dbc.Select(id="why-cause", options=cause_options, value=MOST_LIKELY, size="sm", className="mb-2"),
+                    html.Div(id="why", **{"aria-live": "polite"}),
                 ],
-                className="mb-3",
+                className="results-body",
             ),
-        ]
+            html.P(twitch_model.DISCLAIMER, className="small text-body-secondary mb-0 mt-2"),
+        ],
+        id="results",
+        className="card card-body mb-3 results-waiting",
+        **{"aria-labelledby": "results-heading"},
     )
 
 
 def build_layout(model, examples) -> html.Div:
-    """The whole page; every part that depends on the answers is filled by callbacks."""
-    red_flags = red_flag_variables(model)
-    first_result = model.infer({})
+    """The whole page; every part that depends on the answers is filled after load."""
     return html.Div(
         [
             dcc.Location(id="url", refresh=False),
             dcc.Store(id="case", data={}),
-            html.A("Skip to the questions", href="#questions", className="visually-hidden-focusable"),
-            dbc.Navbar(
-                dbc.Container(
-                    [
-                        dbc.NavbarBrand(
-                            [html.I(className="bi bi-activity me-2", **{"aria-hidden": "true"}), "twitchcause"]
-                        ),
-                        html.Span(
-                            "Why is my toe, foot or leg twitching? It informs; it does not diagnose.",
-                            className="navbar-text small text-white-50",
-                        ),
-                    ],
-                    fluid="lg",
+            dcc.Store(id="view"),
+            dcc.Store(id="written-search"),
+            dcc.Store(id="page-data", data=page_data(model, examples)),
+            dcc.Store(id="drawn"),
+            html.A("Skip to the questions", href="#answer-panel", className="visually-hidden-focusable"),
+            html.Header(
+                html.Div(
+                    html.H1(
+                        [html.Span("twitchcause", className="brand"), html.Span(TAGLINE, className="tagline")],
+                        className="h6 mb-0",
+                    ),
+                    className="container-lg",
                 ),
-                color="dark",
-                dark=True,
-                className="py-1",
+                className="site-header bg-dark text-white py-2",
             ),
             html.Div(
-                dbc.Container(
-                    [
-                        html.Div(id="escalation", role="region", **{"aria-label": "What to do", "aria-live": "polite"}),
-                        dbc.Alert(
-                            id="url-notice",
-                            color="warning",
-                            is_open=False,
-                            dismissable=True,
-                            className="mt-2 mb-0 small",
+                html.Div(
+                    html.Div(
+                        html.Div(
+                            [
+                                html.P("Answer a few questions", className="alert-heading fw-semibold mb-0"),
+                                html.P("Loading\u2026", className="mb-0 small"),
+                            ],
+                            className="alert alert-secondary escalation mb-0",
                         ),
-                    ],
-                    fluid="lg",
-                    className="py-2",
+                        id="escalation",
+                        **{"aria-live": "polite"},
+                    ),
+                    className="container-lg py-2",
                 ),
                 className="status-bar sticky-top",
                 id="status-bar",
+                role="region",
+                **{"aria-label": "What to do"},
             ),
             html.Main(
-                dbc.Container(
-                    dbc.Row(
-                        [
-                            dbc.Col(results_panel(model, first_result), lg=7),
-                            dbc.Col(evidence_panel(model, examples, red_flags), lg=5),
-                        ]
-                    ),
-                    fluid="lg",
-                    className="pt-3",
+                html.Div(
+                    [
+                        dbc.Alert(
+                            id="url-notice", color="warning", is_open=False, dismissable=True, className="small mb-2"
+                        ),
+                        html.Div(
+                            [
+                                html.Div(
+                                    [mode_switch(), interview_section(), form_section(model, examples)],
+                                    id="answer-panel",
+                                    className="col-lg-5 order-lg-last mode-auto",
+                                ),
+                                html.Div(results_section(model), className="col-lg-7"),
+                            ],
+                            className="row",
+                        ),
+                    ],
+                    className="container-lg pt-3",
                 ),
                 id="main",
             ),
+            html.Section(id="doctor-summary", className="doctor-summary", **{"aria-label": "Summary for your doctor"}),
             html.Footer(
-                dbc.Container(html.P(twitch_model.DISCLAIMER, className="small mb-0"), fluid="lg"),
+                html.Div(html.P(twitch_model.DISCLAIMER, className="small mb-0"), className="container-lg"),
                 className="bg-light border-top py-3 mt-2",
             ),
-        ]
+        ],
+        className="page",
     )

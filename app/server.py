@@ -10,7 +10,7 @@ import twitchcause.model as twitch_model
 from .api import register_api
 from .callbacks import register_callbacks
 from .examples import load_examples
-from .layout import build_layout
+from .layout import INDEX_STRING, build_layout
 from .security import harden
 
 TITLE = "twitchcause: why is my leg twitching?"
@@ -26,13 +26,15 @@ def create_app(model: twitch_model.Model | None = None) -> Dash:
         title=TITLE,
         update_title=None,
         serve_locally=True,
+        compress=True,  # gzip: the scripts shrink to about a quarter
         meta_tags=[
             {"name": "viewport", "content": "width=device-width, initial-scale=1"},
             {"name": "description", "content": twitch_model.DISCLAIMER},
         ],
     )
+    app.index_string = INDEX_STRING
     app.layout = build_layout(model, examples)
-    register_callbacks(app, model, examples)
+    register_callbacks(app, model)
     register_api(app.server, model)
     harden(app)
     return app

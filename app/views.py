@@ -1,86 +1,22 @@
-"""Pieces of the page built from what the model returns (plain functions, no callbacks)."""
+"""The parts of the page drawn on the server: notices, "Why?" in words, advice, the doctor's summary.
+
+Plain functions from the model's answers to Dash components; the bars and the
+alert are drawn in the browser from numbers (``assets/twitchcause.js``).
+"""
 
 from __future__ import annotations
 
-import dash_bootstrap_components as dbc
-from dash import dcc, html
+import math
+from datetime import date
 
-from .figures import explanation_figure
-from .labels import percent, readable, state_label
+from dash import html
 
-# Colour, icon and heading of the alert for each escalation level of the vocabulary.
-LEVEL_LOOK = {
-    "self_care": ("success", "bi-check-circle-fill", "Self-care"),
-    "see_doctor": ("warning", "bi-exclamation-triangle-fill", "See a doctor"),
-    "see_doctor_promptly": ("danger", "bi-exclamation-octagon-fill", "See a doctor promptly"),
-}
-UNKNOWN_LEVEL_LOOK = ("secondary", "bi-info-circle-fill", None)
-GRAPH_CONFIG = {"displayModeBar": False, "responsive": True}
+import twitchcause.model as twitch_model
 
+from .case import alert_numbers, cause_name, chosen_cause, interval_of, likely_causes, source_title
+from .labels import percent, percent_range, probability_word, readable, state_label
 
-def red_flag_variables(model) -> set[str]:
-    """Questions whose answer alone can call for the most urgent level."""
-    return set(model.red_flags)
-
-
-def source_title(model, source: str) -> str:
-    found = model.priors.sources.get(source)
-    return found.title if found else source
-
-
-def escalation_alert(result, model) -> dbc.Alert:
-    """The alert for ``result.escalation``: colour and icon by level, every reason with its source."""
-    level = result.escalation.level
-    colour, icon, heading = LEVEL_LOOK.get(level, UNKNOWN_LEVEL_LOOK)
-    reasons = [
-        html.Li(
-            [
-                html.Span(reason.message),
-                html.Span(
-                    [" Source: ", html.Cite(source_title(model, reason.source))],
-                    className="reason-source",
-                    title=f"\u201c{reason.quote}\u201d",
-                ),
-            ],
-            className=f"reason reason-{reason.level}",
-            **{"data-rule": reason.rule},
-        )
-        for reason in result.escalation.reasons
-    ]
-    if not reasons:
-        summary = (
-            "No warning signs among your answers so far."
-            if result.evidence
-            else "No answers yet: answer the questions below, or load an example."
-        )
-        reasons = [html.Li(summary, className="reason")]
-    return dbc.Alert(
-        html.Div(
-            [
-                html.I(className=f"bi {icon} level-icon", **{"aria-hidden": "true"}),
-                html.Div(
-                    [
-                        html.H2(
-                            [
-                                heading or readable(level),
-                                html.Span(
-                                    f" \u2014 {model.priors.level_descriptions.get(level, '')}",
-                                    className="level-description",
-                                ),
-                            ],
-                            className="h6 alert-heading mb-1",
-                        ),
-                        html.Ul(reasons, className="reasons mb-0"),
-                    ],
-                    className="flex-grow-1",
-                ),
-            ],
-            className="d-flex gap-2",
-        ),
-        id="escalation-alert",
-        color=colour,
-        className=f"escalation mb-0 level-{level}",
-    )
+SUMMARY_TOP_CAUSES = 5
 
 
 def notices_view(notices: list[str]):
@@ -91,83 +27,154 @@ def notices_view(notices: list[str]):
     ]
 
 
-def cause_summary(result) -> list:
-    """The chart as text, for screen readers and anyone who cannot see it."""
+def answer_phrase(variable: str, state: str, model) -> str:
+    v = model.variables[variable]
+    return f"Your answer \u201c{state_label(v, state)}\u201d to \u201c{v.question}\u201d"
+
+
+def why_sentences(evidence: dict[str, str], cause: str, result, model) -> list[str]:
+    """What speaks for and against ``cause``, in words, strongest first; no numbers.
+
+    An answer that speaks against ``cause`` but for the most likely other cause
+    is said as a comparison ("points more to dehydration than to overexertion").
+    """
+    if not evidence:
+        return []
+    strong = math.log(model.display["strong_answer_odds"])
+    rival = next(c for c in result.ranking if c != cause)
+    for_rival = {c.variable: c.direction for c in model.explain(evidence, rival)}
+    sentences = []
+    for item in model.explain(evidence, cause):
+        if item.direction == "neutral":
+            continue
+        phrase = answer_phrase(item.variable, item.state, model)
+        if item.direction == "conflicts" and for_rival.get(item.variable) == "supports":
+            sentences.append(f"{phrase} points more to {cause_name(rival)} than to {cause_name(cause)}.")
+            continue
+        much = "much " if abs(item.contribution) >= strong else ""
+        way = "more" if item.direction == "supports" else "less"
+        sentences.append(f"{phrase} makes {cause_name(cause)} {much}{way} likely.")
+    return sentences
+
+
+def why_view(evidence: dict[str, str], chosen: str | None, result, model) -> list:
+    cause = chosen_cause(chosen, result, model)
+    sentences = why_sentences(evidence, cause, result, model)
+    heading = html.H3(f"{readable(cause)}: what speaks for and against it", id="why-heading", className="h6")
+    if not sentences:
+        hint = (
+            f"None of your answers changes how likely {cause_name(cause)} is."
+            if evidence
+            else f"Answer a few questions to see what speaks for or against {cause_name(cause)}."
+        )
+        return [heading, html.P(hint, className="text-body-secondary")]
+    return [heading, html.Ul([html.Li(s) for s in sentences], className="why-list")]
+
+
+def advice_items(cause: str, model) -> list:
     return [
         html.Li(
-            f"{readable(c)}: {percent(result.posterior[c])} (before any answer {percent(result.prior[c])})",
-            **{"data-cause": c},
+            [
+                html.P(item.text, className="mb-1"),
+                html.Small(
+                    [f"\u201c{item.quote}\u201d \u2014 ", html.Cite(source_title(model, item.source))],
+                    className="text-body-secondary",
+                ),
+            ],
+            className="list-group-item px-0",
+            **{"data-source": item.source},
         )
-        for c in result.ranking
+        for item in model.priors.advice.get(cause, [])
     ]
 
 
-def ask_next_view(questions, model):
-    """One card per suggested question, with a button for each answer."""
-    if not questions:
-        return html.P("Every question is answered.", className="text-body-secondary mb-0")
-    items = []
-    for question in questions:
-        variable = model.variables[question.variable]
-        badge = dbc.Badge("warning sign", color="danger", className="ms-2") if question.red_flag else None
-        buttons = [
-            dbc.Button(
-                state_label(variable, state),
-                id={"type": "quick-answer", "variable": question.variable, "state": state},
-                color="primary",
-                outline=True,
-                size="sm",
-                className="me-1 mb-1",
-            )
-            for state in variable.states
-        ]
-        items.append(
-            html.Li(
-                [
-                    html.P([question.question, badge], className="mb-1 fw-semibold"),
-                    html.Div(buttons, role="group", **{"aria-label": question.question}),
-                ],
-                className="list-group-item",
-                **{"data-variable": question.variable},
-            )
-        )
-    return html.Ol(items, className="list-group list-group-flush ask-next")
-
-
-def explanation_view(cause: str, contributions, model):
-    """What speaks for and against ``cause``: a chart, or a hint when nothing is answered."""
-    if not contributions:
+def advice_view(result, evidence: dict[str, str], model):
+    """Self-care advice for the causes the answers make likely (none before a verdict is earned)."""
+    causes = likely_causes(result, model)
+    if not causes:
         return html.P(
-            f"Answer a few questions to see what speaks for or against {readable(cause).lower()}.",
-            className="text-body-secondary",
+            "Advice appears here for the causes your answers make likely; none is likely yet.",
+            className="text-body-secondary mb-0",
         )
-    return dcc.Graph(
-        id="why-graph",
-        figure=explanation_figure(contributions, model.variables),
-        config=GRAPH_CONFIG,
-        className="why-graph",
-    )
+    return [
+        html.Div(
+            [
+                html.H4(readable(c), className="h6 mt-2 mb-0"),
+                html.Ul(advice_items(c, model), className="list-group list-group-flush advice"),
+            ],
+            **{"data-cause": c},
+        )
+        for c in causes
+    ]
 
 
-def advice_view(cause: str, model):
-    """Self-care advice the articles give for ``cause``, each with its quote and source."""
-    items = model.priors.advice.get(cause, [])
-    if not items:
-        return html.P("The articles give no self-care advice for this cause.", className="text-body-secondary")
-    return html.Ul(
-        [
-            html.Li(
-                [
-                    html.P(item.text, className="mb-1"),
-                    html.Small(
-                        [f"\u201c{item.quote}\u201d \u2014 ", html.Cite(source_title(model, item.source))],
-                        className="text-body-secondary",
-                    ),
-                ],
-                className="list-group-item px-0",
-                **{"data-source": item.source},
-            )
-            for item in items
-        ],
-        className="list-group list-group-flush advice",
+def help_sentences(evidence: dict[str, str], model) -> list[str]:
+    """What would help, from the model's counterfactuals: "Cutting caffeine would ...: 62% -> 5%"."""
+    what_would_help = getattr(model, "what_would_help", None)
+    if what_would_help is None:
+        return []
+    sentences = []
+    for item in what_would_help(evidence):
+        d = item.to_dict()
+        variable = model.variables[d["exposure"]]
+        change = (
+            f"Changing \u201c{variable.question}\u201d from \u201c{state_label(variable, d['state'])}\u201d "
+            f"to \u201c{state_label(variable, d['safer_state'])}\u201d"
+        )
+        parts = [f"{cause_name(c['cause'])} {percent(c['before'])} \u2192 {percent(c['after'])}" for c in d["causes"]]
+        sentences.append(f"{change} would lower {', '.join(parts)}.")
+    return sentences
+
+
+def help_view(evidence: dict[str, str], model):
+    sentences = help_sentences(evidence, model)
+    if not sentences:
+        return html.P(
+            "None of your answers is a habit or exposure whose change the articles tie to a listed cause.",
+            className="text-body-secondary mb-0",
+        )
+    return html.Ul([html.Li(s) for s in sentences], className="help-list mb-0")
+
+
+def summary_view(evidence: dict[str, str], result, model, today: date | None = None):
+    """A print-ready page for a doctor: the alert and its sources, the answers given, the top causes."""
+    alert = alert_numbers(result, evidence, model)
+    looks = model.display["levels"]
+    level = looks[alert["level"]]["heading"] if alert["level"] else "No verdict yet: too few answers"
+    words = model.display["probability_words"]
+    top = [c for c in result.ranking if result.posterior[c] >= words[-2]["at_least"]][:SUMMARY_TOP_CAUSES]
+    cause_rows = []
+    for c in top:
+        interval = interval_of(result, c)
+        spread = f" ({percent_range(*interval)})" if interval else ""
+        word = probability_word(result.posterior[c], words)
+        cause_rows.append(html.Li(f"{readable(c)}: {percent(result.posterior[c])}{spread}, {word}"))
+    no_clear = model.display["no_clear_cause"]
+    cause_rows.append(
+        html.Li(f"No clear cause: {percent(result.none_identified)}. {no_clear['text']}", className="no-clear")
     )
+    answers = [
+        html.Li([html.Span(f"{model.variables[v].question} "), html.Strong(state_label(model.variables[v], s))])
+        for v, s in evidence.items()
+    ]
+    helps = help_sentences(evidence, model)
+    return [
+        html.H2("twitchcause: summary for your doctor", className="h4"),
+        html.P(f"Made on {(today or date.today()).isoformat()} from the answers below.", className="mb-2"),
+        html.H3(level, className="h5"),
+        html.Ul(
+            [
+                html.Li([r["message"], " Source: ", html.Cite(r["source"]), f" \u2014 \u201c{r['quote']}\u201d"])
+                for r in alert["reasons"]
+            ]
+        )
+        if alert["reasons"]
+        else None,
+        html.H3("Answers given", className="h6"),
+        html.Ul(answers) if answers else html.P("No answers given."),
+        html.H3("Most likely causes (90% interval where given)", className="h6"),
+        html.Ul(cause_rows),
+        html.H3("What would help", className="h6") if helps else None,
+        html.Ul([html.Li(s) for s in helps]) if helps else None,
+        html.P(twitch_model.DISCLAIMER, className="small mt-2"),
+    ]

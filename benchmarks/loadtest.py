@@ -23,20 +23,14 @@ import twitchcause.model as twitch_model
 from twitchcause.app.examples import load_examples
 
 CALLBACK_PATH = "/_dash-update-component"
-MAIN_OUTPUTS = (
-    ("escalation", "children"),
-    ("causes-graph", "figure"),
-    ("cause-summary", "children"),
-    ("ask-next", "children"),
-)
 MAX_SECONDS = 30
 
 
 def main_callback_request(evidence: dict) -> dict:
     """The JSON body the browser posts when the case changes (the main callback)."""
     return {
-        "output": ".." + "...".join(f"{i}.{p}" for i, p in MAIN_OUTPUTS) + "..",
-        "outputs": [{"id": i, "property": p} for i, p in MAIN_OUTPUTS],
+        "output": "view.data",
+        "outputs": {"id": "view", "property": "data"},
         "inputs": [{"id": "case", "property": "data", "value": evidence}],
         "changedPropIds": ["case.data"],
         "state": [],

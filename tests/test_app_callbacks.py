@@ -1,4 +1,4 @@
-"""The dashboard's logic without a browser: link parsing, case updates, what each view shows."""
+"""The dashboard's logic without a browser: link parsing, the numbers of a case, the words shown."""
 
 from __future__ import annotations
 
@@ -12,11 +12,12 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from benchmarks.loadtest import main_callback_request
-from twitchcause.app.case import cause_from_click, render_case, render_why, update_case
+from twitchcause.app.case import case_from_link, case_view, earned, stored_case
 from twitchcause.app.examples import load_examples
-from twitchcause.app.layout import build_layout, dom_id, question_groups
+from twitchcause.app.layout import build_layout, dom_id, page_data
 from twitchcause.app.server import create_app
 from twitchcause.app.state import MAX_QUERY_LENGTH, MAX_SHOWN_CHARACTERS, parse_query, to_query
+from twitchcause.app.views import advice_view, help_sentences, summary_view, why_sentences, why_view
 from twitchcause.model import TwitchcauseError
 
 # The issue's budget for a callback's server time.
@@ -113,14 +114,6 @@ def test_a_question_given_twice_alike_is_kept(m):
     assert parse_query("?sleep=short&sleep=short", m.variables) == ({"sleep": "short"}, [])
 
 
-def test_a_tampered_example_button_is_ignored(m):
-    from twitchcause.app.case import update_case
-    from twitchcause.app.examples import load_examples
-
-    trigger = {"type": "example", "name": ["not", "a", "name"]}
-    assert update_case(trigger, True, search="", answers={}, current={}, model=m, examples=load_examples(m)) is None
-
-
 def test_a_link_longer_than_any_case_is_ignored_whole(m):
     search = "?sleep=short&caffeine_intake=" + "h" * MAX_QUERY_LENGTH
     evidence, notices = parse_query(search, m.variables)
@@ -166,313 +159,141 @@ def test_any_text_at_all_parses_to_valid_evidence(m):
     check()
 
 
-# -- updating the case ----------------------------------------------------------------------------
+# -- the case and its numbers ---------------------------------------------------------------------
 
 
-def no_answers(m):
-    return {name: "" for name in m.variables}
-
-
-def test_on_page_load_the_case_comes_from_the_link_with_its_notices(m, examples):
-    update = update_case(
-        None, False, search="?weakness=yes&bogus=1", answers=no_answers(m), current=None, model=m, examples=examples
-    )
+def test_on_page_load_the_case_comes_from_the_link_with_its_notices(m):
+    update = case_from_link("?weakness=yes&bogus=1", m)
     assert update.evidence == {"weakness": "yes"}
     assert update.notices == ["Ignored 'bogus': not a question of this tool."]
-    assert update.search is None  # the address is left as the person typed it
 
 
-def test_answering_a_question_updates_the_case_and_the_link(m, examples):
-    answers = no_answers(m) | {"caffeine_intake": "high", "sleep": "short"}
-    update = update_case(
-        {"type": "answer", "variable": "sleep"},
-        True,
-        search="?caffeine_intake=high",
-        answers=answers,
-        current={"caffeine_intake": "high"},
-        model=m,
-        examples=examples,
+@pytest.mark.parametrize("store", [None, [], "weakness=yes", 42, {"weakness": ["yes"]}, {"sleep": "forever"}])
+def test_a_store_that_is_not_a_case_counts_as_no_answers(m, store):
+    assert stored_case(store, m) == {}
+    assert case_view(store, m) == case_view({}, m)
+
+
+def test_tampered_answers_from_the_browser_are_dropped(m):
+    assert stored_case({"sleep": "forever", "caffeine_intake": "high", "not_a_question": "yes"}, m) == {
+        "caffeine_intake": "high"
+    }
+
+
+def test_an_empty_page_earns_no_verdict(m):
+    view = case_view({}, m)
+    assert view["earned"] is False
+    assert view["alert"] == {"level": None, "reasons": []}
+    assert view["answered"] == 0
+
+
+def test_a_red_flag_turns_the_alert_red_on_the_first_answer(m):
+    view = case_view({"weakness": "yes"}, m)
+    assert view["earned"] is False
+    assert view["alert"]["level"] == "see_doctor_promptly"
+    [reason] = view["alert"]["reasons"]
+    assert reason["message"] == "Weakness with twitching needs a medical evaluation soon."
+    assert reason["source"] == m.priors.sources["ankle"].title
+
+
+def test_an_amber_rule_shows_at_once_with_only_the_reasons_that_fired(m):
+    view = case_view({"numbness_tingling": "yes"}, m)
+    assert view["alert"]["level"] == "see_doctor"
+    assert [r["rule"] for r in view["alert"]["reasons"]] == ["numbness_tingling"]
+
+
+def test_self_care_is_shown_once_the_warning_signs_are_answered(m):
+    flags = {flag: "no" for flag in m.red_flags}
+    assert not earned({"weakness": "no"}, m)
+    assert earned(flags, m)
+    assert case_view(flags, m)["alert"]["level"] == "self_care"
+    enough = int(m.display["interview"]["earned_after_answers"])
+    few = dict(
+        list({"caffeine_intake": "high", "sleep": "short", "stress_level": "high", "diet_quality": "poor"}.items())[
+            :enough
+        ]
     )
-    assert update.evidence == {"caffeine_intake": "high", "sleep": "short"}
-    assert update.search == "?caffeine_intake=high&sleep=short"
-    assert update.notices is None
+    assert earned(few, m)
 
 
-def test_clearing_an_answer_removes_it_from_the_case_and_the_link(m, examples):
-    answers = no_answers(m) | {"caffeine_intake": "high"}
-    update = update_case(
-        {"type": "answer", "variable": "sleep"},
-        True,
-        search="?caffeine_intake=high&sleep=short",
-        answers=answers,
-        current={"caffeine_intake": "high", "sleep": "short"},
-        model=m,
-        examples=examples,
-    )
-    assert update.evidence == {"caffeine_intake": "high"}
-    assert update.search == "?caffeine_intake=high"
-
-
-def test_an_unchanged_link_is_not_rewritten(m, examples):
-    answers = no_answers(m) | {"caffeine_intake": "high"}
-    update = update_case(
-        {"type": "answer", "variable": "caffeine_intake"},
-        True,
-        search="?caffeine_intake=high",
-        answers=answers,
-        current={},
-        model=m,
-        examples=examples,
-    )
-    assert update.search is None
-
-
-def test_reset_clears_every_answer(m, examples):
-    update = update_case(
-        "reset",
-        True,
-        search="?weakness=yes",
-        answers=no_answers(m) | {"weakness": "yes"},
-        current={"weakness": "yes"},
-        model=m,
-        examples=examples,
-    )
-    assert update.evidence == {} and update.search == ""
-
-
-def test_an_example_replaces_the_case(m, examples):
-    update = update_case(
-        {"type": "example", "name": "red_flag"},
-        True,
-        search="?caffeine_intake=high",
-        answers=no_answers(m),
-        current={"caffeine_intake": "high"},
-        model=m,
-        examples=examples,
-    )
-    assert update.evidence == examples["red_flag"].evidence
-    assert update.search == to_query(examples["red_flag"].evidence, m.variables)
-
-
-@pytest.mark.parametrize(
-    "trigger",
-    [
-        "reset",
-        {"type": "example", "name": "red_flag"},
-        {"type": "quick-answer", "variable": "weakness", "state": "yes"},
-    ],
-)
-def test_a_button_that_was_only_drawn_changes_nothing(m, examples, trigger):
-    assert update_case(trigger, False, search="", answers=no_answers(m), current={}, model=m, examples=examples) is None
-
-
-def test_a_one_click_answer_is_added_to_the_case(m, examples):
-    update = update_case(
-        {"type": "quick-answer", "variable": "weakness", "state": "no"},
-        True,
-        search="?sleep=short",
-        answers=no_answers(m),
-        current={"sleep": "short"},
-        model=m,
-        examples=examples,
-    )
-    assert update.evidence == {"sleep": "short", "weakness": "no"}
-    assert update.search == "?sleep=short&weakness=no"
-
-
-def test_a_one_click_answer_replaces_an_earlier_answer_to_the_same_question(m, examples):
-    update = update_case(
-        {"type": "quick-answer", "variable": "weakness", "state": "yes"},
-        True,
-        search="",
-        answers=no_answers(m),
-        current={"weakness": "no"},
-        model=m,
-        examples=examples,
-    )
-    assert update.evidence == {"weakness": "yes"}
-
-
-@pytest.mark.parametrize("store", [None, [], "weakness=yes", 42, {"weakness": ["yes"]}])
-def test_a_store_that_is_not_a_case_counts_as_no_answers(m, examples, store):
-    update = update_case(
-        {"type": "quick-answer", "variable": "sleep", "state": "short"},
-        True,
-        search="",
-        answers=no_answers(m),
-        current=store,
-        model=m,
-        examples=examples,
-    )
-    assert update.evidence == {"sleep": "short"}
-    assert render_case(store, m)["figure"]["data"][0]["x"] == render_case({}, m)["figure"]["data"][0]["x"]
-    assert render_why(store, "", m)["heading"] == render_why({}, "", m)["heading"]
-
-
-def test_tampered_answers_from_the_browser_are_dropped(m, examples):
-    answers = no_answers(m) | {"sleep": "forever", "caffeine_intake": "high", "not_a_question": "yes"}
-    update = update_case(
-        {"type": "answer", "variable": "sleep"},
-        True,
-        search="",
-        answers=answers,
-        current={},
-        model=m,
-        examples=examples,
-    )
-    assert update.evidence == {"caffeine_intake": "high"}
-    bad_click = update_case(
-        {"type": "quick-answer", "variable": "weakness", "state": "maybe"},
-        True,
-        search="",
-        answers=no_answers(m),
-        current={"sleep": "short"},
-        model=m,
-        examples=examples,
-    )
-    assert bad_click.evidence == {"sleep": "short"}
-    assert (
-        update_case(
-            {"type": "example", "name": "nope"},
-            True,
-            search="",
-            answers=no_answers(m),
-            current={},
-            model=m,
-            examples=examples,
-        )
-        is None
-    )
-
-
-# -- what the page shows --------------------------------------------------------------------------
-
-
-def test_without_answers_the_alert_is_self_care_and_says_nothing_is_answered(m):
-    alert = render_case({}, m)["alert"]
-    assert alert.color == "success" and "level-self_care" in alert.className
-    assert "No answers yet" in texts(alert)
-
-
-def test_a_red_flag_turns_the_alert_red_with_its_reason_and_source(m):
-    alert = render_case({"weakness": "yes"}, m)["alert"]
-    shown = texts(alert)
-    assert alert.color == "danger" and "level-see_doctor_promptly" in alert.className
-    assert "See a doctor promptly" in shown
-    assert "Weakness with twitching needs a medical evaluation soon." in shown
-    assert m.priors.sources["ankle"].title in shown
-
-
-def test_every_reason_appears_with_its_source_title(m, examples):
-    evidence = examples["red_flag"].evidence
-    alert = render_case(evidence, m)["alert"]
-    shown = texts(alert)
-    reasons = m.infer(evidence).escalation.reasons
-    assert len(reasons) > 1
-    for reason in reasons:
-        assert reason.message in shown
-        assert m.priors.sources[reason.source].title in shown
-    items = find(alert, lambda c: "reason-" in (getattr(c, "className", "") or ""))
-    assert [item.className.split()[-1] for item in items][0] == "reason-see_doctor_promptly"
-
-
-def test_a_routine_reason_gives_an_amber_alert(m):
-    alert = render_case({"duration": "months"}, m)["alert"]
-    assert alert.color == "warning" and "Twitching that has lasted for weeks" in texts(alert)
-
-
-def test_the_chart_has_every_cause_sorted_with_its_prior_and_percentage(m):
-    evidence = {"caffeine_intake": "high"}
-    figure = render_case(evidence, m)["figure"]
-    bars, ticks = figure["data"]
+def test_the_numbers_list_every_cause_most_likely_first_with_a_word(m, examples):
+    evidence = examples["after_hard_run"].evidence
+    view = case_view(evidence, m)
     result = m.infer(evidence)
-    assert len(bars["x"]) == len(m.causes) == 12
-    assert bars["x"] == sorted(bars["x"], reverse=True)
-    assert bars["y"][0] == "Caffeine" and bars["x"][0] == result.posterior["caffeine"]
-    assert ticks["x"] == [result.prior[c] for c in result.ranking]
-    assert bars["text"][0] == f"{result.posterior['caffeine']:.0%}"
-    descriptions = m.schema()["causes"]
-    assert [row[0] for row in bars["customdata"]] == [descriptions[c]["description"] for c in result.ranking]
+    assert [c[0] for c in view["causes"]] == result.ranking
+    words = {w["word"] for w in m.display["probability_words"]}
+    for cause, p, prior, low, high, word in view["causes"]:
+        assert p == result.posterior[cause] and prior == result.prior[cause]
+        assert word in words
+        assert (low is None) == (high is None)
+    assert view["causes"][0][5] == "likely"
+    assert view["none"] == [result.none_identified, m.prior_none_identified]
+    json.dumps(view)  # the browser receives it as JSON
 
 
-def test_answering_changes_the_chart(m):
-    before = render_case({}, m)["figure"]["data"][0]
-    after = render_case({"urge_to_move": "yes", "timing": "at_night"}, m)["figure"]["data"][0]
-    assert after["y"][0] == "Restless legs"
-    assert after["x"] != before["x"]
+def test_the_next_questions_are_the_ask_next_ranking_warning_signs_first(m):
+    view = case_view({"caffeine_intake": "high"}, m)
+    ranked = m.ask_next({"caffeine_intake": "high"})
+    assert [q[0] for q in view["next"]] == [q.variable for q in ranked]
+    assert {q[0] for q in view["next"][:3]} == set(m.red_flags) and all(q[2] for q in view["next"][:3])
+    assert "caffeine_intake" not in [q[0] for q in view["next"]]
 
 
-def test_the_text_summary_reads_the_chart_out(m):
-    summary = render_case({"caffeine_intake": "high"}, m)["summary"]
-    assert len(summary) == 12
-    assert summary[0].children.startswith("Caffeine: ")
+# -- the words under the results ------------------------------------------------------------------
 
 
-def test_ask_next_offers_three_questions_red_flags_first_with_one_click_answers(m):
-    view = render_case({"caffeine_intake": "high"}, m)["ask_next"]
-    items = find(view, lambda c: getattr(c, "className", None) == "list-group-item")
-    asked = [item.__dict__["data-variable"] for item in items]
-    assert sorted(asked) == ["muscle_wasting", "walking_difficulty", "weakness"]
-    buttons = find(view, lambda c: isinstance(getattr(c, "id", None), dict))
-    assert {"type": "quick-answer", "variable": "weakness", "state": "yes"} in [b.id for b in buttons]
-    assert "warning sign" in texts(view)
+def test_why_says_in_words_what_speaks_for_the_cause_and_shows_no_log_odds(m):
+    evidence = {"caffeine_intake": "high", "sleep": "adequate"}
+    result = m.infer(evidence)
+    sentences = why_sentences(evidence, "caffeine", result, m)
+    assert sentences[0].startswith("Your answer \u201c") and "makes caffeine" in sentences[0]
+    assert sentences[0].endswith("more likely.")
+    shown = texts(why_view(evidence, "caffeine", result, m))
+    assert "log" not in shown.lower()
 
 
-def test_ask_next_never_offers_an_answered_question(m):
-    answered = {"weakness": "no", "muscle_wasting": "no", "walking_difficulty": "no"}
-    view = render_case(answered, m)["ask_next"]
-    items = find(view, lambda c: getattr(c, "className", None) == "list-group-item")
-    asked = [item.__dict__["data-variable"] for item in items]
-    assert len(asked) == 3 and not set(asked) & set(answered)
+def test_why_compares_when_an_answer_points_to_the_rival_cause(m, examples):
+    evidence = examples["after_hard_run"].evidence
+    result = m.infer(evidence)
+    second = result.ranking[1]
+    sentences = why_sentences(evidence, second, result, m)
+    assert any(f"points more to {result.ranking[0].replace('_', ' ')} than to" in s for s in sentences)
 
 
-def test_a_tampered_store_is_cleaned_before_the_model_sees_it(m):
-    page = render_case({"weakness": "maybe", "bogus": "x", "sleep": "short"}, m)
-    assert page["figure"]["data"][0]["x"] == render_case({"sleep": "short"}, m)["figure"]["data"][0]["x"]
+def test_why_without_answers_gives_a_hint(m):
+    result = m.infer({})
+    assert "Answer a few questions" in texts(why_view({}, "", result, m))
 
 
-def test_why_without_answers_gives_a_hint_and_the_advice_of_the_most_likely_cause(m):
-    why = render_why({}, "", m)
-    top = m.infer({}).ranking[0]
-    assert why["heading"].startswith(top.replace("_", " ").capitalize())
-    assert "Answer a few questions" in texts(why["evidence"])
-    assert m.priors.advice[top][0].text in texts(why["advice"])
+def test_no_advice_before_a_cause_is_likely(m):
+    assert "none is likely yet" in texts(advice_view(m.infer({}), {}, m))
 
 
-def test_why_shows_supporting_and_conflicting_answers_for_the_chosen_cause(m):
-    evidence = {"caffeine_intake": "none", "sleep": "very_short", "stress_level": "high"}
-    graph = render_why(evidence, "caffeine", m)["evidence"]
-    bars = graph.figure["data"][0]
-    assert bars["y"][0] == "Caffeine intake: None"
-    assert bars["x"][0] < 0 and bars["marker"]["color"][0] == "#dc3545"
-    graph = render_why({"caffeine_intake": "high"}, "caffeine", m)["evidence"]
-    assert graph.figure["data"][0]["x"][0] > 0 and graph.figure["data"][0]["marker"]["color"][0] == "#198754"
+def test_advice_for_a_likely_cause_comes_with_its_quote_and_source(m, examples):
+    evidence = examples["after_hard_run"].evidence
+    shown = texts(advice_view(m.infer(evidence), evidence, m))
+    first = m.priors.advice["overexertion"][0]
+    assert first.text in shown and first.quote in shown and m.priors.sources[first.source].title in shown
 
 
-def test_why_falls_back_to_the_most_likely_cause_for_an_unknown_choice(m):
-    assert render_why({"urge_to_move": "yes"}, "bogus", m)["heading"].startswith("Restless legs")
+def test_what_would_help_is_a_list_of_sentences(m, examples):
+    sentences = help_sentences(examples["coffee_exam_week"].evidence, m)
+    assert all(isinstance(s, str) and "\u2192" in s for s in sentences)
 
 
-def test_advice_comes_with_its_quote_and_source_title(m):
-    advice = render_why({}, "caffeine", m)["advice"]
-    shown = texts(advice)
-    for item in m.priors.advice["caffeine"]:
-        assert item.text in shown and item.quote in shown
-        assert m.priors.sources[item.source].title in shown
+def test_the_summary_for_a_doctor_holds_the_answers_the_reasons_and_the_date(m, examples):
+    from datetime import date
+
+    evidence = examples["red_flag"].evidence
+    shown = texts(summary_view(evidence, m.infer(evidence), m, today=date(2026, 11, 29)))
+    assert "2026-11-29" in shown
+    assert "See a doctor promptly" in shown and "Weakness with twitching" in shown
+    assert m.variables["weakness"].question in shown
+    assert m.variables["caffeine_intake"].question not in shown  # only the answers given
+    assert "No clear cause" in shown and "informs, it does not diagnose" in shown
 
 
-def test_every_cause_has_advice_from_the_documents(m):
-    assert set(m.priors.advice) == set(m.causes)
-    assert all(m.priors.advice[c] for c in m.causes)
-
-
-def test_clicking_a_bar_chooses_its_cause(m):
-    assert cause_from_click({"points": [{"y": "Electrolyte imbalance"}]}, m) == "electrolyte_imbalance"
-    assert cause_from_click({"points": []}, m) is None
-    assert cause_from_click(None, m) is None
-
-
-# -- examples and layout --------------------------------------------------------------------------
+# -- examples and the page ------------------------------------------------------------------------
 
 
 def test_each_example_tells_its_story(m, examples):
@@ -495,40 +316,28 @@ def test_a_bad_example_file_names_the_file_and_the_example(m, tmp_path):
         load_examples(m, path)
 
 
-def test_the_questions_are_grouped_with_every_variable_once(m):
-    groups = {heading: names for _, heading, names in question_groups(m)}
-    assert groups["The twitch"] == ["twitch_site", "spread", "timing", "duration", "frequency", "trend", "intensity"]
-    assert groups["About you"] == [
-        "caffeine_intake",
-        "fluid_intake",
-        "heavy_sweating",
-        "diet_quality",
-        "stress_level",
-        "sleep",
-        "recent_exercise",
-        "prolonged_standing",
-        "tight_footwear_or_position",
-        "medication_type",
-        "medication_started_recently",
-        "diabetes",
-        "thyroid_disorder",
-        "back_problem",
-    ]
-    assert groups["What comes with it"][0] == "cramps" and "weakness" in groups["What comes with it"]
-    every = [n for names in groups.values() for n in names]
-    assert sorted(every) == sorted(m.variables) and len(every) == 32
-
-
-def test_every_question_is_labelled_and_starts_not_answered(m, examples):
+def test_every_question_is_in_the_form_labelled_and_starts_not_answered(m, examples):
     page = build_layout(m, examples)
     selects = find(page, lambda c: isinstance(getattr(c, "id", None), dict) and c.id.get("type") == "answer")
-    assert [s.id["variable"] for s in selects] == [n for _, _, names in question_groups(m) for n in names]
+    groups = m.display["question_groups"]
+    assert [s.id["variable"] for s in selects] == [n for g in groups for n in g["variables"]]
+    assert sorted(s.id["variable"] for s in selects) == sorted(m.variables)
     assert all(s.value == "" and s.options[0] == {"label": "not answered", "value": ""} for s in selects)
     labels = {getattr(c, "html_for", None) for c in find(page, lambda c: hasattr(c, "html_for"))}
     assert all(dom_id(s.id) in labels for s in selects)
     shown = texts(page)
     assert all(v.question in shown for v in m.variables.values())
     assert "informs, it does not diagnose" in shown
+
+
+def test_the_page_data_carries_every_question_cause_and_example(m, examples):
+    data = page_data(m, examples)
+    assert list(data["variables"]) == list(m.variables)
+    assert {n for n, v in data["variables"].items() if v["flag"]} == set(m.red_flags)
+    assert list(data["causes"]) == list(m.causes)
+    assert data["examples"]["red_flag"] == examples["red_flag"].evidence
+    assert data["no_clear_cause"]["source"] == m.priors.sources[m.display["no_clear_cause"]["source"]].title
+    json.dumps(data)
 
 
 # -- the running app, without a browser -----------------------------------------------------------
@@ -541,10 +350,16 @@ def post_main_callback(dash_app, evidence):
     return json.loads(response.data)["response"]
 
 
-def test_the_main_callback_answers_over_http(dash_app):
-    response = post_main_callback(dash_app, {"weakness": "yes"})
-    assert response["escalation"]["children"]["props"]["color"] == "danger"
-    assert len(response["causes-graph"]["figure"]["data"][0]["x"]) == 12
+def test_the_main_callback_answers_numbers_over_http(dash_app, m):
+    view = post_main_callback(dash_app, {"weakness": "yes"})["view"]["data"]
+    assert view["alert"]["level"] == "see_doctor_promptly"
+    assert len(view["causes"]) == 12
+    assert view == json.loads(json.dumps(case_view({"weakness": "yes"}, m)))
+
+
+def test_responses_are_compressed(dash_app):
+    response = dash_app.server.test_client().get("/", headers={"Accept-Encoding": "gzip"})
+    assert response.headers.get("Content-Encoding") == "gzip"
 
 
 def test_the_main_callback_keeps_well_within_its_time_budget(dash_app, examples):
@@ -563,6 +378,6 @@ def test_the_wsgi_module_exposes_a_flask_server(monkeypatch):
     import importlib
     import sys
 
-    sys.modules.pop("app.wsgi", None)
-    wsgi = importlib.import_module("app.wsgi")
+    sys.modules.pop("twitchcause.app.wsgi", None)
+    wsgi = importlib.import_module("twitchcause.app.wsgi")
     assert wsgi.server.test_client().get("/").status_code == 200
