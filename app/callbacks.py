@@ -39,7 +39,8 @@ def register_callbacks(app, model) -> None:
         notice = notices_view(update.notices) if update.notices else no_update
         return update.evidence, notice, bool(update.notices)
 
-    @app.callback(Output("view", "data"), Input("case", "data"))
+    # Not on page load by itself: the link sets the case first (an earlier start would race it).
+    @app.callback(Output("view", "data"), Input("case", "data"), prevent_initial_call=True)
     def on_case(evidence):
         return case_view(evidence, model)
 
@@ -52,6 +53,7 @@ def register_callbacks(app, model) -> None:
         Input("view", "data"),
         Input("why-cause", "value"),
         State("case", "data"),
+        prevent_initial_call=True,
     )
     def on_details(_view, chosen, data):
         evidence = stored_case(data, model)
@@ -68,6 +70,7 @@ def register_callbacks(app, model) -> None:
         Output("drawn", "data"),
         Input("view", "data"),
         State("page-data", "data"),
+        prevent_initial_call=True,
     )
     app.clientside_callback(
         ClientsideFunction("twitchcause", "syncPage"),

@@ -45,7 +45,7 @@ CHROMIUM_FLAGS = (
 )
 DESKTOP = (1366, 900)
 PHONE = (390, 844)
-WAIT_SECONDS = 15
+WAIT_SECONDS = 30
 ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
 TOOLS = Path(os.environ.get("TWITCHCAUSE_NODE_DIR", Path.home() / ".cache" / "twitchcause-node"))
 AXE = TOOLS / "node_modules" / "axe-core" / "axe.min.js"
