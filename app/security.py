@@ -128,7 +128,7 @@ def callback_problem(body, callback_map) -> str | None:
     if _too_many_entries(body):
         return f"a list or object in the request holds more than {MAX_ENTRIES} entries"
     callback = callback_map.get(body.get("output")) if isinstance(body.get("output"), str) else None
-    if callback is None:
+    if callback is None or "callback" not in callback:  # a clientside callback runs in the browser only
         return "the request names no callback of this page"
     outputs = callback["output"] if isinstance(callback["output"], list) else [callback["output"]]
     declared_outputs = [{"id": o.component_id_str(), "property": o.component_property} for o in outputs]
