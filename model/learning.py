@@ -16,9 +16,9 @@ round in two steps:
 and name the results as ``priors/`` names its entries; the intervals come from
 draws of the tables' Dirichlet posteriors, each read back the same way.
 
-Each combination rule has one inverse here, registered with
-:func:`inverse_of`; a new rule in :mod:`model.cpd` needs its own (the tests
-check every rule has one and round-trips exactly).
+Each combination rule has one inverse here, registered under the rule's
+class name with :func:`inverse_of`; a new rule in :mod:`model.cpd` needs its
+own (the tests check that every rule there has one and round-trips exactly).
 
 Examples
 --------
@@ -40,7 +40,6 @@ import pandas as pd
 
 from twitchcause.priors import EntryName, Priors, iter_entries
 
-from . import cpd
 from .network import combination_rules, node_tables, states_of
 
 Parents = Sequence[tuple[str, Sequence[str]]]
@@ -61,11 +60,11 @@ class Numbers:
 
 
 Inverse = Callable[[object, np.ndarray, Parents, Sequence[str], float], Numbers]
-INVERSES: dict[type, Inverse] = {}
+INVERSES: dict[str, Inverse] = {}
 
 
-def inverse_of(rule_type: type) -> Callable[[Inverse], Inverse]:
-    """Register the function that reads ``rule_type``'s numbers back off a table.
+def inverse_of(rule_name: str) -> Callable[[Inverse], Inverse]:
+    """Register the function that reads the numbers of :mod:`model.cpd`'s rule ``rule_name`` back off a table.
 
     The function gets ``(rule, tables, parents, states, floor)``, where
     ``tables`` carries a last axis of many tables at once (axes: child state,
@@ -74,7 +73,7 @@ def inverse_of(rule_type: type) -> Callable[[Inverse], Inverse]:
     """
 
     def register(function: Inverse) -> Inverse:
-        INVERSES[rule_type] = function
+        INVERSES[rule_name] = function
         return function
 
     return register
@@ -117,7 +116,7 @@ def read_numbers(rule, table: np.ndarray, parents: Parents, states: Sequence[str
 
 
 def _read_many(rule, tables: np.ndarray, parents: Parents, states: Sequence[str], floor: float) -> Numbers:
-    inverse = INVERSES.get(type(rule))
+    inverse = INVERSES.get(type(rule).__name__)
     if inverse is None:
         raise TypeError(f"no inverse registered for combination rule {type(rule).__name__}")
     return inverse(rule, tables, parents, list(states), floor)
@@ -151,13 +150,13 @@ def _resting(parents: Parents, pushes: Callable[[str, str], bool]) -> list[int]:
     return base
 
 
-@inverse_of(cpd.fixed)
-def _read_fixed(rule: cpd.fixed, tables, parents, states, floor) -> Numbers:
+@inverse_of("fixed")
+def _read_fixed(rule, tables, parents, states, floor) -> Numbers:
     return Numbers(dict(zip(states, _distribution(tables, floor))), {})
 
 
-@inverse_of(cpd.noisy_or)
-def _read_noisy_or(rule: cpd.noisy_or, tables, parents, states, floor) -> Numbers:
+@inverse_of("noisy_or")
+def _read_noisy_or(rule, tables, parents, states, floor) -> Numbers:
     # P(no | only parent p in s) = (1 - leak) (1 - link_p,s)
     base = _resting(parents, lambda name, state: state in rule.links.get(name, {}))
     leak = np.clip(_column(tables, base)[1], floor, 1.0 - floor)
@@ -183,8 +182,8 @@ def _read_by_active_cause(rule, tables, parents, states, floor, read_one) -> Num
     return Numbers(dict(zip(states, leak)), by_parent)
 
 
-@inverse_of(cpd.noisy_max)
-def _read_noisy_max(rule: cpd.noisy_max, tables, parents, states, floor) -> Numbers:
+@inverse_of("noisy_max")
+def _read_noisy_max(rule, tables, parents, states, floor) -> Numbers:
     # P(child <= k | only c active) = F_leak(k) F_c(k), so F_c is a ratio of cumulative distributions
     def one(column, leak):
         cumulative = np.clip(np.cumsum(column, axis=0) / np.cumsum(leak, axis=0), 0.0, 1.0)
@@ -195,9 +194,9 @@ def _read_noisy_max(rule: cpd.noisy_max, tables, parents, states, floor) -> Numb
     return _read_by_active_cause(rule, tables, parents, states, floor, one)
 
 
-@inverse_of(cpd.product)
-def _read_product(rule: cpd.product, tables, parents, states, floor) -> Numbers:
-    # only c active: the column is c's own pattern
+@inverse_of("product")
+def _read_product(rule, tables, parents, states, floor) -> Numbers:
+    # only c active: leak x pattern_c / leak, normalised, is pattern_c itself
     return _read_by_active_cause(
         rule, tables, parents, states, floor, lambda column, leak: _distribution(column, floor)
     )
