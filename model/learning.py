@@ -182,14 +182,32 @@ def _read_by_active_cause(rule, tables, parents, states, floor, read_one) -> Num
     return Numbers(dict(zip(states, leak)), by_parent)
 
 
+def _nondecreasing(values: np.ndarray) -> np.ndarray:
+    """The least-squares nondecreasing fit along axis 0 (pool adjacent violators), for each column.
+
+    Averaging a violating pair, rather than raising the lower value to the
+    higher, keeps a noisy cumulative distribution's error from turning into a
+    one-sided shift of the states it bounds.
+    """
+    out = values.copy()
+    for j in np.flatnonzero((np.diff(values, axis=0) < 0).any(axis=0)):
+        blocks: list[list[float]] = []  # [mean, count] of pooled runs
+        for v in values[:, j]:
+            blocks.append([v, 1])
+            while len(blocks) > 1 and blocks[-2][0] > blocks[-1][0]:
+                (v2, c2), (v1, c1) = blocks.pop(), blocks.pop()
+                blocks.append([(v1 * c1 + v2 * c2) / (c1 + c2), c1 + c2])
+        out[:, j] = np.repeat([b[0] for b in blocks], [b[1] for b in blocks])
+    return out
+
+
 @inverse_of("noisy_max")
 def _read_noisy_max(rule, tables, parents, states, floor) -> Numbers:
     # P(child <= k | only c active) = F_leak(k) F_c(k), so F_c is a ratio of cumulative distributions
     def one(column, leak):
         cumulative = np.clip(np.cumsum(column, axis=0) / np.cumsum(leak, axis=0), 0.0, 1.0)
-        cumulative = np.maximum.accumulate(cumulative, axis=0)
         cumulative[-1] = 1.0
-        return _distribution(np.diff(cumulative, axis=0, prepend=0.0), floor)
+        return _distribution(np.diff(_nondecreasing(cumulative), axis=0, prepend=0.0), floor)
 
     return _read_by_active_cause(rule, tables, parents, states, floor, one)
 

@@ -101,6 +101,14 @@ def test_noisy_numbers_are_clipped_to_the_floor_and_stay_distributions():
     assert values.min() >= 1e-4 * 0.99 and values.sum() == pytest.approx(1.0)
 
 
+def test_a_noisy_cumulative_that_falls_is_pooled_not_raised():
+    # F_column / F_leak = (0.8, 0.7, 1): the violating pair is averaged to (0.75, 0.75)
+    rule = cpd.noisy_max(np.array([0.5, 0.3, 0.2]), {"a": np.array([0.5, 0.3, 0.2])}, "yes")
+    table = np.array([[0.5, 0.4], [0.3, 0.16], [0.2, 0.44]])
+    read = learning.read_numbers(rule, table, [("a", ("no", "yes"))], ORDERED)
+    assert list(read.by_parent["a"].values()) == pytest.approx([0.75, 0.0, 0.25])
+
+
 def test_a_parent_whose_every_state_pushes_is_refused():
     rule = cpd.noisy_or(0.1, {"a": {"no": 0.2, "yes": 0.3}})
     with pytest.raises(ValueError, match="parent 'a' has no state without an effect"):
