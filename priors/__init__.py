@@ -5,6 +5,7 @@ tied to a word of the verbal scale and to the document phrase (or stated
 assumption) it rests on. :func:`load_priors` validates a folder of them whole.
 """
 
+from .changes import Change, diff
 from .loader import (
     DEFAULT_DIR,
     Number,
@@ -19,12 +20,14 @@ from .loader import (
     load_priors,
     numbers_of,
     rebalance,
+    resolved_numbers,
 )
 from .names import EntryName
 from .saving import save_priors
 from .tuning import learn, tune, tune_number, tune_word
 
 __all__ = [
+    "Change",
     "DEFAULT_DIR",
     "EntryName",
     "Number",
@@ -34,12 +37,14 @@ __all__ = [
     "check_quotes",
     "closest",
     "did_you_mean",
+    "diff",
     "iter_citations",
     "iter_entries",
     "learn",
     "load_priors",
     "numbers_of",
     "rebalance",
+    "resolved_numbers",
     "save_priors",
     "tune",
     "tune_number",

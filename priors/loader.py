@@ -202,6 +202,26 @@ class Priors:
         return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
+def resolved_numbers(priors: Priors) -> dict[EntryName, Number]:
+    """Every resolved number of the network with the entry it comes from, derived states included."""
+    out: dict[EntryName, Number] = {}
+    for name, numbers in priors.context.items():
+        for state, number in numbers.items():
+            out[EntryName("context", (name, state))] = number
+    for cause, spec in priors.cause_priors.items():
+        out[EntryName("causes", (cause, "leak"))] = spec.leak
+        for parent, links in spec.links.items():
+            for state, number in links.items():
+                out[EntryName("causes", (cause, parent, state))] = number
+    for name, spec in priors.findings.items():
+        for owner, numbers in [("leak", spec.leak), *spec.causes.items()]:
+            for state, number in numbers.items():
+                out[EntryName("findings", (name, owner, state))] = number
+    for rule in priors.escalation.posterior_thresholds:
+        out[EntryName("escalation", (rule.id, "threshold"))] = Number(priors.threshold(rule), rule.threshold)
+    return out
+
+
 def numbers_of(priors: Priors) -> dict[EntryName, float]:
     """Every resolved number of the network, ``rest`` states included.
 
@@ -216,22 +236,7 @@ def numbers_of(priors: Priors) -> dict[EntryName, float]:
         equals its text, so either indexes the dict); two folders give equal dicts exactly when
         they define the same network and thresholds.
     """
-    out: dict[EntryName, float] = {}
-    for name, numbers in priors.context.items():
-        for state, number in numbers.items():
-            out[EntryName("context", (name, state))] = number.value
-    for cause, spec in priors.cause_priors.items():
-        out[EntryName("causes", (cause, "leak"))] = spec.leak.value
-        for parent, links in spec.links.items():
-            for state, number in links.items():
-                out[EntryName("causes", (cause, parent, state))] = number.value
-    for name, spec in priors.findings.items():
-        for owner, numbers in [("leak", spec.leak), *spec.causes.items()]:
-            for state, number in numbers.items():
-                out[EntryName("findings", (name, owner, state))] = number.value
-    for rule in priors.escalation.posterior_thresholds:
-        out[EntryName("escalation", (rule.id, "threshold"))] = priors.threshold(rule)
-    return out
+    return {name: number.value for name, number in resolved_numbers(priors).items()}
 
 
 def read_yaml(path: Path, problems: list[str]) -> tuple[str | None, Any]:

@@ -230,7 +230,7 @@ def _units(key: str, model: BaseModel) -> dict[EntryName, tuple[tuple, dict]]:
             put((rule.id, "threshold"), ("posterior_thresholds", i, "threshold"), rule.threshold)
     elif key == "scale":
         for word, spec in model.words.items():
-            put(("words", word), ("words", word), spec)
+            put((word,), ("words", word), spec)
     return out
 
 

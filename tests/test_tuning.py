@@ -14,9 +14,12 @@ import pytest
 import yaml
 
 from twitchcause import files, model
+from twitchcause.cli import main
 from twitchcause.priors import (
+    Change,
     EntryName,
     PriorsError,
+    diff,
     iter_entries,
     learn,
     load_priors,
@@ -483,6 +486,52 @@ def test_a_save_replaces_an_existing_priors_folder(base, tmp_path):
     tuned = save_priors(tune_number(base, *URGE, 0.5, why="test"), tmp_path / "priors")
     assert load_priors(tmp_path / "priors").findings["urge_to_move"].causes["restless_legs"]["yes"].value == 0.5
     assert numbers_of(tuned) != numbers_of(base)
+
+
+# -- what moved between two folders ---------------------------------------------------
+def test_diff_lists_a_tuned_word_and_exactly_the_numbers_that_moved(base, tmp_path):
+    saved = save_priors(tune_word(base, "rare", 0.05, why="read higher"), tmp_path / "saved")
+    moved = {name for name, value in numbers_of(saved).items() if numbers_of(base)[name] != value}
+    changes = diff(base, saved)
+    assert changes[0] == Change(
+        EntryName("scale", ("rare",)), 0.04, 0.05, "rare", "rare", "scale", "tuned: read higher"
+    )
+    assert {c.name for c in changes[1:]} == moved
+    assert all(c.old == numbers_of(base)[c.name] and c.new == numbers_of(saved)[c.name] for c in changes[1:])
+
+
+def test_diff_of_one_tuned_number_names_its_word_source_and_reason(base):
+    name = EntryName.of(URGE)
+    changes = diff(base, tune_number(base, *URGE, 0.5, why="less typical"))
+    entry = base.findings["urge_to_move"].causes["restless_legs"]["yes"].entry
+    tuned = next(c for c in changes if c.name == name)
+    assert (tuned.old_word, tuned.new_word, tuned.new, tuned.note) == (entry.word, "p", 0.5, "tuned: less typical")
+    assert tuned.source == (entry.source or "assumption")
+    assert {c.name.owner for c in changes} == {name.owner}  # the number and its distribution's derived states
+
+
+def test_priors_diff_in_the_cli_prints_only_the_numbers_that_moved(base, tmp_path, capsys):
+    saved = save_priors(tune_word(base, "rare", 0.05, why="read higher"), tmp_path / "saved")
+    assert main(["priors", "diff", str(base.directory), str(tmp_path / "saved")]) == 0
+    header, *rows = capsys.readouterr().out.splitlines()
+    assert header.split() == ["file", "entry", "word", "old", "->", "new", "source"]
+    assert len(rows) == len(diff(base, saved)) and rows[0].split()[:5] == ["scale", "rare", "rare", "0.04", "->"]
+    assert main(["priors", "diff", str(base.directory), str(tmp_path / "saved"), "--json"]) == 0
+    shown = json.loads(capsys.readouterr().out)
+    assert shown["a"] == {"folder": str(base.directory), "fingerprint": base.fingerprint}
+    assert shown["b"]["fingerprint"] == saved.fingerprint != base.fingerprint
+    assert [c["file"] + ": " + c["entry"] for c in shown["changes"]] == [str(c.name) for c in diff(base, saved)]
+    save_priors(base, tmp_path / "copy")
+    assert main(["priors", "diff", str(base.directory), str(tmp_path / "copy")]) == 0
+    assert capsys.readouterr().out == "no number moved\n"
+
+
+def test_the_fingerprint_follows_the_numbers_not_the_text(base, tmp_path):
+    copy = tmp_path / "copy"
+    save_priors(base, copy)
+    (copy / "scale.yaml").write_text("# a new comment\n" + (copy / "scale.yaml").read_text())
+    assert load_priors(copy).fingerprint == base.fingerprint
+    assert tune_number(base, *URGE, 0.5, why="t").fingerprint != base.fingerprint
 
 
 # -- the saved folder in the command line -------------------------------------------

@@ -16,7 +16,7 @@ from contextlib import contextmanager
 from . import __version__, load
 from .files import read_regular
 from .model import DISCLAIMER, Model, Result, TwitchcauseError
-from .priors import PriorsError, check_quotes, iter_citations, iter_entries, load_priors
+from .priors import PriorsError, changes, check_quotes, iter_citations, iter_entries, load_priors
 
 EXIT_USAGE = 2
 EXIT_OUTPUT = 1  # the answer could not be written (a full disk, say): not the user's input at fault
@@ -233,6 +233,17 @@ def cmd_priors_check(args) -> int:
     return 0
 
 
+def cmd_priors_diff(args) -> int:
+    a, b = load_priors(args.a), load_priors(args.b)
+    moved = changes.diff(a, b)
+    if args.json:
+        sides = {side: {"folder": str(p.directory), "fingerprint": p.fingerprint} for side, p in (("a", a), ("b", b))}
+        print(json.dumps({**sides, "changes": [c.to_dict() for c in moved]}, indent=2))
+    else:
+        print(changes.table(moved))
+    return 0
+
+
 def cmd_app(args) -> int:
     from twitchcause.app.server import serve
 
@@ -305,6 +316,11 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("directory", nargs="?", metavar="DIR", help="default: the packaged priors")
     check.add_argument("--documents", metavar="DIR", help="also check every quote verbatim against these texts")
     check.set_defaults(func=cmd_priors_check)
+    moved = priors_sub.add_parser("diff", help="the numbers that differ between two priors folders")
+    moved.add_argument("a", metavar="A", help="the folder before, e.g. priors/")
+    moved.add_argument("b", metavar="B", help="the folder after, e.g. a saved tuned folder")
+    moved.add_argument("--json", action="store_true", help="JSON with both folders' fingerprints")
+    moved.set_defaults(func=cmd_priors_diff)
     return parser
 
 
