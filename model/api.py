@@ -15,8 +15,8 @@ True
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
 
@@ -50,6 +50,10 @@ class Result:
     none_identified : float
         P(no listed cause is contributing | evidence): twitching with no clear
         cause, which the documents call common and usually harmless.
+    interval : dict
+        ``{cause: (low, high)}``, the 90% interval of each posterior over the
+        plausible values of the words it rests on (computed on first use; see
+        :mod:`twitchcause.model.uncertainty`).
     """
 
     evidence: dict[str, str]
@@ -57,6 +61,14 @@ class Result:
     prior: dict[str, float]
     escalation: Escalation
     none_identified: float
+    interval_of: Callable[[], dict[str, tuple[float, float]]] | None = field(default=None, repr=False, compare=False)
+
+    @cached_property
+    def interval(self) -> dict[str, tuple[float, float]]:
+        """``{cause: (low, high)}``: each posterior's interval over draws of the priors within their bands."""
+        if self.interval_of is None:
+            return {cause: (p, p) for cause, p in self.posterior.items()}
+        return self.interval_of()
 
     @property
     def ranking(self) -> list[str]:
@@ -67,6 +79,7 @@ class Result:
         """A JSON-ready dict: posterior, prior, escalation, ranking, evidence, any ``extras``, disclaimer."""
         return {
             "posterior": dict(self.posterior),
+            "interval": {cause: list(bounds) for cause, bounds in self.interval.items()},
             "none_identified": self.none_identified,
             "prior": dict(self.prior),
             "escalation": self.escalation.to_dict(),
@@ -143,6 +156,59 @@ class Model:
         return compile_factors(factors(node_tables(self.priors)), self.causes, self._states)
 
     @cached_property
+    def ensemble(self):
+        """The engines of random draws of the priors within their bands (from the store when it has them)."""
+        from .uncertainty import Ensemble, ensemble_key
+
+        settings = self.priors.uncertainty
+        draws, seed = settings.draws.value, settings.seed.value
+        if self._engine_store is None:
+            return Ensemble.build(self.priors, self.engine, draws, seed)
+        from .network import node_tables
+
+        key = ensemble_key(self.priors, engine_key(node_tables(self.priors)))
+        arrays = self._engine_store.load(key)
+        if arrays is not None:
+            try:
+                return Ensemble.from_arrays(self.engine, arrays)
+            except (KeyError, ValueError):
+                pass
+        ensemble = Ensemble.build(self.priors, self.engine, draws, seed)
+        self._engine_store.save(key, ensemble.to_arrays())
+        return ensemble
+
+    def interval(self, evidence: Mapping[str, object] | None) -> dict[str, tuple[float, float]]:
+        """``{cause: (low, high)}``: the central interval (``uncertainty.yaml``'s level) of each posterior
+        over random draws of every number within its word's band, holding the posterior itself."""
+        parsed = self.parse(evidence)
+        return self._interval(parsed, self.engine.posterior(parsed))
+
+    def _interval(self, parsed: dict[str, str], posterior: Mapping[str, float]) -> dict[str, tuple[float, float]]:
+        low, high = self.ensemble.interval(self.engine.encode(parsed), self.priors.uncertainty.level.value)
+        return {
+            cause: (min(float(low[i]), posterior[cause]), max(float(high[i]), posterior[cause]))
+            for i, cause in enumerate(self.causes)
+        }
+
+    def robustness(
+        self, cases: Mapping[str, Mapping[str, object]], draws: int | None = None, spread: float | None = None
+    ) -> list:
+        """How often each case keeps its top cause and top three over random draws of every number.
+
+        ``spread`` moves every number by up to that share either way; None draws
+        every number within its word's band. See :func:`twitchcause.model.uncertainty.robustness`.
+        """
+        from .uncertainty import robustness
+
+        settings = self.priors.uncertainty
+        parsed = {name: self.parse(evidence) for name, evidence in cases.items()}
+        if draws is not None and draws < 1:
+            raise TwitchcauseError(f"draws must be at least 1, got {draws}")
+        if spread is not None and not 0.0 <= spread < 1.0:
+            raise TwitchcauseError(f"spread must be a share in [0, 1), got {spread}")
+        return robustness(self.priors, parsed, draws or settings.robustness_draws.value, spread, settings.seed.value)
+
+    @cached_property
     def _prior_and_none(self) -> tuple[dict[str, float], float]:
         return self.engine.posterior_and_none({})
 
@@ -197,7 +263,14 @@ class Model:
         """
         parsed = self.parse(evidence)
         posterior, none_identified = self.engine.posterior_and_none(parsed)
-        return Result(parsed, posterior, dict(self.prior), escalate(self.priors, parsed, posterior), none_identified)
+        return Result(
+            parsed,
+            posterior,
+            dict(self.prior),
+            escalate(self.priors, parsed, posterior),
+            none_identified,
+            lambda: self._interval(parsed, posterior),
+        )
 
     def report(
         self, evidence: Mapping[str, object] | None, explain: str | None = None, next: int | None = None

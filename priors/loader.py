@@ -81,6 +81,7 @@ FILES = {
     "escalation": ("escalation.yaml", schema.EscalationFile),
     "advice": ("advice.yaml", schema.AdviceFile),
     "display": ("display.yaml", schema.DisplayFile),
+    "uncertainty": ("uncertainty.yaml", schema.UncertaintyFile),
 }
 
 
@@ -178,6 +179,10 @@ class Priors:
     @property
     def sources(self) -> dict[str, schema.Source]:
         return dict(self.raw["sources"].root)
+
+    @property
+    def uncertainty(self) -> schema.UncertaintyFile:
+        return self.raw["uncertainty"]
 
     @property
     def scale(self) -> schema.ScaleFile:

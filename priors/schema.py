@@ -206,6 +206,23 @@ class Setting(_Strict):
     assumption: str
 
 
+class Count(_Strict):
+    value: int = Field(gt=0)
+    assumption: str
+
+
+class UncertaintyFile(_Strict):
+    """How results carry the uncertainty of the words (``uncertainty.yaml``)."""
+
+    draws: Count
+    seed: Count
+    level: Setting
+    odds_factor: Setting
+    min_derived: Setting
+    robustness_draws: Count
+    robustness_spread: Setting
+
+
 class Interview(_Strict):
     stop_below_bits: Setting
     usual_length: Setting

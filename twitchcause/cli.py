@@ -20,6 +20,7 @@ from .priors import PriorsError, changes, check_quotes, iter_citations, iter_ent
 
 EXIT_USAGE = 2
 EXIT_OUTPUT = 1  # the answer could not be written (a full disk, say): not the user's input at fault
+CASES_FILE_LIMIT = 16 * 2**20  # a file of sample cases; far more than any set of cases needs
 EVIDENCE_FILE_LIMIT = 1 << 20  # bytes; a case is a few dozen answers
 BAR_WIDTH = 24
 NONE_LABEL = "none_identified"  # the result's name for "no listed cause is contributing"
@@ -47,9 +48,9 @@ def _unique_keys(pairs):
     return found
 
 
-def _read_evidence_file(path: str) -> dict[str, str]:
+def _read_json_file(path: str, limit: int):
     try:
-        text = read_regular(path, EVIDENCE_FILE_LIMIT).decode("utf-8-sig")
+        text = read_regular(path, limit).decode("utf-8-sig")
         data = json.loads(text, object_pairs_hook=_unique_keys)
     except FileNotFoundError:
         raise TwitchcauseError(f"{path}: no such file") from None
@@ -59,6 +60,11 @@ def _read_evidence_file(path: str) -> dict[str, str]:
         raise TwitchcauseError(f"{path}: not valid JSON ({exc})") from None
     except RecursionError:
         raise TwitchcauseError(f"{path}: not valid JSON (nested too deeply)") from None
+    return data
+
+
+def _read_evidence_file(path: str) -> dict[str, str]:
+    data = _read_json_file(path, EVIDENCE_FILE_LIMIT)
     if not isinstance(data, dict):
         raise TwitchcauseError(f"{path}: expected a JSON object {{variable: state}}, got {type(data).__name__}")
     return data
@@ -84,18 +90,68 @@ def one_line(text: str) -> str:
 
 def format_table(result: Result, model: Model) -> str:
     width = max(len(c) for c in model.causes)
-    lines = [f"{'cause':<{width}}  {'prior':>6}  {'posterior':>9}", "-" * (width + 2 + 6 + 2 + 9 + 2 + BAR_WIDTH)]
+    level = f"{model.priors.uncertainty.level.value:.0%} interval"
+    header = f"{'cause':<{width}}  {'prior':>6}  {'posterior':>9}  {level:>15}"
+    lines = [header, "-" * (len(header) + 2 + BAR_WIDTH)]
     for cause in result.ranking:
         p = result.posterior[cause]
+        low, high = result.interval[cause]
         bar = "#" * round(p * BAR_WIDTH)
-        lines.append(f"{cause:<{width}}  {result.prior[cause]:>6.1%}  {p:>9.1%}  {bar}")
+        lines.append(
+            f"{cause:<{width}}  {result.prior[cause]:>6.1%}  {p:>9.1%}  {f'{low:.0%} - {high:.0%}':>15}  {bar}"
+        )
     none, none_prior = result.none_identified, model.prior_none_identified
-    lines += ["", f"{NONE_LABEL:<{width}}  {none_prior:>6.1%}  {none:>9.1%}  {'#' * round(none * BAR_WIDTH)}"]
+    lines += ["", f"{NONE_LABEL:<{width}}  {none_prior:>6.1%}  {none:>9.1%}  {'':>15}  {'#' * round(none * BAR_WIDTH)}"]
     esc = result.escalation
     lines += ["", f"escalation: {esc.level} - {model.priors.level_descriptions[esc.level]}"]
     for reason in esc.reasons:
         lines.append(f"  - [{reason.rule}] {reason.message} (source: {reason.source})")
     return "\n".join(lines)
+
+
+def _read_cases(path: str) -> dict[str, dict]:
+    """Cases in the sample-case format: a list of {"id", "evidence", ...} or an object {name: evidence}."""
+    data = _read_json_file(path, CASES_FILE_LIMIT)
+    if isinstance(data, dict):
+        cases = data
+    elif isinstance(data, list) and all(isinstance(c, dict) and "evidence" in c for c in data):
+        cases = {str(c.get("id", f"case {i + 1}")): c["evidence"] for i, c in enumerate(data)}
+    else:
+        raise TwitchcauseError(f"{path}: expected a list of cases with an 'evidence' object, or {{name: evidence}}")
+    for name, evidence in cases.items():
+        if not isinstance(evidence, dict):
+            raise TwitchcauseError(f"{path}: case '{name}': evidence must be an object {{variable: state}}")
+    if not cases:
+        raise TwitchcauseError(f"{path}: no cases")
+    return cases
+
+
+def cmd_robustness(args) -> int:
+    cases = _read_cases(args.cases)
+    model = load(args.priors)
+    stability = model.robustness(cases, draws=args.draws, spread=args.spread)
+    draws = args.draws or model.priors.uncertainty.robustness_draws.value
+    how = (
+        f"every number moved by up to {args.spread:.0%}"
+        if args.spread is not None
+        else "every number within its word's band"
+    )
+    if args.json:
+        print(json.dumps({"draws": draws, "spread": args.spread, "cases": [s.to_dict() for s in stability]}, indent=2))
+        return 0
+    width = max(len(s.case) for s in stability)
+    print(f"{draws} draws, {how}")
+    print(f"{'case':<{width}}  {'top cause':<22}  {'top held':>8}  {'top 3 held':>10}  {'margin':>6}")
+    for s in stability:
+        print(f"{s.case:<{width}}  {s.top:<22}  {s.top_held:>8.0%}  {s.top3_held:>10.0%}  {s.margin:>6.2f}")
+    held = [s.top_held for s in stability]
+    weakest = min(stability, key=lambda s: s.top_held)
+    print(
+        f"overall: top cause held in {sum(held) / len(held):.0%} of case-draws; "
+        f"{sum(h >= 0.9 for h in held)} of {len(held)} cases keep it in at least 90% of draws; "
+        f"weakest {weakest.case} ({weakest.top_held:.0%})"
+    )
+    return 0
 
 
 def format_explanation(items) -> str:
@@ -286,6 +342,20 @@ def build_parser() -> argparse.ArgumentParser:
     infer.add_argument("--explain", metavar="CAUSE", help="each answer's contribution to CAUSE")
     infer.add_argument("--next", type=int, metavar="N", help="the N most useful unanswered questions")
     infer.set_defaults(func=cmd_infer)
+
+    robust = with_priors(sub.add_parser("robustness", help="how often each case keeps its top cause as numbers move"))
+    robust.add_argument(
+        "cases", metavar="CASES.json", help="sample-case format: [{id, evidence}, ...] or {name: evidence}"
+    )
+    robust.add_argument("--draws", type=int, metavar="N", help="random draws of the priors (default: uncertainty.yaml)")
+    robust.add_argument(
+        "--spread",
+        type=float,
+        metavar="S",
+        help="move every number by up to this share (e.g. 0.35); default: every number within its word's band",
+    )
+    robust.add_argument("--json", action="store_true")
+    robust.set_defaults(func=cmd_robustness)
 
     batch = with_priors(sub.add_parser("batch", help="one case per row of a CSV or Parquet file"))
     batch.add_argument("input", metavar="IN", help="a .csv or .parquet file (with --dask, also a glob)")

@@ -1,0 +1,262 @@
+"""Uncertainty from the words: every posterior over random draws of the priors within their bands.
+
+The documents give words, not numbers, and each word of the verbal scale has a
+plausible band (``scale.yaml``). A *draw* gives every written number a value in
+its band: a triangular distribution from the band's low end through the word's
+value to its high end (an explicit ``p``, tuned or learned, has its odds
+multiplied or divided by up to ``odds_factor``); states derived from the
+others (``rest``, ``background``) follow. Each number is drawn on its own:
+the same word in two sentences may mean a little more in one and a little less
+in the other.
+
+An :class:`Ensemble` holds one compiled engine per draw, stacked block by block,
+and evaluates a case on all of them at once; a result's interval is the central
+``level`` share of its posterior over the draws (``uncertainty.yaml``).
+:func:`robustness` asks a coarser question of a set of cases: how often does each
+keep its top cause and its top three when every number moves at random?
+
+Examples
+--------
+>>> from twitchcause import model
+>>> m = model.load()
+>>> r = m.infer({"caffeine_intake": "high"})
+>>> low, high = r.interval["caffeine"]
+>>> low <= r.posterior["caffeine"] <= high
+True
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
+
+import numpy as np
+
+from twitchcause.priors import Number, Priors, iter_entries, rebalance
+
+from .engine import Engine, compile_factors
+from .network import factors, node_tables
+
+ENSEMBLE_FORMAT = "ensemble-v1"
+
+
+# -- drawing priors --------------------------------------------------------------------
+@dataclass(frozen=True)
+class Draw:
+    """How numbers are drawn: within their word bands, or (``spread``) each moved by up to that share."""
+
+    spread: float | None
+    odds_factor: float
+    min_derived: float
+
+
+def _drawn(number: Number, priors: Priors, rng: np.random.Generator, how: Draw) -> float:
+    if how.spread is not None:
+        value = number.value * rng.uniform(1.0 - how.spread, 1.0 + how.spread)
+    elif number.entry is not None and number.entry.word is not None:
+        word = priors.scale.words[number.entry.word]
+        value = rng.triangular(word.band[0], word.p, word.band[1])
+    else:
+        log_odds = np.log(number.value / (1.0 - number.value))
+        shift = np.log(how.odds_factor)
+        value = 1.0 / (1.0 + np.exp(-rng.triangular(log_odds - shift, log_odds, log_odds + shift)))
+    return float(np.clip(value, how.min_derived, 1.0 - how.min_derived))
+
+
+def _drawn_distribution(
+    numbers: Mapping[str, Number], priors: Priors, rng: np.random.Generator, how: Draw, leak=None
+) -> dict[str, Number]:
+    """A distribution with its given states drawn and its derived states following them."""
+    given = {s: _drawn(n, priors, rng, how) for s, n in numbers.items() if n.derived is None}
+    derived = len(numbers) - len(given)
+    room = 1.0 - how.min_derived * derived if derived else 1.0
+    total = sum(given.values())
+    if total > room or not derived:  # a draw past the sum: shrink the given states to leave room
+        given = {s: v * room / total for s, v in given.items()}
+    drawn = {s: Number(given[s], n.entry) if s in given else n for s, n in numbers.items()}
+    return rebalance(drawn, leak)
+
+
+def resample(priors: Priors, rng: np.random.Generator, how: Draw) -> Priors:
+    """``priors`` with every network number drawn anew (for computing, not for saving; not re-validated)."""
+    context = {name: _drawn_distribution(numbers, priors, rng, how) for name, numbers in priors.context.items()}
+    cause_priors = {
+        cause: replace(
+            spec,
+            leak=Number(_drawn(spec.leak, priors, rng, how), spec.leak.entry),
+            links={
+                parent: {s: Number(_drawn(n, priors, rng, how), n.entry) for s, n in links.items()}
+                for parent, links in spec.links.items()
+            },
+        )
+        for cause, spec in priors.cause_priors.items()
+    }
+    findings = {}
+    for name, spec in priors.findings.items():
+        leak = _drawn_distribution(spec.leak, priors, rng, how)
+        rows = {c: _drawn_distribution(numbers, priors, rng, how, leak) for c, numbers in spec.causes.items()}
+        findings[name] = replace(spec, leak=leak, causes=rows)
+    return replace(priors, context=context, cause_priors=cause_priors, findings=findings)
+
+
+def draw_of(priors: Priors, spread: float | None = None) -> Draw:
+    settings = priors.uncertainty
+    return Draw(spread, settings.odds_factor.value, settings.min_derived.value)
+
+
+def compiled(priors: Priors) -> Engine:
+    states = {name: v.states for name, v in priors.variables.items()}
+    return compile_factors(factors(node_tables(priors)), tuple(priors.causes), states)
+
+
+# -- many engines at once --------------------------------------------------------------
+class Ensemble:
+    """One engine per draw of the priors, evaluated together.
+
+    Parameters
+    ----------
+    engine : Engine
+        The engine of the priors themselves: the draws share its structure
+        (blocks, scopes, patterns), and it encodes the cases.
+    tables : sequence of ndarray
+        Per block, the draws' local tables stacked: ``(draws, patterns, 2**len(scope))``, log space.
+    """
+
+    def __init__(self, engine: Engine, tables: Sequence[np.ndarray]):
+        self.engine = engine
+        n = len(engine.causes)
+        self._local = [block.local_index(n) for block in engine.blocks]
+        self._unknown = np.array([block.patterns - 1 for block in engine.blocks])
+        self.tables = [np.asarray(t, dtype=float) for t in tables]
+        self.draws = self.tables[0].shape[0] if self.tables else 0
+        self._base = np.zeros((self.draws, 2**n))
+        self._deltas = []
+        for table, local in zip(self.tables, self._local):
+            unknown = table[:, -1:, :]
+            self._base += unknown[:, 0, :][:, local]
+            with np.errstate(invalid="ignore"):
+                self._deltas.append(np.where(np.isfinite(unknown), table - unknown, 0.0))
+        joint = np.arange(2**n)
+        self._readout = np.vstack([engine.presence.T, (joint == 0)[None, :]]).T  # (joint, causes + 1)
+
+    @classmethod
+    def build(cls, priors: Priors, engine: Engine, draws: int, seed: int, spread: float | None = None) -> Ensemble:
+        """Draw ``draws`` priors (``seed`` fixed) and compile each; see :func:`resample`."""
+        rng = np.random.default_rng(seed)
+        how = draw_of(priors, spread)
+        stacks: list[list[np.ndarray]] = [[] for _ in engine.blocks]
+        for _ in range(draws):
+            drawn = compiled(resample(priors, rng, how))
+            for stack, block, reference in zip(stacks, drawn.blocks, engine.blocks):
+                if (block.variables, block.scope) != (reference.variables, reference.scope):
+                    raise ValueError("a drawn engine does not have the structure of the engine it varies")
+                stack.append(block.table)
+        return cls(engine, [np.stack(stack) for stack in stacks])
+
+    def marginals(self, codes: np.ndarray) -> np.ndarray:
+        """P(cause present) for each cause, then P(no listed cause), under every draw: ``(draws, causes + 1)``."""
+        patterns = self.engine.patterns(np.asarray(codes))
+        log_joint = self._base.copy()
+        for b in np.flatnonzero(patterns != self._unknown):
+            log_joint += self._deltas[b][:, patterns[b], :][:, self._local[b]]
+        log_joint -= log_joint.max(axis=1, keepdims=True)
+        weights = np.exp(log_joint, out=log_joint)
+        return (weights @ self._readout) / weights.sum(axis=1, keepdims=True)
+
+    def interval(self, codes: np.ndarray, level: float) -> tuple[np.ndarray, np.ndarray]:
+        """The central ``level`` share of each cause's posterior (then of P(no listed cause)) over the draws."""
+        tail = (1.0 - level) / 2.0
+        low, high = np.quantile(self.marginals(codes), [tail, 1.0 - tail], axis=0)
+        return low, high
+
+    def to_arrays(self) -> dict[str, np.ndarray]:
+        return {f"draw_table_{b}": table for b, table in enumerate(self.tables)}
+
+    @classmethod
+    def from_arrays(cls, engine: Engine, arrays: Mapping[str, np.ndarray]) -> Ensemble:
+        tables = [np.asarray(arrays[f"draw_table_{b}"]) for b in range(len(engine.blocks))]
+        for table, block in zip(tables, engine.blocks):
+            if table.ndim != 3 or table.shape[1:] != block.table.shape:
+                raise ValueError("stored draws do not fit the engine")
+        return cls(engine, tables)
+
+
+def ensemble_key(priors: Priors, engine_key: str) -> str:
+    """A hash of what an ensemble is drawn from: the numbers, their words and bands, the settings."""
+    digest = hashlib.sha256(f"{ENSEMBLE_FORMAT}\0{engine_key}\0".encode())
+    digest.update(priors.scale.model_dump_json().encode())
+    digest.update(priors.uncertainty.model_dump_json().encode())
+    digest.update(json.dumps([(str(name), entry.word, entry.p) for name, entry in iter_entries(priors)]).encode())
+    return digest.hexdigest()
+
+
+# -- how robust a set of cases is ------------------------------------------------------
+@dataclass(frozen=True)
+class Stability:
+    """How often one case keeps its top cause and its top three over random draws of the priors."""
+
+    case: str
+    top: str
+    top3: tuple[str, ...]
+    top_held: float
+    top3_held: float
+    margin: float  # posterior of the top cause minus that of the second, under the priors themselves
+
+    def to_dict(self) -> dict:
+        return {
+            "case": self.case,
+            "top": self.top,
+            "top3": list(self.top3),
+            "top_held": self.top_held,
+            "top3_held": self.top3_held,
+            "margin": self.margin,
+        }
+
+
+def robustness(
+    priors: Priors, cases: Mapping[str, Mapping[str, str]], draws: int, spread: float | None, seed: int
+) -> list[Stability]:
+    """For each case, the share of ``draws`` random priors under which its top cause and top three hold.
+
+    Parameters
+    ----------
+    cases : mapping
+        ``{name: validated evidence}``.
+    spread : float or None
+        Move every number by up to this share either way (uniformly); None
+        draws every number within its word's band instead.
+    """
+    engine = compiled(priors)
+    codes = np.array([engine.encode(evidence) for evidence in cases.values()]).reshape(len(cases), -1)
+    nominal = engine.posterior_codes(codes)
+    order = np.argsort(-nominal, axis=1, kind="stable")
+    tops, top3s = order[:, 0], np.sort(order[:, :3], axis=1)
+    rng = np.random.default_rng(seed)
+    how = draw_of(priors, spread)
+    top_held = np.zeros(len(cases))
+    top3_held = np.zeros(len(cases))
+    for _ in range(draws):
+        drawn = compiled(resample(priors, rng, how)).posterior_codes(codes)
+        drawn_order = np.argsort(-drawn, axis=1, kind="stable")
+        top_held += drawn_order[:, 0] == tops
+        top3_held += (np.sort(drawn_order[:, :3], axis=1) == top3s).all(axis=1)
+    causes = engine.causes
+    out = []
+    for i, name in enumerate(cases):
+        ranked = nominal[i][order[i]]
+        out.append(
+            Stability(
+                case=name,
+                top=causes[tops[i]],
+                top3=tuple(causes[j] for j in order[i, :3]),
+                top_held=float(top_held[i] / draws),
+                top3_held=float(top3_held[i] / draws),
+                margin=float(ranked[0] - ranked[1]),
+            )
+        )
+    return out
+
+
+__all__ = ["Draw", "Ensemble", "Stability", "ensemble_key", "resample", "robustness"]

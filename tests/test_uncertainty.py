@@ -1,0 +1,149 @@
+"""Intervals from the words' bands, and how robust cases are to the numbers."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+from cli_helpers import run
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from twitchcause import model
+from twitchcause.model.engine import engine_key
+from twitchcause.model.network import node_tables
+from twitchcause.model.uncertainty import Ensemble, compiled, draw_of, resample
+from twitchcause.priors import iter_entries, load_priors
+
+
+@pytest.fixture(scope="module")
+def m():
+    return model.load()
+
+
+def test_every_drawn_number_stays_in_its_band_and_every_distribution_sums_to_one(m):
+    drawn = resample(m.priors, np.random.default_rng(1), draw_of(m.priors))
+    words = m.priors.scale.words
+    for name, entry in iter_entries(m.priors):
+        if name.file == "escalation" or entry.word is None:
+            continue
+        low, high = words[entry.word].band
+        parts = name.parts
+        if name.file == "context":
+            value = drawn.context[parts[0]][parts[1]].value
+        elif name.file == "causes":
+            spec = drawn.cause_priors[parts[0]]
+            value = spec.leak.value if parts[1] == "leak" else spec.links[parts[1]][parts[2]].value
+        else:
+            spec = drawn.findings[parts[0]]
+            value = (spec.leak if parts[1] == "leak" else spec.causes[parts[1]])[parts[2]].value
+        # a distribution whose draws overflow is shrunk to fit, so a value may fall below its band, never above
+        assert value <= high + 1e-12, name
+        assert value > 0
+    for spec in drawn.findings.values():
+        for numbers in [spec.leak, *spec.causes.values()]:
+            assert sum(n.value for n in numbers.values()) == pytest.approx(1.0, abs=1e-12)
+
+
+def test_the_ensemble_gives_each_draws_own_engine_posterior(m):
+    """The stacked evaluation equals compiling each drawn priors on its own and asking it."""
+    priors = m.priors
+    ensemble = Ensemble.build(priors, m.engine, draws=3, seed=7)
+    rng = np.random.default_rng(7)
+    evidence = {"caffeine_intake": "high", "twitch_site": "calf", "duration": "hours", "weakness": "no"}
+    codes = m.engine.encode(m.parse(evidence))
+    stacked = ensemble.marginals(codes)
+    for d in range(3):
+        alone = compiled(resample(priors, rng, draw_of(priors))).marginals_codes(codes[None, :])[0]
+        np.testing.assert_allclose(stacked[d], alone, atol=1e-12)
+
+
+@settings(max_examples=25, deadline=None)
+@given(data=st.data())
+def test_an_interval_holds_its_posterior(m, data):
+    evidence = {
+        name: data.draw(st.sampled_from((None, *v.states)), label=name)
+        for name, v in list(m.variables.items())[:: data.draw(st.integers(2, 5), label="step")]
+    }
+    result = m.infer(evidence)
+    assert set(result.interval) == set(m.causes)
+    for cause, (low, high) in result.interval.items():
+        assert 0.0 <= low <= result.posterior[cause] <= high <= 1.0
+
+
+def test_intervals_are_reproducible_and_stored(tmp_path, monkeypatch):
+    monkeypatch.setenv("TWITCHCAUSE_CACHE_DIR", str(tmp_path))
+    import twitchcause
+
+    first = twitchcause.load().infer({"sleep": "very_short"}).interval
+    files = sorted(tmp_path.glob("engine-*.npz"))
+    assert len(files) == 2  # the engine and its draws
+    again = twitchcause.load().infer({"sleep": "very_short"}).interval
+    assert again == first
+
+
+def test_the_ensemble_key_follows_the_bands(m):
+    from twitchcause.model.uncertainty import ensemble_key
+    from twitchcause.priors import tune_word
+
+    key = engine_key(node_tables(m.priors))
+    wider = tune_word(m.priors, "often", 0.6, why="test", band=(0.4, 0.75))
+    assert ensemble_key(wider, key) != ensemble_key(m.priors, key)
+
+
+def test_infer_json_carries_intervals(capsys):
+    status, out, _ = run(capsys, "infer", "caffeine_intake=high", "--json")
+    data = json.loads(out)
+    assert status == 0 and set(data["interval"]) == set(data["posterior"])
+    low, high = data["interval"]["caffeine"]
+    assert low <= data["posterior"]["caffeine"] <= high
+
+
+def test_robustness_reports_every_case_and_an_overall_line(tmp_path, capsys):
+    cases = [
+        {"id": "coffee", "evidence": {"caffeine_intake": "high", "sleep": "adequate"}},
+        {"id": "legs", "evidence": {"urge_to_move": "yes", "timing": "at_night"}},
+    ]
+    path = tmp_path / "cases.json"
+    path.write_text(json.dumps(cases))
+    status, out, _ = run(capsys, "robustness", str(path), "--draws", "20", "--spread", "0.35")
+    assert status == 0
+    lines = out.splitlines()
+    assert any(line.startswith("coffee") and "caffeine" in line for line in lines)
+    assert any(line.startswith("legs") and "restless_legs" in line for line in lines)
+    assert lines[-1].startswith("overall: top cause held in")
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        ("[1, 2]", "expected a list of cases with an 'evidence' object"),
+        ('{"a": 3}', "case 'a': evidence must be an object"),
+        ("{}", "no cases"),
+    ],
+)
+def test_robustness_rejects_a_bad_cases_file(tmp_path, capsys, content, message):
+    path = tmp_path / "cases.json"
+    path.write_text(content)
+    status, _, err = run(capsys, "robustness", str(path))
+    assert status == 2 and message in err and len(err.splitlines()) == 1
+
+
+def test_robustness_rejects_a_bad_spread(capsys, tmp_path):
+    path = tmp_path / "cases.json"
+    path.write_text('{"a": {"weakness": "no"}}')
+    status, _, err = run(capsys, "robustness", str(path), "--spread", "1.5")
+    assert status == 2 and "spread must be a share in [0, 1)" in err
+
+
+def test_a_priors_folder_without_uncertainty_settings_is_named(tmp_path):
+    import shutil
+
+    from twitchcause import priors
+
+    folder = tmp_path / "p"
+    shutil.copytree(priors.DEFAULT_DIR, folder, ignore=shutil.ignore_patterns("*.py", "__pycache__"))
+    (folder / "uncertainty.yaml").unlink()
+    with pytest.raises(priors.PriorsError, match="uncertainty.yaml: file is missing"):
+        load_priors(folder)
