@@ -33,7 +33,7 @@ def test_infer_table_lists_every_cause_and_the_disclaimer(capsys):
     assert status == 0
     assert err == ""
     table = out.splitlines()
-    assert table[0].split() == ["cause", "prior", "posterior"]
+    assert table[0].split() == ["cause", "prior", "posterior", "90%", "interval"]
     rows = [line.split()[0] for line in table[2 : 2 + 12]]
     assert sorted(rows) == sorted(CAUSES)
     assert rows[0] == "caffeine"
