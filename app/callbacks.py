@@ -12,6 +12,7 @@ from __future__ import annotations
 from dash import ALL, ClientsideFunction, Input, Output, State, no_update
 from dash.exceptions import PreventUpdate
 
+from .cache import per_case
 from .case import case_from_link, case_view, stored_case
 from .views import advice_view, help_view, notices_view, summary_view, why_view
 
@@ -39,10 +40,13 @@ def register_callbacks(app, model) -> None:
         notice = notices_view(update.notices) if update.notices else no_update
         return update.evidence, notice, bool(update.notices)
 
+    # One answer per case and worker, kept: a case seen before costs no model work.
+    view_of = per_case(lambda evidence: case_view(evidence, model))
+
     # Not on page load by itself: the link sets the case first (an earlier start would race it).
     @app.callback(Output("view", "data"), Input("case", "data"), prevent_initial_call=True)
-    def on_case(evidence):
-        return case_view(evidence, model)
+    def on_case(data):
+        return view_of(stored_case(data, model))
 
     @app.callback(
         Output("why", "children"),

@@ -62,7 +62,8 @@ def harden(app) -> None:
     """Bound, check and label every request and response of the Dash ``app``'s server.
 
     Unknown paths answer 404 (Dash would serve the page at any path); the page
-    itself is ``/`` and Dash's own routes stay as they are.
+    itself is ``/`` and Dash's own routes stay as they are. Call it once every
+    callback is registered: the policy names the page's inline scripts by hash.
     """
     server: Flask = app.server
     server.config["MAX_CONTENT_LENGTH"] = MAX_BODY_BYTES
@@ -74,7 +75,6 @@ def harden(app) -> None:
     server.add_url_rule(catch_all, "unknown_path", _not_found, methods=["POST", "PUT", "PATCH", "DELETE"])
     callback_endpoint = app.config.routes_pathname_prefix + CALLBACK_ENDPOINT
     server.add_url_rule("/robots.txt", "robots_txt", lambda: Response(ROBOTS_TXT, mimetype="text/plain"))
-    headers = {}
 
     @server.before_request
     def check_callback_request():
@@ -83,15 +83,22 @@ def harden(app) -> None:
             if problem:
                 raise BadRequest(problem)
 
-    @server.after_request
-    def add_headers(response):
-        if not headers:  # the inline scripts are known once every callback is registered
-            hashes = " ".join(app.csp_hashes())
-            headers.update(HEADERS, **{"Content-Security-Policy": CONTENT_SECURITY_POLICY.format(hashes=hashes)})
-        response.headers.update(headers)
-        return response
-
+    policy = CONTENT_SECURITY_POLICY.format(hashes=" ".join(app.csp_hashes()))
+    server.wsgi_app = WithHeaders(server.wsgi_app, [*HEADERS.items(), ("Content-Security-Policy", policy)])
     server.register_error_handler(HTTPException, error_response)
+
+
+class WithHeaders:
+    """WSGI middleware adding ``headers`` to every response, errors included (a list append: free)."""
+
+    def __init__(self, wsgi_app, headers: list[tuple[str, str]]):
+        self.wsgi_app, self.headers = wsgi_app, headers
+
+    def __call__(self, environ, start_response):
+        def start_with_headers(status, headers, exc_info=None):
+            return start_response(status, headers + self.headers, exc_info)
+
+        return self.wsgi_app(environ, start_with_headers)
 
 
 def _not_found(path):

@@ -1,8 +1,10 @@
 """The dashboard and the JSON API under load: gunicorn (2 workers, --preload) on 127.0.0.1 and wrk.
 
-Each scenario runs wrk with 8 connections against a fresh server and reports
-requests per second, median and 99th-percentile latency, errors (any status
-but 200) and the workers' CPU time and minor page faults per request:
+The scenarios take turns of 2 seconds against one server (wrk, 8 connections),
+so a change in the machine's other load falls on all of them alike; each
+reports requests per second, median and 99th-percentile latency over all its
+turns, errors (any status but 200) and the workers' CPU time and minor page
+faults per request:
 
 - ``healthz``: ``GET /healthz``, the reference every other figure is divided by;
 - ``api_repeat`` / ``api_unique``: ``POST /api/v1/infer`` with ``{"evidence": ...}``,
@@ -37,6 +39,7 @@ import sys
 import tempfile
 import threading
 import time
+from collections import Counter
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -51,16 +54,22 @@ WORKERS = 2
 WRK_THREADS = 2
 SHARE_OBSERVED = 0.3
 START_SECONDS = 60
+ROUND_SECONDS = 2
 SUMMARY = ("api_repeat", "api_unique", "dash_repeat", "dash_unique")
 CASE_MARK = '"__CASE__"'
 
-# Every script ends by printing its figures as one JSON line (latencies in microseconds).
+# Every script ends by printing its figures as one JSON line, with every latency (microseconds) and its count.
 REPORT_LUA = """
 done = function(summary, latency, requests)
   local errors = summary.errors
-  io.write(string.format('{"requests": %d, "seconds": %f, "p50_us": %f, "p99_us": %f, "errors": %d}\\n',
-    summary.requests, summary.duration / 1e6, latency:percentile(50), latency:percentile(99),
-    errors.connect + errors.read + errors.write + errors.status + errors.timeout))
+  local counts = {}
+  for i = 1, #latency do
+    local value, count = latency(i)
+    counts[#counts + 1] = string.format("[%d,%d]", value, count)
+  end
+  io.write(string.format('{"requests": %d, "seconds": %f, "errors": %d, "latency_us": [%s]}\\n',
+    summary.requests, summary.duration / 1e6,
+    errors.connect + errors.read + errors.write + errors.status + errors.timeout, table.concat(counts, ",")))
 end
 """
 GET_LUA = 'request = function() return wrk.format("GET", "{path}") end\n'
@@ -104,7 +113,7 @@ def lua_list(items) -> str:
 def main_callback(app) -> str:
     """The main callback (its output key): the server callback whose only input is the case store."""
     for output, spec in app.callback_map.items():
-        if [f"{i['id']}.{i['property']}" for i in spec["inputs"]] == [CASE_STORE]:
+        if "callback" in spec and [f"{i['id']}.{i['property']}" for i in spec["inputs"]] == [CASE_STORE]:
             return output
     raise SystemExit(f"load: no server-side callback has {CASE_STORE} as its only input")
 
@@ -263,34 +272,43 @@ def usage(pids: list[int]) -> tuple[float, int]:
     return ticks / os.sysconf("SC_CLK_TCK"), faults
 
 
-def run_wrk(wrk: str, port: int, script: str, seconds: float, connections: int, pids: list[int]) -> dict:
+def run_wrk(wrk: str, port: int, script: str, seconds: int, connections: int, pids: list[int]) -> dict:
+    """One wrk run: requests, seconds, errors, ``latency`` (a Counter of microseconds), worker CPU and faults."""
     with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as handle:
         handle.write(script + REPORT_LUA)
     try:
         cpu0, faults0 = usage(pids)
-        command = [
-            wrk,
-            f"-t{WRK_THREADS}",
-            f"-c{connections}",
-            f"-d{seconds}s",
-            "-s",
-            handle.name,
-            f"http://127.0.0.1:{port}",
-        ]
-        out = subprocess.run(command, capture_output=True, text=True, check=True).stdout
+        command = [wrk, f"-t{WRK_THREADS}", f"-c{connections}", f"-d{seconds}s", "-s", handle.name]
+        out = subprocess.run([*command, f"http://127.0.0.1:{port}"], capture_output=True, text=True, check=True)
         cpu1, faults1 = usage(pids)
     finally:
         os.unlink(handle.name)
-    figures = json.loads(re.findall(r"^\{.*\}$", out, re.MULTILINE)[-1])
-    requests = max(figures["requests"], 1)
+    figures = json.loads(re.findall(r"^\{.*\}$", out.stdout, re.MULTILINE)[-1])
+    figures["latency"] = Counter(dict(figures.pop("latency_us")))
+    return {**figures, "cpu": cpu1 - cpu0, "faults": faults1 - faults0}
+
+
+def combined(runs: list[dict]) -> dict:
+    """The figures of several runs of one scenario taken together."""
+    requests = max(sum(r["requests"] for r in runs), 1)
+    latency = sum((r["latency"] for r in runs), Counter())
     return {
-        "requests_per_s": figures["requests"] / figures["seconds"],
-        "p50_ms": figures["p50_us"] / 1000,
-        "p99_ms": figures["p99_us"] / 1000,
-        "errors": figures["errors"],
-        "cpu_ms_per_request": (cpu1 - cpu0) * 1000 / requests,
-        "faults_per_request": (faults1 - faults0) / requests,
+        "requests_per_s": requests / sum(r["seconds"] for r in runs),
+        "p50_ms": percentile(latency, 50) / 1000,
+        "p99_ms": percentile(latency, 99) / 1000,
+        "errors": sum(r["errors"] for r in runs),
+        "cpu_ms_per_request": sum(r["cpu"] for r in runs) * 1000 / requests,
+        "faults_per_request": sum(r["faults"] for r in runs) / requests,
     }
+
+
+def percentile(counts: Counter, share: float) -> float:
+    total, seen = sum(counts.values()), 0
+    for value in sorted(counts):
+        seen += counts[value]
+        if seen >= total * share / 100:
+            return value
+    return float("nan")
 
 
 def key_bomb(app) -> bytes:
@@ -321,20 +339,25 @@ def print_row(name: str, figures: dict, reference: dict | None) -> None:
     )
 
 
-def measure(seconds: float, connections: int) -> dict[str, dict]:
-    """Every scenario against one server; the figures by scenario name."""
+def measure(seconds: int, connections: int) -> dict[str, dict]:
+    """Every scenario against one server, in turns of ROUND_SECONDS so that a change in the
+    machine's other load falls on every scenario alike; the figures by scenario name."""
     model = load()
     app = create_app(model)
     scripts = scenarios(model, app)
     wrk = ensure_wrk()
     port = free_port()
-    results: dict[str, dict] = {}
+    runs: dict[str, list] = {name: [] for name in scripts}
     with gunicorn(port) as master:
         pids = workers(master)
-        for name, script in scripts.items():
-            run_wrk(wrk, port, script, min(2, seconds), connections, pids)  # warm up (and fill caches)
-            results[name] = run_wrk(wrk, port, script, seconds, connections, pids)
-            print_row(name, results[name], results.get("healthz"))
+        for script in scripts.values():
+            run_wrk(wrk, port, script, 1, connections, pids)  # warm up (and fill the caches)
+        for _ in range(max(1, seconds // ROUND_SECONDS)):
+            for name, script in scripts.items():
+                runs[name].append(run_wrk(wrk, port, script, ROUND_SECONDS, connections, pids))
+    results = {name: combined(r) for name, r in runs.items()}
+    for name, figures in results.items():
+        print_row(name, figures, results["healthz"])
     return results
 
 
@@ -343,27 +366,31 @@ def summary_line(results: dict[str, dict]) -> str:
     return " ".join(f"{name}_vs_healthz={results[name]['requests_per_s'] / healthz:.2f}" for name in SUMMARY)
 
 
-def measure_attack(seconds: float, connections: int) -> None:
+def measure_attack(seconds: int, connections: int) -> None:
+    """The dashboard's unique cases alone and beside two key-bomb posters, in alternating turns."""
     model = load()
     app = create_app(model)
     script = scenarios(model, app)["dash_unique"]
     body = key_bomb(app)
     wrk = ensure_wrk()
     port = free_port()
+    alone, attacked, statuses = [], [], []
     with gunicorn(port) as master:
         pids = workers(master)
-        run_wrk(wrk, port, script, min(2, seconds), connections, pids)
-        alone = run_wrk(wrk, port, script, seconds, connections, pids)
-        print_row("dash_unique alone", alone, None)
-        stop, statuses = threading.Event(), []
-        attackers = [threading.Thread(target=attack, args=(port, body, stop, statuses)) for _ in range(2)]
-        for thread in attackers:
-            thread.start()
-        attacked = run_wrk(wrk, port, script, seconds, connections, pids)
-        stop.set()
-        for thread in attackers:
-            thread.join()
-        print_row("dash_unique + 2x", attacked, alone)
+        run_wrk(wrk, port, script, 1, connections, pids)
+        for _ in range(max(1, seconds // ROUND_SECONDS)):
+            alone.append(run_wrk(wrk, port, script, ROUND_SECONDS, connections, pids))
+            stop = threading.Event()
+            attackers = [threading.Thread(target=attack, args=(port, body, stop, statuses)) for _ in range(2)]
+            for thread in attackers:
+                thread.start()
+            attacked.append(run_wrk(wrk, port, script, ROUND_SECONDS, connections, pids))
+            stop.set()
+            for thread in attackers:
+                thread.join()
+    alone, attacked = combined(alone), combined(attacked)
+    print_row("dash_unique", alone, None)
+    print_row("dash_unique+attack", attacked, alone)
     answered = {str(s): statuses.count(s) for s in sorted(set(statuses), key=str)}
     print(f"{len(statuses)} key-bombed posts of {len(body) / 1e6:.1f} MB, answers {answered}")
     print(f"attack_p99_vs_alone={attacked['p99_ms'] / alone['p99_ms']:.2f}")

@@ -11,7 +11,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from benchmarks.loadtest import main_callback_request
+from benchmarks.load import main_callback_request
 from twitchcause.app.case import case_from_link, case_view, earned, stored_case
 from twitchcause.app.examples import load_examples
 from twitchcause.app.layout import build_layout, dom_id, page_data
@@ -345,7 +345,7 @@ def test_the_page_data_carries_every_question_cause_and_example(m, examples):
 
 def post_main_callback(dash_app, evidence):
     client = dash_app.server.test_client()
-    response = client.post("/_dash-update-component", json=main_callback_request(evidence))
+    response = client.post("/_dash-update-component", json=main_callback_request(dash_app, evidence))
     assert response.status_code == 200, response.data[:500]
     return json.loads(response.data)["response"]
 
@@ -369,7 +369,7 @@ def test_the_main_callback_keeps_well_within_its_time_budget(dash_app, examples)
     durations = []
     for example in list(examples.values()) * 4:
         start = time.thread_time()
-        client.post("/_dash-update-component", json=main_callback_request(example.evidence))
+        client.post("/_dash-update-component", json=main_callback_request(dash_app, example.evidence))
         durations.append(time.thread_time() - start)
     assert statistics.median(durations) < CALLBACK_BUDGET_SECONDS
 
