@@ -24,8 +24,7 @@ from dataclasses import dataclass
 
 from .loader import Number, Priors, resolved_numbers
 from .names import EntryName
-
-_TUNED_MARK = " [tuned: "
+from .tuning import TUNED_MARK
 
 
 @dataclass(frozen=True)
@@ -98,8 +97,8 @@ def diff(a: Priors, b: Priors) -> list[Change]:
         if old is None or new is None or old.p != new.p:
             anchor = new.anchor if new is not None else None
             note = None
-            if anchor and _TUNED_MARK in anchor and (old is None or anchor != old.anchor):
-                note = "tuned: " + anchor.split(_TUNED_MARK, 1)[1].removesuffix("]")
+            if anchor and TUNED_MARK in anchor and (old is None or anchor != old.anchor):
+                note = "tuned: " + anchor.split(TUNED_MARK, 1)[1].removesuffix("]")
             changes.append(
                 Change(
                     EntryName("scale", (word,)),

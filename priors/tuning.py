@@ -38,7 +38,7 @@ from .names import EntryName
 
 TUNABLE = ("context", "causes", "findings", "escalation")
 ENTRY_FIELDS = set(schema.Entry.model_fields)
-_TUNED_MARK = " [tuned: "
+TUNED_MARK = " [tuned: "  # how a retuned word notes why in its anchor
 
 
 # -- naming numbers ---------------------------------------------------------------
@@ -322,7 +322,7 @@ def tune_word(priors: Priors, word: str, p: float, why: str, band: tuple[float, 
     if not str(why).strip():
         raise PriorsError([f"{where}: {word}: a tuned word needs a reason ('why' is empty)"])
     old = words[word]
-    anchor = old.anchor.split(_TUNED_MARK)[0] + f"{_TUNED_MARK}{why}]"
+    anchor = old.anchor.split(TUNED_MARK)[0] + f"{TUNED_MARK}{why}]"
     fields = {"p": float(p), "band": tuple(band) if band is not None else old.band, "anchor": anchor}
     try:
         new_word = schema.ScaleWord.model_validate(fields)

@@ -439,6 +439,12 @@ def test_a_swap_cut_between_its_renames_is_finished_by_the_next_load_and_save(ba
     assert sorted(os.listdir(tmp_path)) == ["priors"]
 
 
+def test_a_first_save_cut_short_leaves_nothing_after_the_next_one(base, tmp_path):
+    (tmp_path / ".priors.saving-0123456789ab").mkdir()  # a first save killed while writing
+    save_priors(base, tmp_path / "priors")
+    assert sorted(os.listdir(tmp_path)) == ["priors"]
+
+
 def _save_until_killed(priors_list, target: Path) -> None:
     """In a forked child: save the given folders in turn until killed."""
     try:

@@ -128,8 +128,8 @@ def recover_folder(target: str | Path) -> None:
 
     If ``target`` is missing but a retired copy exists (the process died
     between the two renames of :func:`atomic_folder`), the newest retired copy
-    is put back. Staging and retired folders beside a present ``target`` are
-    removed.
+    is put back. Staging folders (never complete content) are removed, and
+    retired folders once ``target`` is present.
     """
     target = Path(target)
     parent = target.parent
@@ -138,9 +138,11 @@ def recover_folder(target: str | Path) -> None:
     retired = sorted(parent.glob(f".{target.name}.old-*"), key=lambda p: p.stat().st_mtime, reverse=True)
     if not os.path.lexists(target) and retired:
         os.rename(retired.pop(0), target)
+    leftovers = list(parent.glob(f".{target.name}.saving-*"))
     if os.path.lexists(target):
-        for leftover in retired + list(parent.glob(f".{target.name}.saving-*")):
-            shutil.rmtree(leftover, ignore_errors=True)
+        leftovers += retired
+    for leftover in leftovers:
+        shutil.rmtree(leftover, ignore_errors=True)
 
 
 @contextmanager
