@@ -9,7 +9,7 @@ end in the text, and its one-line ``{...}`` mapping is rewritten, keeping the
 text of every field that did not change. Comments, anchors, key order,
 quoting and alignment elsewhere stay as written.
 
-An entry reached through a YAML alias (``dehydration: *systemic_spread``) is
+An entry reached through a YAML alias (``dehydration: *shared_block``) is
 shared by every alias of it; changing it for one owner first gives that
 owner its own copy of the shared block (or, for the owner that holds the
 anchor, moves the anchor to the next alias), so the others keep their value.

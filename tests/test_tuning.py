@@ -12,6 +12,8 @@ from pathlib import Path
 
 import pytest
 import yaml
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from twitchcause import files, model
 from twitchcause.cli import main
@@ -25,6 +27,7 @@ from twitchcause.priors import (
     load_priors,
     loader,
     numbers_of,
+    resolved_numbers,
     save_priors,
     saving,
     tune,
@@ -65,8 +68,8 @@ def test_a_malformed_entry_name_is_one_clear_line(text, message):
 
 def test_tuning_takes_a_name_its_text_or_file_and_path(base):
     by_pair = tune(base, {URGE: 0.5}, why="t")
-    for given in (EntryName.of(URGE), f"{URGE[0]}: {URGE[1]}"):
-        assert numbers_of(tune(base, {given: 0.5}, why="t")) == numbers_of(by_pair)
+    for name in (EntryName.of(URGE), f"{URGE[0]}: {URGE[1]}"):
+        assert numbers_of(tune(base, {name: 0.5}, why="t")) == numbers_of(by_pair)
     assert numbers_of(tune_number(base, URGE[0], URGE[1].split(" -> "), 0.5, why="t")) == numbers_of(by_pair)
     with pytest.raises(PriorsError, match="is not an entry name"):
         tune(base, {"urge_to_move -> restless_legs -> yes": 0.5}, why="t")
@@ -145,11 +148,10 @@ def test_learned_numbers_are_written_on_their_own_lines(base, tmp_path):
     assert diff["context.yaml"][1].endswith(", learned: {cases: 1000, estimator: counts}}")
 
 
-@pytest.fixture
-def aliased(base, tmp_path) -> Path:
+@pytest.fixture(scope="module")
+def aliased(base, tmp_path_factory) -> Path:
     """The packaged folder with the first three causes of a finding sharing one block through a YAML alias."""
-    folder = tmp_path / "aliased"
-    folder.mkdir()
+    folder = tmp_path_factory.mktemp("aliased")
     for name in base.texts:
         (folder / name).write_text(base.texts[name], encoding="utf-8")
     findings = yaml.safe_load(base.texts["findings.yaml"])
@@ -184,6 +186,26 @@ def test_a_tuned_entry_reached_through_an_alias_changes_for_its_owner_only(alias
     changed = changed_lines(aliased, tmp_path / "t")["findings.yaml"]
     assert sum(line.startswith("+") and f"p: {value}" in line for line in changed) == 1
     assert len(changed) <= 2 + 2 * (len(spec.causes[causes[0]]) + 1)  # one copied block at most
+
+
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(data=st.data())
+def test_any_tuned_numbers_save_to_the_same_numbers_changing_only_their_lines(aliased, tmp_path, data):
+    folder = load_priors(aliased)
+    numbers = resolved_numbers(folder)
+    with_room = {n.owner for n, number in numbers.items() if number.derived is not None}
+    tunable = [n for n in numbers if numbers[n].entry is not None and (n.owner in with_room or n.file == "causes")]
+    chosen = data.draw(st.lists(st.sampled_from(tunable), min_size=1, max_size=6, unique=True))
+    words = data.draw(st.lists(st.booleans(), min_size=len(chosen), max_size=len(chosen)))
+    changes = {n: ("very_rare" if word else numbers[n].value / 2) for n, word in zip(chosen, words)}
+    tuned = tune(folder, changes, why="property")
+    target = tmp_path / f"t{data.draw(st.integers(0, 10**9))}"
+    saved = save_priors(tuned, target)
+    assert numbers_of(saved) == numbers_of(tuned) and saved.raw == tuned.raw
+    diff_lines = changed_lines(aliased, target)
+    assert set(diff_lines) == {f"{n.file}.yaml" for n in chosen}
+    added = [line for lines in diff_lines.values() for line in lines if line.startswith("+")]
+    assert sum("tuned: property}" in line for line in added) == len(chosen)
 
 
 def test_saved_files_stay_readable(base, tmp_path):
