@@ -150,6 +150,8 @@ class _Tree:
         if isinstance(key, int) or id(node) not in self.anchors:
             return None
         name, anchor_at, anchor_key = self.anchors[id(node)]
+        if not isinstance(anchor_key, yaml.ScalarNode):  # anchored as a list item or the whole file
+            return None
         if alias is not None:
             return [self._copy_at(alias, anchor_key, node, anchor_at, name, keep_anchor=False)]
         later = sorted((a for a in self.aliases.values() if a[0] == name and a[1] > anchor_at), key=lambda a: a[1])
@@ -163,8 +165,8 @@ class _Tree:
         _, start, end, alias_key = alias
         content = self.text[anchor_at + 1 + len(name) : self.end(node)]
         mark = f" &{name}" if keep_anchor else ""
-        if getattr(node, "flow_style", None) is False and _children(node):
-            body = content[content.index("\n") :]  # drop what followed the anchor on its line (a comment)
+        if getattr(node, "flow_style", None) is False and _children(node):  # a block: it starts on the next line
+            body = content[content.find("\n") :]  # drop what followed the anchor on its line (a comment)
             shift = alias_key.start_mark.column - anchor_key.start_mark.column
             lines = [_shifted(line, shift) for line in body.split("\n")]
             return _back_over_spaces(self.text, start), end, mark + "\n".join(lines)
