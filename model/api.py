@@ -299,7 +299,28 @@ class Model:
             extras["explanation"] = [item.to_dict() for item in self.explain(result.evidence, explain)]
         if next is not None:
             extras["next"] = [q.to_dict() for q in self.ask_next(result.evidence, next)]
+        extras["what_would_help"] = [h.to_dict() for h in self.what_would_help(result.evidence)]
         return result.to_dict(extras)
+
+    def what_would_help(self, evidence: Mapping[str, object] | None) -> list:
+        """For each exposure answered in a risky state, what changing it would do, most helpful first.
+
+        Each item gives P(cause at work) for the causes the exposure feeds, as it
+        is and had the exposure been the safer state (a counterfactual for this
+        person, given every answer), the expected number of active causes the
+        change would switch off, and P(no listed cause) after it. See
+        :mod:`twitchcause.model.counterfactual`.
+
+        Examples
+        --------
+        >>> from twitchcause import model
+        >>> items = model.load().what_would_help({"sleep": "very_short", "stress_level": "high"})
+        >>> [item.variable for item in items]
+        ['sleep', 'stress_level']
+        """
+        from .counterfactual import what_would_help
+
+        return what_would_help(self.engine, self.priors, self.parse(evidence))
 
     def explain(self, evidence: Mapping[str, object] | None, cause: str) -> list:
         """Each answer's signed contribution to ``cause``, largest first.

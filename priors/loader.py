@@ -82,6 +82,7 @@ FILES = {
     "advice": ("advice.yaml", schema.AdviceFile),
     "display": ("display.yaml", schema.DisplayFile),
     "uncertainty": ("uncertainty.yaml", schema.UncertaintyFile),
+    "changes": ("changes.yaml", schema.ChangesFile),
 }
 
 
@@ -179,6 +180,11 @@ class Priors:
     @property
     def sources(self) -> dict[str, schema.Source]:
         return dict(self.raw["sources"].root)
+
+    @property
+    def changes(self) -> dict[str, schema.Change]:
+        """The exposures a person can change: risky answers, the safer one, the action and its source."""
+        return dict(self.raw["changes"].root)
 
     @property
     def uncertainty(self) -> schema.UncertaintyFile:
@@ -545,6 +551,16 @@ def _build(directory: Path, raw: dict[str, BaseModel], texts: dict[str, str]) ->
 
     _check_shared_quotes(check, raw)
     _check_escalation(check, raw["escalation"], variables, causes, tuple(vocab.escalation_levels))
+    for variable, change in raw["changes"].root.items():
+        where = EntryName("changes", (variable,))
+        if variable not in context_raw:
+            check.add(where, f"not an exposure of context.yaml{check.suggest(variable, context_raw)}")
+            continue
+        check.states(where, [*change.risky, change.safer], variables[variable].states)
+        if change.safer in change.risky:
+            check.add(where, f"the safer answer '{change.safer}' is also listed as risky")
+        if change.source not in raw["sources"].root:
+            check.add(where, f"source '{change.source}' is not in sources.yaml")
     for cause, items in raw["advice"].root.items():
         if cause not in causes:
             check.add(EntryName("advice", (cause,)), f"not a cause{check.suggest(cause, causes)}")
@@ -747,6 +763,8 @@ def iter_citations(priors: Priors):
     for cause, items in priors.advice.items():
         for i, item in enumerate(items):
             yield EntryName("advice", (cause, str(i))), item.source, item.quote
+    for variable, change in priors.changes.items():
+        yield EntryName("changes", (variable,)), change.source, change.quote
 
 
 def iter_entries(priors: Priors):

@@ -179,6 +179,20 @@ class Advice(_Strict):
     quote: str
 
 
+class Change(_Strict):
+    """A change a person can make to one exposure: from any ``risky`` answer to the ``safer`` one."""
+
+    risky: list[str] = Field(min_length=1)
+    safer: str
+    action: str
+    source: str
+    quote: str
+
+
+class ChangesFile(RootModel[dict[str, Change]]):
+    pass
+
+
 class AdviceFile(RootModel[dict[str, list[Advice]]]):
     pass
 

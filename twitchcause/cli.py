@@ -154,6 +154,16 @@ def cmd_robustness(args) -> int:
     return 0
 
 
+def format_help(items) -> str:
+    lines = []
+    for item in items:
+        causes = ", ".join(f"{c} {item.before[c]:.0%} -> {item.after[c]:.0%}" for c in item.causes)
+        lines.append(
+            f"  {item.variable}={item.state} -> {item.change_to}: {item.action}: {causes} (source: {item.source})"
+        )
+    return "\n".join(lines)
+
+
 def format_explanation(items) -> str:
     if not items:
         return "  (no answers given)"
@@ -189,6 +199,10 @@ def cmd_infer(args) -> int:
     explanation = model.explain(result.evidence, args.explain) if args.explain else None
     questions = model.ask_next(result.evidence, args.next) if args.next is not None else None
     print(format_table(result, model))
+    helps = model.what_would_help(result.evidence)
+    if helps:
+        print("\nwhat would help (for you, had the answer been the safer one):")
+        print(format_help(helps))
     if explanation is not None:
         print(f"\nwhy {args.explain} (change in log-odds when the answer alone is removed):")
         print(format_explanation(explanation))

@@ -1,0 +1,226 @@
+"""What would help: counterfactual effects of changing one risky answer, given everything answered.
+
+For an exposure answered in a risky state (``changes.yaml``), the question is
+not "how likely would the causes be for someone who answered the safer
+state" (an intervention on a new person) but "for this person, with all they
+told us, how likely would the causes it feeds still be at work had the
+exposure been the safer one?" That is a counterfactual, computed on the twin
+network of the noisy-ORs (Richens, Lee & Johri, Nature Communications 11,
+3923, 2020, whose "expected disablement" ranks treatments by how many active
+causes they would switch off).
+
+A noisy-OR cause is ``c = L or U_1 or U_2 ...``: a leak ``L`` and, for every
+parent in a state with an effect, a latent switch ``U`` that is on with that
+state's link probability. The factual answers fix which switches were in
+play and whether ``c`` was on; in the counterfactual world the same switches
+stay as they were (conditioned on the factual ``c``), the changed exposure's
+switch is replaced by the one of its safer state (fresh, as it was never in
+play), and a cause parent such as dehydration passes on its own
+counterfactual value. Only the causes in the changed exposure's block (the
+causes sharing exposures with it) can change; the rest of the network weighs
+each factual state of that block through the evidence.
+
+Examples
+--------
+>>> from twitchcause import model
+>>> m = model.load()
+>>> help = m.what_would_help({"caffeine_intake": "high", "sleep": "adequate"})
+>>> help[0].variable, help[0].change_to
+('caffeine_intake', 'none')
+>>> help[0].after["caffeine"] < help[0].before["caffeine"]
+True
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+import numpy as np
+
+from twitchcause.priors import Priors
+
+from .engine import Engine
+
+
+@dataclass(frozen=True)
+class Help:
+    """One change and what it would do: P(cause at work) before and after, for the causes it can switch off."""
+
+    variable: str
+    state: str
+    change_to: str
+    action: str
+    causes: tuple[str, ...]
+    before: dict[str, float]
+    after: dict[str, float]
+    expected_drop: float  # expected number of active causes the change would switch off
+    none_identified_after: float
+    source: str
+    quote: str
+
+    def to_dict(self) -> dict:
+        return {
+            "variable": self.variable,
+            "state": self.state,
+            "change_to": self.change_to,
+            "action": self.action,
+            "causes": list(self.causes),
+            "before": dict(self.before),
+            "after": dict(self.after),
+            "expected_drop": self.expected_drop,
+            "none_identified_after": self.none_identified_after,
+            "source": self.source,
+            "quote": self.quote,
+        }
+
+
+def _p_off(p: np.ndarray) -> float:
+    return float(np.prod(1.0 - np.asarray(p, dtype=float)))
+
+
+class _Cause:
+    """One noisy-OR cause of a block: its leak and the link of each parent state."""
+
+    def __init__(self, priors: Priors, name: str):
+        spec = priors.cause_priors[name]
+        self.name = name
+        self.leak = spec.leak.value
+        self.links = {parent: {s: n.value for s, n in links.items()} for parent, links in spec.links.items()}
+
+    def stays_off(self, values: Mapping[str, object]) -> float:
+        """P(c = 0) given its parents' values (exposure states, cause parents as 0/1)."""
+        return _p_off([self.leak, *(self._link(p, values[p]) for p in self.links)])
+
+    def _link(self, parent: str, value) -> float:
+        if isinstance(value, str):
+            return self.links[parent].get(value, 0.0)
+        return self.links[parent]["yes"] if value else 0.0
+
+    def off_after(self, was_on: int, factual: Mapping[str, object], counterfactual: Mapping[str, object]) -> float:
+        """P(c' = 0) given the factual c and parents, and the counterfactual parents (twin network)."""
+        shared, only_factual, fresh = [self.leak], [], []
+        for parent in self.links:
+            before, after = factual[parent], counterfactual[parent]
+            link_before, link_after = self._link(parent, before), self._link(parent, after)
+            if before == after:
+                shared.append(link_before)  # the same switch in both worlds
+            else:  # another state (or a cause parent that changed): a switch of each world's own
+                only_factual.append(link_before)
+                fresh.append(link_after)
+        if not was_on:
+            return _p_off(fresh)  # every switch in play was off; only the new ones can turn c on
+        on = 1.0 - _p_off(shared + only_factual)
+        if on <= 0.0:
+            return _p_off(fresh)
+        return _p_off(shared) * (1.0 - _p_off(only_factual)) / on * _p_off(fresh)
+
+
+def what_would_help(engine: Engine, priors: Priors, evidence: Mapping[str, str]) -> list[Help]:
+    """Every change of ``changes.yaml`` that applies to ``evidence``, most active causes switched off first."""
+    codes = engine.encode(evidence)
+    patterns = engine.patterns(codes)
+    n = len(engine.causes)
+    locals_ = [block.local_index(n) for block in engine.blocks]
+    out = []
+    for variable, change in priors.changes.items():
+        state = evidence.get(variable)
+        if state not in change.risky:
+            continue
+        b = next(i for i, block in enumerate(engine.blocks) if variable in block.variables)
+        out.append(_one_change(engine, priors, evidence, patterns, locals_, b, variable, state, change))
+    return sorted(out, key=lambda h: (-h.expected_drop, h.variable))
+
+
+def _one_change(engine, priors, evidence, patterns, locals_, b, variable, state, change) -> Help:
+    block = engine.blocks[b]
+    n = len(engine.causes)
+    scope = [engine.causes[i] for i in block.scope]
+    group = [c for c in scope if c in block.nodes]  # causes whose tables this block holds; others stay as they are
+    causes = {c: _Cause(priors, c) for c in group}
+    order = _topological(group, causes)
+
+    # The rest of the network, as a weight on each local state g of the block's scope: summed over the
+    # other causes (m), and with every other cause absent (m0, for "no listed cause").
+    rest = np.zeros(2**n)
+    for other, (blk, local) in enumerate(zip(engine.blocks, locals_)):
+        if other != b:
+            rest += blk.table[patterns[other]][local]
+    top = rest.max()
+    if not np.isfinite(top):
+        from .errors import ImpossibleEvidenceError, impossible_message
+
+        raise ImpossibleEvidenceError(impossible_message(evidence))
+    weights = np.exp(rest - top)
+    local = locals_[b]
+    m = np.bincount(local, weights=weights, minlength=2 ** len(scope))
+    alone = np.array([sum(((g >> k) & 1) << block.scope[k] for k in range(len(scope))) for g in range(2 ** len(scope))])
+    m0 = weights[alone]
+
+    exposures = list(block.variables)
+    unknown = [x for x in exposures if x not in evidence]
+    total = 0.0
+    on_before = dict.fromkeys(group, 0.0)
+    on_after = dict.fromkeys(group, 0.0)
+    none_after = 0.0
+    for combo in itertools.product(*(priors.variables[x].states for x in unknown)):
+        values = {**{x: evidence[x] for x in exposures if x in evidence}, **dict(zip(unknown, combo))}
+        p_u = float(np.prod([priors.context[x][s].value for x, s in zip(unknown, combo)]))
+        counterfactual_exposures = {**values, variable: change.safer}
+        for g in range(2 ** len(scope)):
+            on = {c: (g >> k) & 1 for k, c in enumerate(scope)}
+            p_g = p_u
+            for c in group:
+                off = causes[c].stays_off({**values, **on})
+                p_g *= (1.0 - off) if on[c] else off
+            if p_g == 0.0:
+                continue
+            w, w0 = p_g * m[g], p_g * m0[g]
+            total += w
+            for c in group:
+                on_before[c] += w * on[c]
+            # the counterfactual block state g', cause by cause in topological order
+            for g_after in range(2 ** len(scope)):
+                after = {c: (g_after >> k) & 1 for k, c in enumerate(scope)}
+                if any(after[c] != on[c] for c in scope if c not in group):
+                    continue
+                p = 1.0
+                for c in order:
+                    off = causes[c].off_after(on[c], {**values, **on}, {**counterfactual_exposures, **after})
+                    p *= (1.0 - off) if after[c] else off
+                for c in group:
+                    on_after[c] += w * p * after[c]
+                if g_after == 0:
+                    none_after += w0 * p
+    before = {c: on_before[c] / total for c in group}
+    after = {c: on_after[c] / total for c in group}
+    fed: list[str] = []  # the causes the exposure feeds, directly or through a cause it feeds
+    for c in order:
+        if variable in causes[c].links or any(q in fed for q in causes[c].links):
+            fed.append(c)
+    return Help(
+        variable=variable,
+        state=evidence[variable],
+        change_to=change.safer,
+        action=change.action,
+        causes=tuple(fed),
+        before={c: float(before[c]) for c in fed},
+        after={c: float(after[c]) for c in fed},
+        expected_drop=float(sum(before[c] - after[c] for c in group)),
+        none_identified_after=float(none_after / total),
+        source=change.source,
+        quote=change.quote,
+    )
+
+
+def _topological(group: list[str], causes: Mapping[str, _Cause]) -> list[str]:
+    done: list[str] = []
+    while len(done) < len(group):
+        for c in group:
+            if c not in done and all(q in done or q not in group for q in causes[c].links):
+                done.append(c)
+    return done
+
+
+__all__ = ["Help", "what_would_help"]
