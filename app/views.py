@@ -109,20 +109,11 @@ def advice_view(result, evidence: dict[str, str], model):
 
 
 def help_sentences(evidence: dict[str, str], model) -> list[str]:
-    """What would help, from the model's counterfactuals: "Cutting caffeine would ...: 62% -> 5%"."""
-    what_would_help = getattr(model, "what_would_help", None)
-    if what_would_help is None:
-        return []
+    """What would help, from the model's counterfactuals: "Cutting out caffeine ... would lower caffeine 62% -> 5%"."""
     sentences = []
-    for item in what_would_help(evidence):
-        d = item.to_dict()
-        variable = model.variables[d["exposure"]]
-        change = (
-            f"Changing \u201c{variable.question}\u201d from \u201c{state_label(variable, d['state'])}\u201d "
-            f"to \u201c{state_label(variable, d['safer_state'])}\u201d"
-        )
-        parts = [f"{cause_name(c['cause'])} {percent(c['before'])} \u2192 {percent(c['after'])}" for c in d["causes"]]
-        sentences.append(f"{change} would lower {', '.join(parts)}.")
+    for item in model.what_would_help(evidence):
+        parts = [f"{cause_name(c)} {percent(item.before[c])} \u2192 {percent(item.after[c])}" for c in item.causes]
+        sentences.append(f"{item.action} would lower {', '.join(parts)}.")
     return sentences
 
 

@@ -314,9 +314,9 @@ class Model:
         Examples
         --------
         >>> from twitchcause import model
-        >>> items = model.load().what_would_help({"sleep": "very_short", "stress_level": "high"})
+        >>> items = model.load().what_would_help({"caffeine_intake": "high", "sleep": "short"})
         >>> [item.variable for item in items]
-        ['sleep', 'stress_level']
+        ['caffeine_intake', 'sleep']
         """
         from .counterfactual import what_would_help
 
