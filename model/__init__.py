@@ -9,10 +9,19 @@ from .api import DISCLAIMER, Model, Result, load
 from .errors import (
     EvidenceError,
     ImpossibleEvidenceError,
-    PriorsError,
     TwitchcauseError,
     UnknownCauseError,
 )
+
+
+def __getattr__(name: str):
+    # PriorsError comes with the priors loader (pydantic, YAML), imported on first use: see errors.py
+    if name == "PriorsError":
+        from .errors import PriorsError
+
+        return PriorsError
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 __all__ = [
     "DISCLAIMER",

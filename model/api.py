@@ -19,15 +19,17 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
-
-from twitchcause.priors import Priors, load_priors
 
 from .engine import Engine, EngineStore, compile_factors, engine_key
 from .errors import ImpossibleEvidenceError, TwitchcauseError, UnknownCauseError
 from .escalation import Escalation, escalate
 from .evidence import parse_evidence
+
+if TYPE_CHECKING:
+    from twitchcause.priors import Priors
 
 DISCLAIMER = (
     "twitchcause informs, it does not diagnose: it weighs the causes that health articles describe. "
@@ -444,6 +446,8 @@ def load(priors_dir: str | Path | None = None, engine_store: EngineStore | None 
     >>> len(m.causes), len(m.variables)
     (12, 32)
     """
+    from twitchcause.priors import load_priors
+
     return Model(load_priors(priors_dir), engine_store=engine_store)
 
 

@@ -12,10 +12,12 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
-from twitchcause.priors import Priors
+if TYPE_CHECKING:
+    from twitchcause.priors import Priors
 
 from .engine import Engine
 from .escalation import level_rank, rule_fires
@@ -64,8 +66,11 @@ def _ranks_after_answers(engine: Engine, priors: Priors, evidence: Mapping[str, 
     by_rules = []
     for name, state in pairs:
         if name not in by_variable:
-            naming = [r for r in rules if name in r.when or name in r.unless]
-            others = max((order[r.level] for r, f in zip(rules, fired_now) if f and r not in naming), default=0)
+            names_it = [name in r.when or name in r.unless for r in rules]
+            naming = [r for r, named in zip(rules, names_it) if named]
+            others = max(
+                (order[r.level] for r, f, named in zip(rules, fired_now, names_it) if f and not named), default=0
+            )
             by_variable[name] = (others, naming)
         others, naming = by_variable[name]
         answered = {**evidence, name: state} if naming else evidence

@@ -2,8 +2,6 @@
 
 from collections.abc import Mapping
 
-from twitchcause.priors import PriorsError
-
 
 class TwitchcauseError(ValueError):
     """Base of every error caused by what a user gave."""
@@ -27,4 +25,13 @@ class UnknownCauseError(TwitchcauseError):
     """A cause name that is not in the vocabulary."""
 
 
-__all__ = ["EvidenceError", "ImpossibleEvidenceError", "PriorsError", "TwitchcauseError", "UnknownCauseError"]
+def __getattr__(name: str):
+    # PriorsError belongs to the priors loader; importing it on first use keeps pydantic out of a quick start
+    if name == "PriorsError":
+        from twitchcause.priors import PriorsError
+
+        return PriorsError
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+__all__ = ["EvidenceError", "ImpossibleEvidenceError", "PriorsError", "TwitchcauseError", "UnknownCauseError"]  # noqa: F822

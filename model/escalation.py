@@ -8,10 +8,12 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
-from twitchcause.priors import Priors
+if TYPE_CHECKING:
+    from twitchcause.priors import Priors
 
 
 @dataclass(frozen=True)

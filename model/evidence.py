@@ -7,10 +7,12 @@ out, so the network marginalises it; it is never read as "no".
 from __future__ import annotations
 
 from collections.abc import Mapping
-
-from twitchcause.priors import Variable, did_you_mean
+from typing import TYPE_CHECKING
 
 from .errors import EvidenceError
+
+if TYPE_CHECKING:
+    from twitchcause.priors import Variable
 
 # Names and states are short words; a longer text is shown cut and gets no closest-match search,
 # whose cost grows with its length.
@@ -22,7 +24,11 @@ def _shown(text: str) -> str:
 
 
 def _suggestion(text: str, choices) -> str:
-    return did_you_mean(text, choices) if len(text) <= LONGEST_SHOWN else ""
+    if len(text) > LONGEST_SHOWN:
+        return ""
+    from twitchcause.priors import did_you_mean  # only on a bad answer: keeps the loader out of a quick start
+
+    return did_you_mean(text, choices)
 
 
 def unknown_variable_message(name: str, variables: Mapping[str, Variable]) -> str:

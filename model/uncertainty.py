@@ -31,13 +31,17 @@ import hashlib
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING
 
 import numpy as np
 
-from twitchcause.priors import Number, Priors, iter_entries, rebalance
-
 from .engine import Engine, compile_factors
-from .network import factors, node_tables
+
+if TYPE_CHECKING:
+    from twitchcause.priors import Number, Priors
+
+# The priors loader (pydantic, YAML) is imported by the functions that draw priors, not by Ensemble:
+# a command-line query restores an ensemble and reads intervals without it (twitchcause.snapshot).
 
 ENSEMBLE_FORMAT = "ensemble-v1"
 
@@ -69,6 +73,8 @@ def _drawn_distribution(
     numbers: Mapping[str, Number], priors: Priors, rng: np.random.Generator, how: Draw, leak=None
 ) -> dict[str, Number]:
     """A distribution with its given states drawn and its derived states following them."""
+    from twitchcause.priors import Number, rebalance
+
     given = {s: _drawn(n, priors, rng, how) for s, n in numbers.items() if n.derived is None}
     derived = len(numbers) - len(given)
     room = 1.0 - how.min_derived * derived if derived else 1.0
@@ -81,6 +87,8 @@ def _drawn_distribution(
 
 def resample(priors: Priors, rng: np.random.Generator, how: Draw) -> Priors:
     """``priors`` with every network number drawn anew (for computing, not for saving; not re-validated)."""
+    from twitchcause.priors import Number
+
     context = {name: _drawn_distribution(numbers, priors, rng, how) for name, numbers in priors.context.items()}
     cause_priors = {
         cause: replace(
@@ -107,6 +115,8 @@ def draw_of(priors: Priors, spread: float | None = None) -> Draw:
 
 
 def compiled(priors: Priors) -> Engine:
+    from .network import factors, node_tables
+
     states = {name: v.states for name, v in priors.variables.items()}
     return compile_factors(factors(node_tables(priors)), tuple(priors.causes), states)
 
@@ -185,6 +195,8 @@ class Ensemble:
 
 def ensemble_key(priors: Priors, engine_key: str) -> str:
     """A hash of what an ensemble is drawn from: the numbers, their words and bands, the settings."""
+    from twitchcause.priors import iter_entries
+
     digest = hashlib.sha256(f"{ENSEMBLE_FORMAT}\0{engine_key}\0".encode())
     digest.update(priors.scale.model_dump_json().encode())
     digest.update(priors.uncertainty.model_dump_json().encode())

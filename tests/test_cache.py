@@ -113,3 +113,104 @@ def test_a_fifo_at_the_cache_path_is_not_read(store, loaded_model):
     key = engine_key(node_tables(loaded_model.priors))
     os.mkfifo(store.path(key))
     assert store.load(key) is None
+
+
+# -- the snapshot for a quick start (twitchcause.snapshot) ------------------------------------------
+CASES = [
+    ({}, None, None),
+    ({"caffeine_intake": "high", "sleep": "short", "twitch_site": "calf"}, "caffeine", 3),
+    ({"weakness": "yes", "diabetes": "yes"}, "neuropathy", None),
+    ({"urge_to_move": "yes", "timing": "at_night"}, None, 0),
+]
+
+
+@pytest.fixture
+def snapshot_cache(tmp_path, monkeypatch):
+    monkeypatch.setenv("TWITCHCAUSE_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.delenv("TWITCHCAUSE_NO_CACHE", raising=False)
+    return tmp_path / "cache"
+
+
+def _snapshots(folder):
+    return sorted(folder.glob("engine-snapshot-*.npz"))
+
+
+def test_a_model_restored_from_a_snapshot_answers_as_a_loaded_one(snapshot_cache, loaded_model):
+    from twitchcause.snapshot import SnapshotPriors, load_for_inference
+
+    built = load_for_inference()
+    restored = load_for_inference()
+    assert len(_snapshots(snapshot_cache)) == 1
+    assert isinstance(restored.priors, SnapshotPriors) and not isinstance(built.priors, SnapshotPriors)
+    for evidence, cause, n in CASES:
+        expected = loaded_model.report(evidence, explain=cause, next=n)
+        assert restored.report(evidence, explain=cause, next=n) == expected
+        assert built.report(evidence, explain=cause, next=n) == expected
+    assert restored.schema() == loaded_model.schema()
+    # anything beyond inference loads the folder: the same numbers as a validated load
+    assert restored.priors.findings == loaded_model.priors.findings
+
+
+def test_a_snapshot_start_imports_neither_pydantic_nor_yaml(snapshot_cache):
+    import json
+    import subprocess
+    import sys
+
+    script = (
+        "import json, sys\n"
+        "from twitchcause.snapshot import load_for_inference\n"
+        "m = load_for_inference()\n"
+        "m.report({'caffeine_intake': 'high'}, explain='caffeine', next=2)\n"
+        "print(json.dumps(sorted(n for n in sys.modules if n.split('.')[0] in ('pydantic', 'yaml', 'ruamel'))))\n"
+    )
+    first = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)
+    assert "pydantic" in json.loads(first.stdout)  # nothing stored yet: the folder was validated
+    second = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)
+    assert json.loads(second.stdout) == []
+
+
+def test_a_changed_priors_file_is_never_served_from_an_old_snapshot(snapshot_cache, tmp_path):
+    import shutil
+
+    from twitchcause.priors import DEFAULT_DIR
+    from twitchcause.snapshot import load_for_inference, snapshot_key
+
+    folder = tmp_path / "priors"
+    shutil.copytree(DEFAULT_DIR, folder, ignore=shutil.ignore_patterns("*.py", "__pycache__"))
+    case = {"caffeine_intake": "high"}
+    before = load_for_inference(folder).infer(case).posterior
+    key = snapshot_key(folder)
+    scale = folder / "scale.yaml"
+    text = scale.read_text(encoding="utf-8")
+    scale.write_text(text + "\n# a comment changes the bytes, so the key\n", encoding="utf-8")
+    assert snapshot_key(folder) != key
+    causes = folder / "causes.yaml"
+    text = causes.read_text(encoding="utf-8")
+    assert "word: frequent" in text
+    causes.write_text(text.replace("word: frequent", "word: rare"), encoding="utf-8")
+    after = load_for_inference(folder).infer(case).posterior
+    assert after == model.load(folder).infer(case).posterior
+    assert after != before
+
+
+def test_a_tampered_snapshot_is_rebuilt_not_trusted(snapshot_cache, loaded_model):
+    from twitchcause.snapshot import PRIORS_KEY, load_for_inference
+
+    load_for_inference()
+    (path,) = _snapshots(snapshot_cache)
+    with np.load(path) as stored:
+        arrays = {name: stored[name] for name in stored.files}
+    data = str(arrays[PRIORS_KEY]).replace('"see_doctor_promptly"', '"self_care"')
+    np.savez(path, **{**arrays, PRIORS_KEY: np.array(data)})  # same key, other rules: the content hash fails
+    evidence = {"weakness": "yes"}
+    assert load_for_inference().infer(evidence).escalation == loaded_model.infer(evidence).escalation
+    with np.load(path) as stored:
+        assert str(stored[PRIORS_KEY]) != data  # written again from the folder
+
+
+def test_the_package_code_is_part_of_the_snapshot_key(monkeypatch):
+    from twitchcause import snapshot
+
+    key = snapshot.snapshot_key(None)
+    monkeypatch.setattr(snapshot, "_source_digest", lambda: b"other code")
+    assert snapshot.snapshot_key(None) != key

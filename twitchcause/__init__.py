@@ -14,12 +14,6 @@ Names are imported on first use, so ``twitchcause --version`` stays quick.
 from __future__ import annotations
 
 from importlib import import_module
-from importlib.metadata import PackageNotFoundError, version
-
-try:
-    __version__ = version("twitchcause")
-except PackageNotFoundError:  # running from a source tree that was never installed
-    __version__ = "0+unknown"
 
 _FROM_MODEL = (
     "DISCLAIMER",
@@ -50,9 +44,21 @@ def load(priors_dir=None, *, cache: bool = True):
     return load_model(priors_dir, engine_store=default_store() if cache else None)
 
 
+def _installed_version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("twitchcause")
+    except PackageNotFoundError:  # running from a source tree that was never installed
+        return "0+unknown"
+
+
 def __getattr__(name: str):
     if name in _FROM_MODEL:
         return getattr(import_module(".model", __name__), name)
+    if name == "__version__":  # read from the installed metadata on first use (20 ms of imports a query skips)
+        globals()["__version__"] = _installed_version()
+        return globals()["__version__"]
     raise AttributeError(f"module 'twitchcause' has no attribute {name!r}")
 
 

@@ -13,10 +13,12 @@ import sys
 import threading
 from contextlib import contextmanager
 
-from . import __version__, load
+from . import load
 from .files import read_regular
 from .model import DISCLAIMER, Model, Result, TwitchcauseError
-from .priors import PriorsError, changes, check_quotes, iter_citations, iter_entries, load_priors
+
+# The priors loader (pydantic, YAML) and the package metadata are imported where they are needed, so that
+# `infer` restored from a snapshot (twitchcause.snapshot) starts without them.
 
 EXIT_USAGE = 2
 EXIT_OUTPUT = 1  # the answer could not be written (a full disk, say): not the user's input at fault
@@ -191,7 +193,9 @@ def cmd_infer(args) -> int:
     evidence = _merge_answers(from_file, _parse_assignments(args.evidence))
     if args.next is not None and args.next < 0:
         raise TwitchcauseError(f"--next takes a count of questions (0 or more), got {args.next}")
-    model = load(args.priors)
+    from .snapshot import load_for_inference
+
+    model = load_for_inference(args.priors)
     if args.json:
         print(json.dumps(model.report(evidence, explain=args.explain, next=args.next), indent=2))
         return 0
@@ -279,6 +283,8 @@ def cmd_schema(args) -> int:
 
 
 def cmd_priors_check(args) -> int:
+    from .priors import PriorsError, check_quotes, iter_citations, iter_entries, load_priors
+
     directory = args.directory
     try:
         priors = load_priors(directory)
@@ -304,6 +310,8 @@ def cmd_priors_check(args) -> int:
 
 
 def cmd_priors_diff(args) -> int:
+    from .priors import changes, load_priors
+
     a, b = load_priors(args.a), load_priors(args.b)
     moved = changes.diff(a, b)
     if args.json:
@@ -338,11 +346,21 @@ class _Parser(argparse.ArgumentParser):
         self.exit(EXIT_USAGE, f"twitchcause: error: {one_line(message)} (see '{self.prog} --help')\n")
 
 
+class _Version(argparse.Action):
+    """``--version``, reading the installed metadata only when asked."""
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        from . import __version__
+
+        print(f"{parser.prog} {__version__}")
+        parser.exit()
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog="twitchcause", description=("Estimate the likely causes of leg, foot and toe twitching. " + DISCLAIMER)
     )
-    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    parser.add_argument("--version", action=_Version, nargs=0, help="show the version and exit")
     sub = parser.add_subparsers(dest="command", required=True)
 
     def with_priors(p):
@@ -427,11 +445,15 @@ def main(argv: list[str] | None = None) -> int:
         status = args.func(args)
         sys.stdout.flush()  # a full disk or closed pipe shows here, not in the interpreter's exit
         return status
-    except PriorsError as exc:
-        for problem in exc.shown:
-            _report(problem)
     except TwitchcauseError as exc:
         _report(str(exc))
+    except ValueError as exc:
+        from .priors import PriorsError
+
+        if not isinstance(exc, PriorsError):
+            raise
+        for problem in exc.shown:
+            _report(problem)
     except KeyboardInterrupt:
         _report("interrupted")
         return 128 + signal.SIGINT
