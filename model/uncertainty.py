@@ -145,7 +145,8 @@ class Ensemble:
         self._deltas = []
         for table, local in zip(self.tables, self._local):
             unknown = table[:, -1:, :]
-            self._base += unknown[:, 0, :][:, local]
+            if unknown.any():  # a finding's all-unknown row is log 1 = 0: nothing to add (half a quick start's time)
+                self._base += unknown[:, 0, :][:, local]
             with np.errstate(invalid="ignore"):
                 self._deltas.append(np.where(np.isfinite(unknown), table - unknown, 0.0))
         joint = np.arange(2**n)
