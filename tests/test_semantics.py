@@ -59,3 +59,39 @@ def test_an_answer_moves_a_cause_the_way_its_own_row_says(loaded_model, tables, 
         f"{finding}={state} moves {cause} by {moved:+.4f}, but its row gives "
         f"P({state} | {cause} alone) = {alone[s]:.3f} against {none[s]:.3f} with no cause"
     )
+
+
+LIFESTYLE_ABSENT = {
+    "caffeine_intake": "none",
+    "fluid_intake": "adequate",
+    "heavy_sweating": "no",
+    "diet_quality": "balanced",
+    "stress_level": "low",
+    "sleep": "adequate",
+    "recent_exercise": "none",
+    "prolonged_standing": "no",
+    "tight_footwear_or_position": "no",
+    "medication_type": "none",
+}
+KNOWN = [
+    ({"diabetes": "yes"}, "neuropathy"),
+    ({"back_problem": "yes"}, "neuropathy"),
+    ({"thyroid_disorder": "yes"}, "underlying_condition"),
+    ({"diet_quality": "poor"}, "nutrient_deficiency"),
+]
+
+
+@pytest.mark.parametrize(("condition", "cause"), KNOWN, ids=lambda v: str(v))
+def test_a_known_trigger_leads_unless_a_finding_points_elsewhere(loaded_model, tables, condition, cause):
+    """With every other trigger answered absent, the cause of the one trigger present stays ahead of each
+    other cause, for any one finding answered, unless that answer is evidence for the other cause."""
+    for finding in loaded_model.priors.findings:
+        for s, state in enumerate(loaded_model.variables[finding].states):
+            posterior = loaded_model.posterior({**LIFESTYLE_ABSENT, **condition, finding: state})
+            for other in loaded_model.causes:
+                if other == cause:
+                    continue
+                alone, none = _alone_and_none(tables[finding], other)
+                if alone[s] > none[s]:
+                    continue  # the answer counts for the other cause: it may overtake
+                assert posterior[cause] > posterior[other], (condition, finding, state, other)
