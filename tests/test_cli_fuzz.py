@@ -72,8 +72,10 @@ def argument_lists(paths):
 
 
 @pytest.fixture
-def quick_cli(monkeypatch, loaded_model):
-    """The packaged model without reloading it per call, and no server actually started."""
+def quick_cli(monkeypatch, loaded_model, tmp_path):
+    """The packaged model without reloading it per call, no server actually started, and a scratch folder as
+    the working directory (a random output path such as ``-o x`` lands there, not in the project)."""
+    monkeypatch.chdir(tmp_path)
     real_load = cli.load
     monkeypatch.setattr(cli, "load", lambda priors=None: loaded_model if priors is None else real_load(priors))
     monkeypatch.setattr("twitchcause.app.server.serve", lambda *args, **kwargs: None)
