@@ -18,6 +18,7 @@ evidence is impossible, is redone by the engine in log space.
 from __future__ import annotations
 
 import itertools
+import threading
 from dataclasses import dataclass
 
 import numpy as np
@@ -99,6 +100,7 @@ class FactoredBatch:
                     bool(np.all(values[-1] == 1.0)),
                 )
             )
+        self._scratch = threading.local()
         presence = engine.presence[as_engine]  # (joint, causes) in the chunk's layout
         self._a_presence = np.ascontiguousarray(presence[:: 2**low, self.a].T)  # (|A|, 2**|A|)
         self._b_presence = np.ascontiguousarray(presence[: 2**low, self.b].T)  # (|B|, 2**|B|)
@@ -119,28 +121,48 @@ class FactoredBatch:
             out[start : start + CHUNK] = self._chunk(codes[start : start + CHUNK])
         return out
 
+    def _buffers(self, cases: int) -> dict[str, np.ndarray]:
+        """Arrays for one chunk, kept per thread for the engine's life.
+
+        Allocating them per chunk made the C library map and unmap them each
+        time wherever its thresholds are fixed (Dask workers fix them), at a
+        page fault per 4 kB.
+        """
+        scratch = self._scratch
+        if not hasattr(scratch, "arrays"):
+            joint, half_a, half_b = len(self.engine.base), 2 ** len(self.a), 2 ** len(self.b)
+            sizes = {"joint": joint, "picked": joint, "taken": joint, "a": half_a, "a_taken": half_a}
+            sizes |= {"b": half_b, "b_taken": half_b}
+            scratch.arrays = {name: np.empty((CHUNK, size)) for name, size in sizes.items()}
+        return {name: array[:cases] for name, array in scratch.arrays.items()}
+
     def _chunk(self, codes: np.ndarray) -> np.ndarray:
         cases = len(codes)
-        a = np.ones((cases, 2 ** len(self.a)))
-        b = np.ones((cases, 2 ** len(self.b)))
+        buffers = self._buffers(cases)
+        a, b, joint, picked, taken = (buffers[k] for k in ("a", "b", "joint", "picked", "taken"))
+        a.fill(1.0)
+        b.fill(1.0)
         spanning = []
         for factor in self.factors:
             digits = codes[:, factor.columns]
             digits = np.where(digits == UNKNOWN, factor.unknown, digits)
             rows = digits @ factor.place
-            if factor.half == "a":
-                a *= factor.table[rows]
-            elif factor.half == "b":
-                b *= factor.table[rows]
-            else:
+            if factor.half == "both":
                 spanning.append((factor, rows))
-        joint = (a[:, :, None] * b[:, None, :]).reshape(cases, -1)
+                continue
+            half, half_taken = (a, buffers["a_taken"]) if factor.half == "a" else (b, buffers["b_taken"])
+            half *= np.take(factor.table, rows, axis=0, out=half_taken, mode="clip")  # rows are valid: no buffer
+        np.multiply(a[:, :, None], b[:, None, :], out=joint.reshape(cases, len(a[0]), len(b[0])))
         for factor, rows in spanning:
             if factor.neutral:
                 answered = np.flatnonzero(rows != len(factor.table) - 1)
-                joint[answered] *= factor.table[rows[answered]]
+                k = len(answered)
+                np.take(joint, answered, axis=0, out=picked[:k], mode="clip")
+                np.take(factor.table, rows[answered], axis=0, out=taken[:k], mode="clip")
+                joint[answered] = np.multiply(picked[:k], taken[:k], out=picked[:k])
             else:
-                joint *= factor.table[rows]
+                np.take(factor.table, rows, axis=0, out=taken, mode="clip")
+                joint *= taken
         grid = joint.reshape(cases, len(a[0]), len(b[0]))
         by_a = grid.sum(axis=2)  # (cases, 2**|A|)
         by_b = grid.sum(axis=1)  # (cases, 2**|B|)

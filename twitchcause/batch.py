@@ -239,11 +239,12 @@ def encode(frame: pd.DataFrame, model: Model, first_row: int) -> tuple[np.ndarra
     return codes, problems
 
 
-def score(frame: pd.DataFrame, model: Model, first_row: int = 1) -> tuple[pd.DataFrame, pd.DataFrame, dict]:
-    """The output rows of one chunk, its rejected rows (with an ``error`` column) and their problems.
+def score(frame: pd.DataFrame, model: Model, first_row: int = 1) -> tuple[dict[str, np.ndarray], pd.DataFrame, dict]:
+    """The output columns of one chunk's good rows, its rejected rows (with an ``error`` column) and their problems.
 
     Rows are scored independently of each other, so any chunking of a file
-    gives the same digits.
+    gives the same digits. Columns are plain arrays (text as Python strings),
+    which the writers take as they are.
     """
     codes, problems = encode(frame, model, first_row)
     good = np.ones(len(frame), dtype=bool)
@@ -259,7 +260,7 @@ def score(frame: pd.DataFrame, model: Model, first_row: int = 1) -> tuple[pd.Dat
     out |= {f"posterior_{cause}": posterior[cause] for cause in model.causes}
     out["p_none_identified"] = marginals[:, -1]
     out["escalation"] = np.array(model.priors.levels, dtype=object)[ranks]
-    return pd.DataFrame(out, index=kept.index), rejected, problems
+    return out, rejected, problems
 
 
 def _factored(model: Model) -> FactoredBatch:
@@ -283,8 +284,8 @@ class _CsvOut:
         self._writer = csv.writer(self._handle, lineterminator="\n")
         self._writer.writerow(columns)
 
-    def write(self, frame: pd.DataFrame) -> None:
-        self._writer.writerows(zip(*(frame[c].tolist() for c in frame.columns)))
+    def write(self, columns: dict[str, np.ndarray]) -> None:
+        self._writer.writerows(zip(*(column.tolist() for column in columns.values())))
 
     def close(self) -> None:
         self._handle.close()
@@ -304,8 +305,8 @@ class _ParquetOut:
         self._pa = _parquet()
         self._writer = self._pa.parquet.ParquetWriter(path, schema)
 
-    def write(self, frame: pd.DataFrame) -> None:
-        self._writer.write_table(self._pa.Table.from_pandas(frame, schema=self._schema, preserve_index=False))
+    def write(self, columns: dict[str, np.ndarray]) -> None:
+        self._writer.write_table(self._pa.table(columns, schema=self._schema))
 
     def close(self) -> None:
         self._writer.close()
@@ -389,7 +390,7 @@ def _run(model, source, target, rejected_path, skip_bad_rows, chunk_rows, progre
                     if side is None:
                         side = _CsvOut(rej_tmp, header + ["error"])
                         stack.callback(side.close)
-                    side.write(bad.fillna(""))
+                    side.write({c: bad[c].fillna("").to_numpy(dtype=object) for c in bad.columns})
                     rejected += len(bad)
                 out.write(scored)
                 rows += len(frame)

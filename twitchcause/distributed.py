@@ -15,6 +15,8 @@ import glob
 import os
 from pathlib import Path
 
+import pandas as pd
+
 from .batch import BadCellError, _check_header, _input, is_parquet, parquet_schema, score
 from .files import atomic_folder
 from .model import TwitchcauseError
@@ -38,7 +40,7 @@ def score_partition(frame, header: list[str], priors_dir: str | None, partition_
     if problems:
         number = partition_info["number"] if partition_info else 0
         raise BadCellError(f"partition {number}: {problems[min(problems)]}")
-    return scored
+    return pd.DataFrame(scored, index=frame.index)
 
 
 def _check_target(target: Path, sources: list[str]) -> None:
@@ -77,7 +79,7 @@ def run_dask(
     *,
     priors_dir: str | None = None,
     workers: int | None = None,
-    blocksize: str | int = "64MB",
+    blocksize: str | int = "16MB",
 ) -> int:
     """Score ``source`` (CSV or Parquet, a path or a glob) on a Dask cluster into the Parquet folder ``target``.
 
@@ -126,7 +128,7 @@ def run_dask(
                     encoding="utf-8-sig",
                 )
             header = _check_header(Path(source), list(frame.columns), model)
-            meta = score(frame._meta[header], model)[0]
+            meta = pd.DataFrame(score(frame._meta[header], model)[0])
             scored = frame.map_partitions(score_partition, header, priors_dir, meta=meta, align_dataframes=False)
             with atomic_folder(target) as staging:
                 scored.to_parquet(
