@@ -18,8 +18,9 @@ sums it up::
 
     api_repeat_vs_healthz=.. api_unique_vs_healthz=.. dash_repeat_vs_healthz=.. dash_unique_vs_healthz=..
 
-``--attack`` instead measures the dashboard under two clients posting 1.5 MB
-bodies of 100,000 unknown answers without pause, against the same load alone.
+``--attack`` instead measures the dashboard's main callback (repeated, then
+unique cases) beside two clients posting 1.5 MB bodies of 100,000 unknown
+answers without pause, against the same load alone, in alternating turns.
 
     python benchmarks/load.py [--seconds 10] [--connections 8] [--attack]
 """
@@ -56,6 +57,7 @@ SHARE_OBSERVED = 0.3
 START_SECONDS = 60
 ROUND_SECONDS = 2
 SUMMARY = ("api_repeat", "api_unique", "dash_repeat", "dash_unique")
+ATTACKED = ("dash_repeat", "dash_unique")  # the normal load beside the key bombs
 CASE_MARK = '"__CASE__"'
 
 # Every script ends by printing its figures as one JSON line, with every latency (microseconds) and its count.
@@ -367,33 +369,34 @@ def summary_line(results: dict[str, dict]) -> str:
 
 
 def measure_attack(seconds: int, connections: int) -> None:
-    """The dashboard's unique cases alone and beside two key-bomb posters, in alternating turns."""
+    """The dashboard's main callback alone and beside two key-bomb posters, in alternating turns."""
     model = load()
     app = create_app(model)
-    script = scenarios(model, app)["dash_unique"]
+    scripts = scenarios(model, app)
     body = key_bomb(app)
     wrk = ensure_wrk()
     port = free_port()
-    alone, attacked, statuses = [], [], []
     with gunicorn(port) as master:
         pids = workers(master)
-        run_wrk(wrk, port, script, 1, connections, pids)
-        for _ in range(max(1, seconds // ROUND_SECONDS)):
-            alone.append(run_wrk(wrk, port, script, ROUND_SECONDS, connections, pids))
-            stop = threading.Event()
-            attackers = [threading.Thread(target=attack, args=(port, body, stop, statuses)) for _ in range(2)]
-            for thread in attackers:
-                thread.start()
-            attacked.append(run_wrk(wrk, port, script, ROUND_SECONDS, connections, pids))
-            stop.set()
-            for thread in attackers:
-                thread.join()
-    alone, attacked = combined(alone), combined(attacked)
-    print_row("dash_unique", alone, None)
-    print_row("dash_unique+attack", attacked, alone)
-    answered = {str(s): statuses.count(s) for s in sorted(set(statuses), key=str)}
-    print(f"{len(statuses)} key-bombed posts of {len(body) / 1e6:.1f} MB, answers {answered}")
-    print(f"attack_p99_vs_alone={attacked['p99_ms'] / alone['p99_ms']:.2f}")
+        for name in ATTACKED:
+            run_wrk(wrk, port, scripts[name], 1, connections, pids)
+            alone, attacked, statuses = [], [], []
+            for _ in range(max(1, seconds // ROUND_SECONDS)):
+                alone.append(run_wrk(wrk, port, scripts[name], ROUND_SECONDS, connections, pids))
+                stop = threading.Event()
+                attackers = [threading.Thread(target=attack, args=(port, body, stop, statuses)) for _ in range(2)]
+                for thread in attackers:
+                    thread.start()
+                attacked.append(run_wrk(wrk, port, scripts[name], ROUND_SECONDS, connections, pids))
+                stop.set()
+                for thread in attackers:
+                    thread.join()
+            alone, attacked = combined(alone), combined(attacked)
+            print_row(name, alone, None)
+            print_row(f"{name}+attack", attacked, alone)
+            answered = {str(s): statuses.count(s) for s in sorted(set(statuses), key=str)}
+            print(f"  {len(statuses)} key-bombed posts of {len(body) / 1e6:.1f} MB meanwhile, answers {answered}")
+            print(f"  {name}_attack_p99_vs_alone={attacked['p99_ms'] / alone['p99_ms']:.2f}")
 
 
 def main(argv: list[str] | None = None) -> int:
