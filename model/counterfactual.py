@@ -36,12 +36,14 @@ from __future__ import annotations
 import itertools
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
-from twitchcause.priors import Priors
-
 from .engine import Engine
+
+if TYPE_CHECKING:
+    from twitchcause.priors import Priors
 
 
 @dataclass(frozen=True)

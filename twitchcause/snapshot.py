@@ -6,7 +6,9 @@ time. A snapshot keeps, in the engine cache (:mod:`twitchcause.cache`), the
 compiled engine and the engines of the random draws that give each
 posterior's interval, together with what answering a case reads of the
 priors: the vocabulary, the causes, the levels, the escalation rules with
-their resolved thresholds and the interval's level. It is stored under a hash of everything it was built
+their resolved thresholds, the interval's level, and for what would help the
+changes a person can make with the numbers of the exposures and causes they
+touch. It is stored under a hash of everything it was built
 from: every file of the priors folder, byte for byte, and every source file of
 the package (the code that turns words into numbers), plus the format and the
 numpy and Python versions. A changed file or changed code gives another key; a
@@ -32,7 +34,7 @@ import numpy as np
 
 from .cache import default_store
 
-SNAPSHOT_FORMAT = "snapshot-v1"
+SNAPSHOT_FORMAT = "snapshot-v2"
 PRIORS_KEY = "inference_priors"  # the array holding the priors' part, as JSON text
 ENSEMBLE_PREFIX = "ensemble:"  # the draws' arrays (twitchcause.model.uncertainty.Ensemble), under this prefix
 MAX_FOLDER_FILE_BYTES = 4 * 2**20  # larger files are not priors; such a folder is loaded the slow way
@@ -80,6 +82,24 @@ class SnapshotSetting:
     value: float
 
 
+SnapshotNumber = SnapshotSetting  # a resolved probability: only its value is read
+
+
+@dataclass(frozen=True)
+class SnapshotCausePrior:
+    leak: SnapshotNumber
+    links: dict[str, dict[str, SnapshotNumber]]
+
+
+@dataclass(frozen=True)
+class SnapshotChange:
+    risky: list[str]
+    safer: str
+    action: str
+    source: str
+    quote: str
+
+
 class SnapshotUncertainty:
     """The interval's level; any other setting is read from the folder."""
 
@@ -107,6 +127,18 @@ class SnapshotPriors:
             [SnapshotThreshold(**rule) for rule in data["thresholds"]],
         )
         self.uncertainty = SnapshotUncertainty(data["interval_level"], lambda: self._folder)
+        self.changes = {name: SnapshotChange(**change) for name, change in data["changes"].items()}
+        self.context = {
+            name: {state: SnapshotNumber(p) for state, p in numbers.items()}
+            for name, numbers in data["context"].items()
+        }
+        self.cause_priors = {
+            cause: SnapshotCausePrior(
+                SnapshotNumber(spec["leak"]),
+                {parent: {s: SnapshotNumber(p) for s, p in links.items()} for parent, links in spec["links"].items()},
+            )
+            for cause, spec in data["cause_priors"].items()
+        }
 
     def threshold(self, threshold) -> float:
         return threshold.value
@@ -148,6 +180,18 @@ def inference_data(priors) -> dict:
             for rule in priors.escalation.posterior_thresholds
         ],
         "interval_level": priors.uncertainty.level.value,
+        "changes": {
+            name: {field: getattr(change, field) for field in SnapshotChange.__dataclass_fields__}
+            for name, change in priors.changes.items()
+        },
+        "context": {name: {s: n.value for s, n in numbers.items()} for name, numbers in priors.context.items()},
+        "cause_priors": {
+            cause: {
+                "leak": spec.leak.value,
+                "links": {p: {s: n.value for s, n in links.items()} for p, links in spec.links.items()},
+            }
+            for cause, spec in priors.cause_priors.items()
+        },
     }
 
 
