@@ -20,26 +20,7 @@ from .labels import readable, state_label
 NOT_ANSWERED = "not answered"
 MOST_LIKELY = ""
 MOST_LIKELY_LABEL = "the most likely cause"
-TAGLINE = "Why is my toe, foot or leg twitching?"
 WAITING = "Your results appear here after a few answers, the warning signs first."
-
-
-# Dash's page, with a language and without the unlabelled <footer> Dash wraps its scripts in.
-INDEX_STRING = """<!DOCTYPE html>
-<html lang="en">
-<head>
-{%metas%}
-<title>{%title%}</title>
-{%favicon%}
-{%css%}
-</head>
-<body>
-{%app_entry%}
-{%config%}
-{%scripts%}
-{%renderer%}
-</body>
-</html>"""
 
 
 def answer_id(variable: str) -> dict:
@@ -226,16 +207,6 @@ def build_layout(model, examples) -> html.Div:
             dcc.Store(id="page-data", data=page_data(model, examples)),
             dcc.Store(id="drawn"),
             html.A("Skip to the questions", href="#answer-panel", className="visually-hidden-focusable"),
-            html.Header(
-                html.Div(
-                    html.H1(
-                        [html.Span("twitchcause", className="brand"), html.Span(TAGLINE, className="tagline")],
-                        className="h6 mb-0",
-                    ),
-                    className="container-lg",
-                ),
-                className="site-header bg-dark text-white py-2",
-            ),
             html.Div(
                 html.Div(
                     html.Div(

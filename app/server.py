@@ -10,7 +10,8 @@ import twitchcause.model as twitch_model
 from .api import register_api
 from .callbacks import register_callbacks
 from .examples import load_examples
-from .layout import INDEX_STRING, build_layout
+from .layout import build_layout
+from .page import prepare_page
 from .security import harden
 
 TITLE = "twitchcause: why is my leg twitching?"
@@ -32,7 +33,7 @@ def create_app(model: twitch_model.Model | None = None) -> Dash:
             {"name": "description", "content": twitch_model.DISCLAIMER},
         ],
     )
-    app.index_string = INDEX_STRING
+    prepare_page(app)
     app.layout = build_layout(model, examples)
     register_callbacks(app, model)
     register_api(app.server, model)
