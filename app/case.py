@@ -46,10 +46,9 @@ def source_title(model, source: str) -> str:
     return found.title if found else source
 
 
-def interval_of(result, cause: str) -> tuple[float, float] | None:
-    """The cause's 90% interval when the model gives one."""
-    intervals = getattr(result, "interval", None) or {}
-    return tuple(intervals[cause]) if cause in intervals else None
+def interval_numbers(evidence: dict[str, str], result) -> dict:
+    """Each cause's 90% interval, with the case it belongs to (the browser drops a stale one)."""
+    return {"case": evidence, "interval": {c: list(bounds) for c, bounds in result.interval.items()}}
 
 
 def alert_numbers(result, evidence: dict[str, str], model) -> dict:
@@ -86,8 +85,9 @@ def case_view(data, model) -> dict:
     -------
     dict
         ``answered`` (count), ``earned`` (bool), ``alert`` (see
-        :func:`alert_numbers`), ``causes`` (``[cause, posterior, prior, low,
-        high, word]``, most probable first; low/high None without an interval),
+        :func:`alert_numbers`), ``causes`` (``[cause, posterior, prior,
+        word]``, most probable first; the intervals follow separately, see
+        :func:`interval_numbers`),
         ``none`` (``[P(no listed cause), before any answer]``) and ``next``
         (``[variable, information gain in bits, is a warning sign]`` for every
         unanswered question, in the order to ask them).
@@ -95,11 +95,9 @@ def case_view(data, model) -> dict:
     evidence = stored_case(data, model)
     result = model.infer(evidence)
     words = model.display["probability_words"]
-    causes = []
-    for cause in result.ranking:
-        p = result.posterior[cause]
-        low, high = interval_of(result, cause) or (None, None)
-        causes.append([cause, p, result.prior[cause], low, high, probability_word(p, words)])
+    causes = [
+        [c, result.posterior[c], result.prior[c], probability_word(result.posterior[c], words)] for c in result.ranking
+    ]
     return {
         "answered": len(evidence),
         "earned": earned(evidence, model),
@@ -130,6 +128,7 @@ __all__ = [
     "alert_numbers",
     "case_from_link",
     "case_view",
+    "interval_numbers",
     "chosen_cause",
     "earned",
     "likely_causes",

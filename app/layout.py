@@ -7,9 +7,6 @@ the words under "Why?", the advice and the doctor's summary come from the server
 
 from __future__ import annotations
 
-import json
-
-import dash_bootstrap_components as dbc
 from dash import dcc, html
 
 import twitchcause.model as twitch_model
@@ -21,15 +18,6 @@ NOT_ANSWERED = "not answered"
 MOST_LIKELY = ""
 MOST_LIKELY_LABEL = "the most likely cause"
 WAITING = "Your results appear here after a few answers, the warning signs first."
-
-
-def answer_id(variable: str) -> dict:
-    return {"type": "answer", "variable": variable}
-
-
-def dom_id(component_id: dict) -> str:
-    """The element id Dash gives a pattern-matching component (keys sorted, compact JSON)."""
-    return json.dumps(component_id, sort_keys=True, separators=(",", ":"))
 
 
 def page_data(model, examples) -> dict:
@@ -48,41 +36,15 @@ def page_data(model, examples) -> dict:
         },
         "causes": {c: {"label": readable(c), "description": d} for c, d in model.priors.causes.items()},
         "examples": {name: e.evidence for name, e in examples.items()},
+        "groups": display["question_groups"],
+        "not_answered": NOT_ANSWERED,
         "levels": display["levels"],
         "interview": display["interview"],
         "no_clear_cause": {**no_clear, "source": source_title(model, no_clear["source"])},
     }
 
 
-def question_field(model, name: str, red_flags: set[str]) -> html.Div:
-    variable = model.variables[name]
-    options = [{"label": NOT_ANSWERED, "value": ""}] + [
-        {"label": state_label(variable, s), "value": s} for s in variable.states
-    ]
-    badge = html.Span("warning sign", className="badge text-bg-danger ms-1") if name in red_flags else None
-    return html.Div(
-        [
-            dbc.Label([variable.question, badge], html_for=dom_id(answer_id(name)), className="mb-1 small fw-semibold"),
-            # The visible "not answered" option clears an answer.
-            dbc.Select(id=answer_id(name), options=options, value="", placeholder=NOT_ANSWERED, size="sm"),
-        ],
-        className="question mb-2",
-        **{"data-variable": name},
-    )
-
-
 def form_section(model, examples) -> html.Section:
-    red_flags = set(model.red_flags)
-    groups = [
-        html.Fieldset(
-            [
-                html.Legend(group["heading"], className="h6 text-primary mt-2"),
-                *[question_field(model, n, red_flags) for n in group["variables"]],
-            ],
-            id=group["id"],
-        )
-        for group in model.display["question_groups"]
-    ]
     example_buttons = [
         html.Button(
             example.label,
@@ -106,7 +68,8 @@ def form_section(model, examples) -> html.Section:
                 **{"aria-label": "Example cases"},
             ),
             html.Div(html.Button("Reset all answers", id="reset", type="button", className="btn btn-link btn-sm px-0")),
-            html.Div(groups, id="questions"),
+            # Drawn in the browser from the page data: 32 native selects, no component per question.
+            html.Div(id="questions"),
         ],
         id="form-section",
         className="card card-body mb-3",
@@ -182,8 +145,12 @@ def results_section(model) -> html.Section:
                     html.H3("What you can do", className="h6"),
                     html.Div(id="advice", className="mb-3"),
                     html.H3("Why?", className="h6", id="why-title"),
-                    dbc.Label("Explain", html_for="why-cause", className="small fw-semibold mb-1"),
-                    dbc.Select(id="why-cause", options=cause_options, value=MOST_LIKELY, size="sm", className="mb-2"),
+                    html.Label("Explain", htmlFor="why-select", className="form-label small fw-semibold mb-1"),
+                    html.Select(
+                        [html.Option(o["label"], value=o["value"]) for o in cause_options],
+                        id="why-select",
+                        className="form-select form-select-sm mb-2",
+                    ),
                     html.Div(id="why", **{"aria-live": "polite"}),
                 ],
                 className="results-body",
@@ -206,6 +173,8 @@ def build_layout(model, examples) -> html.Div:
             dcc.Store(id="written-search"),
             dcc.Store(id="page-data", data=page_data(model, examples)),
             dcc.Store(id="drawn"),
+            dcc.Store(id="intervals"),
+            dcc.Store(id="why-cause", data=MOST_LIKELY),
             html.A("Skip to the questions", href="#answer-panel", className="visually-hidden-focusable"),
             html.Div(
                 html.Div(
@@ -230,9 +199,7 @@ def build_layout(model, examples) -> html.Div:
             html.Main(
                 html.Div(
                     [
-                        dbc.Alert(
-                            id="url-notice", color="warning", is_open=False, dismissable=True, className="small mb-2"
-                        ),
+                        html.Div(id="url-notice", className="alert alert-warning small mb-2", hidden=True),
                         html.Div(
                             [
                                 html.Div(

@@ -13,7 +13,7 @@ from dash import html
 
 import twitchcause.model as twitch_model
 
-from .case import alert_numbers, cause_name, chosen_cause, interval_of, likely_causes, source_title
+from .case import alert_numbers, cause_name, chosen_cause, likely_causes, source_title
 from .labels import percent, percent_range, probability_word, readable, state_label
 
 SUMMARY_TOP_CAUSES = 5
@@ -22,6 +22,9 @@ SUMMARY_TOP_CAUSES = 5
 def notices_view(notices: list[str]):
     """The list shown when a link held answers that had to be ignored."""
     return [
+        html.Button(
+            type="button", className="btn-close float-end", **{"aria-label": "Close", "data-dismiss": "url-notice"}
+        ),
         html.Strong("Some of the link could not be used, so it was ignored: "),
         html.Ul([html.Li(n) for n in notices], className="mb-0"),
     ]
@@ -136,10 +139,9 @@ def summary_view(evidence: dict[str, str], result, model, today: date | None = N
     top = [c for c in result.ranking if result.posterior[c] >= words[-2]["at_least"]][:SUMMARY_TOP_CAUSES]
     cause_rows = []
     for c in top:
-        interval = interval_of(result, c)
-        spread = f" ({percent_range(*interval)})" if interval else ""
+        spread = percent_range(*result.interval[c])
         word = probability_word(result.posterior[c], words)
-        cause_rows.append(html.Li(f"{readable(c)}: {percent(result.posterior[c])}{spread}, {word}"))
+        cause_rows.append(html.Li(f"{readable(c)}: {percent(result.posterior[c])} ({spread}), {word}"))
     no_clear = model.display["no_clear_cause"]
     cause_rows.append(
         html.Li(f"No clear cause: {percent(result.none_identified)}. {no_clear['text']}", className="no-clear")
@@ -163,7 +165,7 @@ def summary_view(evidence: dict[str, str], result, model, today: date | None = N
         else None,
         html.H3("Answers given", className="h6"),
         html.Ul(answers) if answers else html.P("No answers given."),
-        html.H3("Most likely causes (90% interval where given)", className="h6"),
+        html.H3("Most likely causes, each with its 90% interval", className="h6"),
         html.Ul(cause_rows),
         html.H3("What would help", className="h6") if helps else None,
         html.Ul([html.Li(s) for s in helps]) if helps else None,

@@ -26,7 +26,6 @@ from selenium.webdriver.common.print_page_options import PrintOptions
 from selenium.webdriver.support.ui import Select, WebDriverWait
 from werkzeug.serving import WSGIRequestHandler, make_server
 
-from twitchcause.app.layout import answer_id, dom_id
 from twitchcause.app.server import create_app
 
 CHROMIUM = "/usr/bin/chromium"
@@ -141,7 +140,7 @@ def ranking(browser) -> list[str]:
 
 
 def question(browser, variable: str) -> Select:
-    return Select(browser.find_element(By.XPATH, f"//select[@id='{dom_id(answer_id(variable))}']"))
+    return Select(browser.find_element(By.ID, f"q-{variable}"))
 
 
 def query_of(browser) -> str:
@@ -303,7 +302,7 @@ def test_bad_link_parameters_get_a_notice_in_the_page_until_the_address_is_clean
     assert "alert-danger" in alert_class(browser)  # weakness=yes was kept
     question(browser, "sleep").select_by_value("short")
     wait_for(browser, lambda d: query_of(d) == "sleep=short&weakness=yes", "a clean address")
-    wait_for(browser, lambda d: not d.find_elements(By.ID, "url-notice"), "the notice to go")
+    wait_for(browser, lambda d: not d.find_element(By.ID, "url-notice").is_displayed(), "the notice to go")
 
 
 def test_why_in_words_advice_and_cause_descriptions_by_keyboard(browser, base_url, loaded_model):
@@ -368,7 +367,7 @@ def test_the_summary_for_a_doctor_prints_on_at_most_two_pages(browser, base_url)
 def test_click_to_updated_chart_latency(browser, base_url):
     open_page(browser, base_url, "?weakness=no&muscle_wasting=no&walking_difficulty=no")
     wait_for(browser, results_shown, "the results")
-    select_id = dom_id(answer_id("sleep"))
+    select_id = "q-sleep"
     timings = []
     for i in range(LATENCY_CLICKS):
         value = ("short", "adequate")[i % 2]
@@ -380,9 +379,8 @@ def test_click_to_updated_chart_latency(browser, base_url):
             let start;
             const observer = new MutationObserver(() => { observer.disconnect(); done(performance.now() - start); });
             observer.observe(target, {childList: true, subtree: true});
-            const setter = Object.getOwnPropertyDescriptor(HTMLSelectElement.prototype, 'value').set;
             start = performance.now();
-            setter.call(select, value);
+            select.value = value;
             select.dispatchEvent(new Event('change', {bubbles: true}));
             """,
             select_id,

@@ -11,6 +11,7 @@
   var userChange = false; // the next case change came from a person, so the address follows it
   var focusQuestion = false;
   var modeMarked = false;
+  var intervals = null; // {cause: [low, high]} of the case drawn, or null while they are on their way
 
   function noUpdate() {
     return window.dash_clientside.no_update;
@@ -74,21 +75,31 @@
   }
 
   // -- the bars -------------------------------------------------------------------------------
+  function intervalText(name) {
+    var bounds = intervals && intervals[name];
+    return bounds ? "(" + percent(bounds[0]).replace("%", "") + "\u2013" + percent(bounds[1]) + ")" : "";
+  }
+
+  function bandStyle(name) {
+    var bounds = intervals && intervals[name];
+    return bounds ? "left:" + bounds[0] * 100 + "%;width:" + (bounds[1] - bounds[0]) * 100 + "%" : "display:none";
+  }
+
   function drawCauses() {
     var list = document.getElementById("causes");
     var open = {};
     list.querySelectorAll("details[open]").forEach(function (d) { open[d.parentNode.dataset.cause] = true; });
     list.innerHTML = view.causes
       .map(function (c) {
-        var name = c[0], p = c[1], prior = c[2], low = c[3], high = c[4], word = c[5];
+        var name = c[0], p = c[1], prior = c[2], word = c[3];
         var info = page.causes[name];
-        var interval = low === null ? "" : ' <span class="interval">(' + percent(low).replace("%", "") + "\u2013" + percent(high) + ")</span>";
-        var band = low === null ? "" : '<span class="band" style="left:' + low * 100 + "%;width:" + (high - low) * 100 + '%"></span>';
         return (
           '<li class="cause" data-cause="' + esc(name) + '"><details' + (open[name] ? " open" : "") + "><summary>" +
           '<span class="cause-name">' + esc(info.label) + "</span>" +
-          '<span class="cause-value"><strong>' + percent(p) + "</strong> " + esc(word) + interval + "</span>" +
-          '<span class="bar" aria-hidden="true">' + band + '<span class="fill" style="width:' + p * 100 + '%"></span>' +
+          '<span class="cause-value"><strong>' + percent(p) + "</strong> " + esc(word) +
+          ' <span class="interval">' + intervalText(name) + "</span></span>" +
+          '<span class="bar" aria-hidden="true"><span class="band" style="' + bandStyle(name) + '"></span>' +
+          '<span class="fill" style="width:' + p * 100 + '%"></span>' +
           '<span class="tick" style="left:' + prior * 100 + '%"></span></span></summary>' +
           '<p class="cause-more small mb-1">' + esc(info.description) + " Before any answer: " + percent(prior) + ". " +
           '<button type="button" class="btn btn-link btn-sm p-0 align-baseline" data-why="' + esc(name) + '">Why?</button></p>' +
@@ -102,6 +113,51 @@
       esc(none.text) + ' <span class="text-body-secondary">Source: <cite>' + esc(none.source) + "</cite></span>";
     var results = document.getElementById("results");
     results.classList.toggle("results-waiting", !(view.earned || interview.finished));
+  }
+
+  // Intervals come a moment after the bars; only those of the case on screen are drawn.
+  function drawIntervalsNow() {
+    document.querySelectorAll("#causes .cause").forEach(function (row) {
+      var name = row.dataset.cause;
+      row.querySelector(".interval").textContent = intervalText(name);
+      row.querySelector(".band").setAttribute("style", bandStyle(name));
+    });
+  }
+
+  // -- the full form: native selects drawn once from the page data ------------------------------
+  function drawForm() {
+    var box = document.getElementById("questions");
+    if (!box || box.childElementCount) return;
+    box.innerHTML = page.groups
+      .map(function (group) {
+        return (
+          '<fieldset id="' + esc(group.id) + '"><legend class="h6 text-primary mt-2">' + esc(group.heading) + "</legend>" +
+          group.variables
+            .map(function (name) {
+              var v = page.variables[name];
+              var options = [["", page.not_answered]].concat(v.states).map(function (s) {
+                return '<option value="' + esc(s[0]) + '"' + (current[name] === s[0] ? " selected" : "") + ">" + esc(s[1]) + "</option>";
+              });
+              return (
+                '<div class="question mb-2" data-variable="' + esc(name) + '"><label class="form-label mb-1 small fw-semibold" for="q-' +
+                esc(name) + '">' + esc(v.question) + (v.flag ? ' <span class="badge text-bg-danger">warning sign</span>' : "") +
+                '</label><select class="form-select form-select-sm" id="q-' + esc(name) + '" data-question="' + esc(name) + '">' +
+                options.join("") + "</select></div>"
+              );
+            })
+            .join("") +
+          "</fieldset>"
+        );
+      })
+      .join("");
+  }
+
+  function syncForm() {
+    Object.keys(page.variables).forEach(function (name) {
+      var select = document.getElementById("q-" + name);
+      var want = current[name] || "";
+      if (select && select.value !== want) select.value = want;
+    });
   }
 
   // -- the interview --------------------------------------------------------------------------
@@ -217,6 +273,19 @@
     document.getElementById("results-heading").focus({ preventScroll: true });
   }
 
+  document.addEventListener("change", function (event) {
+    var target = event.target;
+    if (!page) return;
+    if (target.dataset.question) {
+      var next = Object.assign({}, current);
+      if (target.value) next[target.dataset.question] = target.value;
+      else delete next[target.dataset.question];
+      setCase(next);
+    } else if (target.id === "why-select") {
+      window.dash_clientside.set_props("why-cause", { data: target.value });
+    }
+  });
+
   document.addEventListener("click", function (event) {
     var target = event.target.closest("button, summary");
     if (!target || !page) return;
@@ -242,8 +311,10 @@
       restartInterview();
       setCase({});
     } else if (target.id === "print-summary") window.print();
+    else if (d.dismiss) document.getElementById(d.dismiss).hidden = true;
     else if (d.why) {
-      window.dash_clientside.set_props("why-cause", { value: d.why });
+      document.getElementById("why-select").value = d.why;
+      window.dash_clientside.set_props("why-cause", { data: d.why });
       document.getElementById("why-title").scrollIntoView({ block: "start" });
     }
   });
@@ -270,40 +341,34 @@
         page = pageData;
         view = numbers;
         pending = false;
+        intervals = null;
+        drawForm();
         drawAlert();
         drawCauses();
         drawInterview();
         window.twitchcauseDrawn = (window.twitchcauseDrawn || 0) + 1;
         return noUpdate();
       },
+      // The intervals of a case arrived: draw them if that case is still the one on screen.
+      drawIntervals: function (data) {
+        if (!data || !sameCase(data.case, current)) return noUpdate();
+        intervals = data.interval;
+        drawIntervalsNow();
+        return noUpdate();
+      },
       // The case changed: the address and the form follow (only the questions whose answer changed).
-      syncPage: function (evidence, search, values, pageData) {
+      syncPage: function (evidence, search, pageData) {
         page = page || pageData;
         current = evidence || {};
+        drawForm();
+        syncForm();
         var pairs = Object.keys(page.variables)
           .filter(function (n) { return current[n]; })
           .map(function (n) { return encodeURIComponent(n) + "=" + encodeURIComponent(current[n]); });
         var query = pairs.length ? "?" + pairs.join("&") : "";
         var write = userChange && query !== (search || "");
         userChange = false;
-        var items = window.dash_clientside.callback_context.states_list[1];
-        var answers = items.map(function (item) {
-          var want = current[item.id.variable] || "";
-          return want === (item.value || "") ? noUpdate() : want;
-        });
-        return [write ? query : noUpdate(), write ? query : noUpdate(), answers];
-      },
-      // A question of the full form was answered or cleared.
-      fromForm: function (values, stored) {
-        var items = window.dash_clientside.callback_context.inputs_list[0];
-        var next = {};
-        items.forEach(function (item) {
-          if (item.value) next[item.id.variable] = item.value;
-        });
-        if (sameCase(next, stored || {})) return noUpdate();
-        current = next;
-        userChange = true;
-        return next;
+        return [write ? query : noUpdate(), write ? query : noUpdate()];
       },
   };
 })();
