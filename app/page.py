@@ -25,7 +25,8 @@ INDEX_STRING = f"""<!DOCTYPE html>
 <body>
 <header class="site-header bg-dark text-white py-2">
 <div class="container-lg"><h1 class="h6 mb-0"><span class="brand">twitchcause</span>
-<span class="tagline">{TAGLINE}</span></h1></div>
+<span class="tagline">{TAGLINE}</span></h1>
+<p class="small mb-0 header-note">It informs; it does not diagnose.</p></div>
 </header>
 {{%app_entry%}}
 {{%config%}}

@@ -362,6 +362,11 @@ def test_the_summary_for_a_doctor_prints_on_at_most_two_pages(browser, base_url)
     measured("doctor_summary_pages", pages)
     assert 1 <= pages <= A4_PAGES
     (ARTIFACTS / "doctor-summary.pdf").write_bytes(pdf)
+    browser.execute_cdp_cmd("Emulation.setEmulatedMedia", {"media": "print"})
+    try:
+        screenshot(browser, "doctor-summary-print")
+    finally:
+        browser.execute_cdp_cmd("Emulation.setEmulatedMedia", {"media": ""})
 
 
 def test_click_to_updated_chart_latency(browser, base_url):
