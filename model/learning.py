@@ -320,11 +320,15 @@ def learn_tables(priors: Priors, cases: pd.DataFrame, ess: float) -> Learned:
     Raises
     ------
     ValueError
-        For a node missing from ``cases``, or a state outside the node's states.
+        For a node missing from ``cases``, a state outside the node's states, or
+        an ``ess`` that is not positive (a column without cases would have no
+        distribution).
     """
     from pgmpy.models import DiscreteBayesianNetwork
     from pgmpy.parameter_estimator import DiscreteBayesianEstimator
 
+    if not ess > 0:
+        raise ValueError(f"ess must be a positive number of cases' worth, got {ess}")
     tables = node_tables(priors)
     _check_cases(cases, {node: t.states for node, t in tables.items()})
     cards = {node: len(t.states) for node, t in tables.items()}

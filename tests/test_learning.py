@@ -191,3 +191,9 @@ def test_cases_with_a_state_outside_the_vocabulary_are_refused(priors, simulated
     bad.loc[bad.index[0], "caffeine_intake"] = "lots"
     with pytest.raises(ValueError, match="caffeine_intake"):
         learning.learn_tables(priors, pd.DataFrame(bad), ess=10)
+
+
+@pytest.mark.parametrize("ess", [0, -1.0, float("nan")])
+def test_an_ess_that_is_not_positive_is_refused(priors, simulated, ess):
+    with pytest.raises(ValueError, match="ess must be a positive number of cases' worth"):
+        learning.learn_tables(priors, simulated.iloc[:10], ess=ess)
