@@ -251,16 +251,32 @@ def score(frame: pd.DataFrame, model: Model, first_row: int = 1) -> tuple[dict[s
     good[list(problems)] = False
     bad = np.flatnonzero(~good)
     rejected = frame.iloc[bad].astype(object).assign(error=[problems[i] for i in bad.tolist()])
-    kept, kept_codes = frame[good], codes[good]
-    marginals = _factored(model).marginals(kept_codes)
+    kept = frame[good]
+    distinct, inverse = _distinct(codes[good])
+    marginals = _factored(model).marginals(distinct)
     posterior = {cause: marginals[:, i] for i, cause in enumerate(model.causes)}
-    columns = {model.engine.variables[i]: kept_codes[:, i] for i in range(kept_codes.shape[1])}
-    ranks = level_ranks(model.priors, columns, posterior, len(kept))
+    columns = {model.engine.variables[i]: distinct[:, i] for i in range(distinct.shape[1])}
+    ranks = level_ranks(model.priors, columns, posterior, len(distinct))[inverse]
+    marginals = marginals[inverse]
+    posterior = {cause: marginals[:, i] for i, cause in enumerate(model.causes)}
     out = {name: _as_text(kept[name]) for name in kept.columns}
     out |= {f"posterior_{cause}": posterior[cause] for cause in model.causes}
     out["p_none_identified"] = marginals[:, -1]
     out["escalation"] = np.array(model.priors.levels, dtype=object)[ranks]
     return out, rejected, problems
+
+
+def _distinct(codes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The distinct rows of ``codes`` and, for each row, the index of its distinct row.
+
+    Rows are compared as bytes (a code fits in one: states are few), which
+    costs far less than the arithmetic a repeated row saves.
+    """
+    if not codes.size or codes.max() >= 127:
+        return codes, np.arange(len(codes))
+    packed = np.ascontiguousarray(codes, dtype=np.int8).view(np.dtype((np.void, codes.shape[1]))).ravel()
+    _, first, inverse = np.unique(packed, return_index=True, return_inverse=True)
+    return codes[first], inverse.reshape(-1)
 
 
 def _factored(model: Model) -> FactoredBatch:
