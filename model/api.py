@@ -281,7 +281,8 @@ class Model:
 
         :meth:`Result.to_dict`, plus ``explanation`` (each answer's contribution
         to the cause ``explain``) and ``next`` (the ``next`` most useful
-        unanswered questions) when asked for.
+        unanswered questions) when asked for, ``what_would_help``, and
+        ``priors``: the folder and the fingerprint of the numbers behind it.
 
         Raises
         ------
@@ -302,6 +303,7 @@ class Model:
         if next is not None:
             extras["next"] = [q.to_dict() for q in self.ask_next(result.evidence, next)]
         extras["what_would_help"] = [h.to_dict() for h in self.what_would_help(result.evidence)]
+        extras["priors"] = {"folder": str(self.priors.directory), "fingerprint": self.priors.fingerprint}
         return result.to_dict(extras)
 
     def what_would_help(self, evidence: Mapping[str, object] | None) -> list:

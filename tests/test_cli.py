@@ -440,3 +440,18 @@ def test_a_closed_pipe_on_stdout_is_quiet():
     err = proc.stderr.read().decode()
     assert proc.wait(timeout=120) == 0
     assert err == ""
+
+
+def test_results_name_the_priors_folder_and_its_fingerprint(capsys, tmp_path):
+    import shutil
+
+    from twitchcause import priors
+
+    status, out, _ = run(capsys, "infer", "caffeine_intake=high", "--json")
+    named = json.loads(out)["priors"]
+    assert status == 0 and named["folder"] == str(priors.DEFAULT_DIR)
+    assert named["fingerprint"] == priors.load_priors().fingerprint
+    folder = tmp_path / "copy"
+    shutil.copytree(priors.DEFAULT_DIR, folder, ignore=shutil.ignore_patterns("*.py", "__pycache__"))
+    status, out, _ = run(capsys, "infer", "caffeine_intake=high", "--priors", str(folder))
+    assert status == 0 and f"priors: {folder} (fingerprint {named['fingerprint']})" in out

@@ -108,6 +108,7 @@ def format_table(result: Result, model: Model) -> str:
     lines += ["", f"escalation: {esc.level} - {model.priors.level_descriptions[esc.level]}"]
     for reason in esc.reasons:
         lines.append(f"  - [{reason.rule}] {reason.message} (source: {reason.source})")
+    lines += ["", f"priors: {model.priors.directory} (fingerprint {model.priors.fingerprint})"]
     return "\n".join(lines)
 
 

@@ -117,7 +117,8 @@ class SnapshotPriors:
     """What inference reads of a priors folder; any other attribute loads and validates the folder first."""
 
     def __init__(self, directory: Path | None, data: dict):
-        self.directory = directory
+        self.directory = directory if directory is not None else _default_priors_dir()
+        self.fingerprint: str = data["fingerprint"]
         self.causes: dict[str, str] = dict(data["causes"])
         self.variables = {v["name"]: SnapshotVariable(**{**v, "states": tuple(v["states"])}) for v in data["variables"]}
         self.levels: tuple[str, ...] = tuple(data["levels"])
@@ -161,6 +162,7 @@ class SnapshotPriors:
 def inference_data(priors) -> dict:
     """The part of a validated :class:`~twitchcause.priors.Priors` that answering a case reads."""
     return {
+        "fingerprint": priors.fingerprint,
         "causes": dict(priors.causes),
         "variables": [
             {"name": name, "question": v.question, "states": list(v.states), "state_labels": dict(v.state_labels)}
