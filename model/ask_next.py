@@ -53,29 +53,27 @@ def _ranks_after_answers(engine: Engine, priors: Priors, evidence: Mapping[str, 
     """The escalation rank after each answer: the same as :func:`level_rank`, computed in bulk.
 
     An answer can only change the rules that name its variable, so only those
-    are re-run; posterior thresholds are compared for all answers at once.
+    are re-run (for the few variables a rule names); posterior thresholds are
+    compared for all answers at once.
     """
     order = {level: i for i, level in enumerate(priors.levels)}
-    by_threshold = np.zeros(len(pairs), dtype=int)
+    ranks = np.zeros(len(pairs), dtype=int)
     for rule in priors.escalation.posterior_thresholds:
         passed = marginals[:, engine.causes.index(rule.cause)] > priors.threshold(rule)
-        by_threshold = np.maximum(by_threshold, np.where(passed, order[rule.level], 0))
+        ranks = np.maximum(ranks, np.where(passed, order[rule.level], 0))
     rules = priors.escalation.rules
     fired_now = [rule_fires(rule, evidence) for rule in rules]
-    by_variable: dict[str, tuple[int, list]] = {}  # variable -> (rank of the rules it cannot change, its rules)
-    by_rules = []
-    for name, state in pairs:
-        if name not in by_variable:
-            names_it = [name in r.when or name in r.unless for r in rules]
-            naming = [r for r, named in zip(rules, names_it) if named]
-            others = max(
-                (order[r.level] for r, f, named in zip(rules, fired_now, names_it) if f and not named), default=0
+    by_rules = np.full(len(pairs), max((order[r.level] for r, f in zip(rules, fired_now) if f), default=0))
+    named = {name for r in rules for name in (*r.when, *r.unless)}
+    for name in named & {name for name, _ in pairs}:
+        naming = [name in r.when or name in r.unless for r in rules]
+        others = max((order[r.level] for r, f, n in zip(rules, fired_now, naming) if f and not n), default=0)
+        for k in [k for k, (variable, _) in enumerate(pairs) if variable == name]:
+            answered = {**evidence, name: pairs[k][1]}
+            by_rules[k] = max(
+                [others, *(order[r.level] for r, n in zip(rules, naming) if n and rule_fires(r, answered))]
             )
-            by_variable[name] = (others, naming)
-        others, naming = by_variable[name]
-        answered = {**evidence, name: state} if naming else evidence
-        by_rules.append(max([others, *(order[r.level] for r in naming if rule_fires(r, answered))]))
-    return [max(r, t) for r, t in zip(by_rules, by_threshold.tolist())]
+    return np.maximum(ranks, by_rules).tolist()
 
 
 def ask_next(engine: Engine, priors: Priors, evidence: Mapping[str, str], n: int | None = None) -> list[NextQuestion]:
@@ -83,26 +81,23 @@ def ask_next(engine: Engine, priors: Priors, evidence: Mapping[str, str], n: int
     current, pairs, p_answer, marginals = engine.after_each_answer(engine.encode(evidence), evidence)
     if not pairs:
         return []
-    entropy_after = summed_entropy(marginals)
     entropy_now = float(summed_entropy(current))
-
     rank_now = level_rank(priors, evidence, dict(zip(engine.causes, current)))
-    ranks = _ranks_after_answers(engine, priors, evidence, pairs, marginals)
-    gain: dict[str, float] = {}
-    rises: dict[str, float] = {}
-    for (name, _), p, after, rank in zip(pairs, p_answer.tolist(), entropy_after.tolist(), ranks):
-        gain[name] = gain.get(name, entropy_now) - p * after
-        rises[name] = rises.get(name, 0.0) + (p if rank > rank_now else 0.0)
+    rises_level = np.array(_ranks_after_answers(engine, priors, evidence, pairs, marginals)) > rank_now
+    names = [name for name, _ in pairs]
+    starts = [k for k, name in enumerate(names) if k == 0 or name != names[k - 1]]  # pairs come variable by variable
+    expected_after = np.add.reduceat(p_answer * summed_entropy(marginals), starts)
+    rises = np.add.reduceat(np.where(rises_level, p_answer, 0.0), starts)
     flags = set(red_flag_variables(priors))
     ranked = [
         NextQuestion(
-            name,
-            priors.variables[name].question,
-            max(float(gain[name]), 0.0),
-            min(float(rises[name]), 1.0),
-            name in flags,
+            names[k],
+            priors.variables[names[k]].question,
+            max(entropy_now - after, 0.0),
+            min(p, 1.0),
+            names[k] in flags,
         )
-        for name in gain
+        for k, after, p in zip(starts, expected_after.tolist(), rises.tolist())
     ]
     ranked.sort(key=lambda q: (not q.red_flag, -q.information_gain, q.variable))
     return ranked if n is None else ranked[:n]

@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import hashlib
 import itertools
+import math
 import threading
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -246,10 +247,14 @@ class Engine:
             blocks = np.flatnonzero(answered).tolist()
             rows = self.joint_rows(blocks)
             log_joint = np.zeros(len(self.base))
-            for b in blocks:
-                log_joint += rows[self._offsets[b] + patterns[b]]
+            for row in (self._offsets[blocks] + patterns[blocks]).tolist():
+                log_joint += rows[row]
             log_joint += self.base
-            top = log_joint.max()
+            top = float(log_joint.max())
+            if not math.isfinite(top):
+                raise ImpossibleEvidenceError(impossible_message(evidence))
+            log_joint -= top
+            return np.exp(log_joint, out=log_joint), top
         else:
             from scipy.sparse import csr_matrix
 
@@ -265,7 +270,7 @@ class Engine:
         if not np.all(np.isfinite(top)):
             raise ImpossibleEvidenceError(impossible_message(evidence))
         log_joint -= top
-        return np.exp(log_joint, out=log_joint), top if codes.ndim == 1 else top[:, 0]
+        return np.exp(log_joint, out=log_joint), top[:, 0]
 
     def joint_posterior(self, evidence: Mapping[str, str]) -> tuple[np.ndarray, float]:
         """Posterior over joint cause states and ``log P(evidence)`` for one case."""
@@ -375,7 +380,7 @@ class Engine:
             before = what_if.row_offset[pairs] + patterns[what_if.pair_block[pairs]]
             after_rows, before_rows = what_if.factors[before + what_if.pair_step[pairs]], what_if.factors[before]
             ratio = np.divide(after_rows, before_rows, out=np.zeros_like(after_rows), where=before_rows > 0)
-            by_scope = np.vstack([what_if.scope_sums @ masses, np.zeros((1, masses.shape[1]))])
+            by_scope = what_if.scope_sums(joint)
             local_sums = by_scope[what_if.scope_rows[what_if.pair_scope[pairs]]]  # (pairs, local states, causes + 1)
             answered[pairs] = np.einsum("pl,plc->pc", ratio, local_sums)
         expanded = scratch.expanded
@@ -533,19 +538,55 @@ class _WhatIf:
             offsets[b] = start
             start += len(table)
         self.row_offset = np.array([offsets.get(b, 0) for b in self.pair_block], dtype=np.intp)
-        # each distinct small scope: its rows in scope_sums (0/1 over the joint), padded to SMALL_SCOPE
-        scopes = sorted({engine.blocks[b].scope for b in small_blocks})
+        # Summing the masses onto each small scope, in two steps: the joint index is (high causes, low
+        # causes); first onto the low causes of each scope (one product for every distinct low part), then
+        # onto its high causes. About a quarter of the arithmetic of one 0/1 row per local state of every scope.
+        self.low_bits = n // 2
+        high = 2 ** (n - self.low_bits)
+        low = 2**self.low_bits
+        self.low_major = (np.arange(low)[:, None] + low * np.arange(high)[None, :]).ravel()  # joint of (low, high)
+        self.presence_low_major = engine._presence_and_one[self.low_major]
+
+        def indicator(scope, bits):
+            return (local_index(scope, bits)[None, :] == np.arange(2 ** len(scope))[:, None]).astype(float)
+
+        scopes = sorted({engine.blocks[b].scope for b in small_blocks}, key=lambda s: (self._split(s), s))
         index = {scope: k for k, scope in enumerate(scopes)}
-        indicator, rows, start = [], [], 0
-        for scope in scopes:
-            local = local_index(scope, n)
-            indicator.append((local[None, :] == np.arange(2 ** len(scope))[:, None]).astype(float))
-            padding = [-1] * (SMALL_SCOPE - 2 ** len(scope))  # -1: the zero row after the sums
-            rows.append(list(range(start, start + 2 ** len(scope))) + padding)
-            start += 2 ** len(scope)
-        self.scope_sums = np.vstack(indicator) if indicator else np.zeros((0, 2**n))
-        self.scope_rows = np.array(rows, dtype=np.intp).reshape(len(scopes), SMALL_SCOPE)
+        low_parts = sorted({self._split(s)[0] for s in scopes})
+        self.low_sums = np.vstack([indicator(part, self.low_bits) for part in low_parts] or [np.zeros((0, low))])
+        low_start = np.cumsum([0] + [2 ** len(part) for part in low_parts])
+        self.groups = []  # per low part: its rows in low_sums, 0/1 rows over the high causes, its rows in the sums
+        rows, start = [], 0
+        for k, part in enumerate(low_parts):
+            members = [s for s in scopes if self._split(s)[0] == part]
+            highs = np.vstack(
+                [indicator(tuple(c - self.low_bits for c in self._split(s)[1]), n - self.low_bits) for s in members]
+            )
+            size = sum(2 ** len(s) for s in members)
+            self.groups.append((int(low_start[k]), 2 ** len(part), highs, start, start + size))
+            for s in members:
+                rows.append(list(range(start, start + 2 ** len(s))) + [-1] * (SMALL_SCOPE - 2 ** len(s)))
+                start += 2 ** len(s)
+        self.sums_rows = start
+        self.scope_rows = np.array(rows, dtype=np.intp).reshape(len(scopes), SMALL_SCOPE)  # -1: a zero row
         self.pair_scope = np.array([index.get(engine.blocks[b].scope, 0) for b in self.pair_block], dtype=np.intp)
+
+    def _split(self, scope: tuple[int, ...]) -> tuple[tuple[int, ...], tuple[int, ...]]:
+        return tuple(c for c in scope if c < self.low_bits), tuple(c for c in scope if c >= self.low_bits)
+
+    def scope_sums(self, joint: np.ndarray) -> np.ndarray:
+        """The masses (joint posterior times each cause's presence, then 1) summed onto each small scope.
+
+        Rows as :attr:`scope_rows` gives them, then a row of zeros.
+        """
+        low, width = 2**self.low_bits, self.presence_low_major.shape[1]
+        masses = (self.presence_low_major * joint[self.low_major][:, None]).reshape(low, -1)
+        on_low = self.low_sums @ masses  # (rows of every low part, high states x (causes + 1))
+        sums = np.zeros((self.sums_rows + 1, width))
+        for low_start, low_size, highs, start, stop in self.groups:
+            part = on_low[low_start : low_start + low_size].reshape(low_size, -1, width).transpose(1, 0, 2)
+            sums[start:stop] = (highs @ part.reshape(part.shape[0], -1)).reshape(-1, width)
+        return sums
 
 
 class EngineStore(Protocol):
