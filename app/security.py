@@ -33,7 +33,7 @@ WILDCARDS = ('["ALL"]', '["ALLSMALLER"]', '["MATCH"]')
 ROBOTS_TXT = "User-agent: *\nAllow: /$\nDisallow: /\n"
 
 # `script-src` also names the hashes of the page's inline scripts (see `harden`); styles may
-# be inline because Dash and plotly.js set them on elements. The case lives in the address,
+# be inline because Dash's components set them on elements. The case lives in the address,
 # so no address is ever sent to another site (`no-referrer`).
 CONTENT_SECURITY_POLICY = (
     "default-src 'self'; script-src 'self' {hashes}; style-src 'self' 'unsafe-inline'; "
