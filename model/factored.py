@@ -23,7 +23,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .engine import CHUNK, UNKNOWN, Engine
+from .engine import CHUNK, Engine
 
 # Joint weights are products of factors of at most 1; below this a case is redone by the engine in log
 # space rather than lose digits to underflow (a few hundred orders of magnitude above the smallest double).
@@ -60,10 +60,7 @@ def _joint_index(causes: list[int]) -> np.ndarray:
 @dataclass(frozen=True)
 class _Factor:
     half: str  # "a", "b" or "both"
-    table: np.ndarray  # (patterns, entries of its half), probabilities
-    columns: np.ndarray  # the block's variables, as columns of the codes
-    unknown: np.ndarray  # each variable's unknown digit (states)
-    place: np.ndarray  # place value of each variable's digit
+    table: np.ndarray  # (patterns, entries of its half), probabilities; rows as Engine.patterns numbers them
     neutral: bool  # its all-unknown row is all ones: cases that answer nothing in it skip it
 
 
@@ -89,17 +86,7 @@ class FactoredBatch:
                 half, table = "b", values[:, to_b]
             else:
                 half, table = "both", values[:, as_engine]
-            radices = np.array(block.radices, dtype=np.int64)
-            self.factors.append(
-                _Factor(
-                    half,
-                    np.ascontiguousarray(table),
-                    np.array([engine.variables.index(v) for v in block.variables], dtype=np.int64),
-                    radices - 1,
-                    np.array([int(np.prod(radices[k + 1 :])) for k in range(len(radices))], dtype=np.int64),
-                    bool(np.all(values[-1] == 1.0)),
-                )
-            )
+            self.factors.append(_Factor(half, np.ascontiguousarray(table), bool(np.all(values[-1] == 1.0))))
         self._scratch = threading.local()
         presence = engine.presence[as_engine]  # (joint, causes) in the chunk's layout
         self._a_presence = np.ascontiguousarray(presence[:: 2**low, self.a].T)  # (|A|, 2**|A|)
@@ -116,9 +103,11 @@ class FactoredBatch:
             For a case the network gives probability zero.
         """
         codes = np.atleast_2d(codes)
+        patterns = self.engine.patterns(codes)  # (cases, blocks): the row each case reads in each block
         out = np.empty((len(codes), len(self.engine.causes) + 1))
         for start in range(0, len(codes), CHUNK):
-            out[start : start + CHUNK] = self._chunk(codes[start : start + CHUNK])
+            stop = start + CHUNK
+            out[start:stop] = self._chunk(patterns[start:stop], codes[start:stop])
         return out
 
     def _buffers(self, cases: int) -> dict[str, np.ndarray]:
@@ -136,17 +125,14 @@ class FactoredBatch:
             scratch.arrays = {name: np.empty((CHUNK, size)) for name, size in sizes.items()}
         return {name: array[:cases] for name, array in scratch.arrays.items()}
 
-    def _chunk(self, codes: np.ndarray) -> np.ndarray:
+    def _chunk(self, patterns: np.ndarray, codes: np.ndarray) -> np.ndarray:
         cases = len(codes)
         buffers = self._buffers(cases)
         a, b, joint, picked, taken = (buffers[k] for k in ("a", "b", "joint", "picked", "taken"))
         a.fill(1.0)
         b.fill(1.0)
         spanning = []
-        for factor in self.factors:
-            digits = codes[:, factor.columns]
-            digits = np.where(digits == UNKNOWN, factor.unknown, digits)
-            rows = digits @ factor.place
+        for factor, rows in zip(self.factors, patterns.T):
             if factor.half == "both":
                 spanning.append((factor, rows))
                 continue
