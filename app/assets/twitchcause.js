@@ -124,7 +124,12 @@
     });
   }
 
-  // -- the full form: native selects drawn once from the page data ------------------------------
+  // -- the full form: one group of radio buttons per question, drawn once from the page data ------
+  // Answers wrap onto several lines where they are long; arrow keys move within a question.
+  function choiceId(name, state) {
+    return "q-" + name + "-" + (state || "unanswered");
+  }
+
   function drawForm() {
     var box = document.getElementById("questions");
     if (!box || box.childElementCount) return;
@@ -135,14 +140,19 @@
           group.variables
             .map(function (name) {
               var v = page.variables[name];
-              var options = [["", page.not_answered]].concat(v.states).map(function (s) {
-                return '<option value="' + esc(s[0]) + '"' + (current[name] === s[0] ? " selected" : "") + ">" + esc(s[1]) + "</option>";
+              var choices = [["", page.not_answered]].concat(v.states).map(function (s) {
+                var id = esc(choiceId(name, s[0]));
+                return (
+                  '<input type="radio" class="btn-check" name="q-' + esc(name) + '" id="' + id + '" value="' + esc(s[0]) +
+                  '" data-question="' + esc(name) + '"' + ((current[name] || "") === s[0] ? " checked" : "") + ">" +
+                  '<label class="btn btn-sm ' + (s[0] ? "btn-outline-primary" : "btn-outline-secondary") + '" for="' + id + '">' +
+                  esc(s[1]) + "</label>"
+                );
               });
               return (
-                '<div class="question mb-2" data-variable="' + esc(name) + '"><label class="form-label mb-1 small fw-semibold" for="q-' +
-                esc(name) + '">' + esc(v.question) + (v.flag ? ' <span class="badge text-bg-danger">warning sign</span>' : "") +
-                '</label><select class="form-select form-select-sm" id="q-' + esc(name) + '" data-question="' + esc(name) + '">' +
-                options.join("") + "</select></div>"
+                '<fieldset class="question mb-2" data-variable="' + esc(name) + '"><legend class="form-label small fw-semibold mb-1">' +
+                esc(v.question) + (v.flag ? ' <span class="badge text-bg-danger">warning sign</span>' : "") +
+                '</legend><div class="answers">' + choices.join("") + "</div></fieldset>"
               );
             })
             .join("") +
@@ -154,9 +164,8 @@
 
   function syncForm() {
     Object.keys(page.variables).forEach(function (name) {
-      var select = document.getElementById("q-" + name);
-      var want = current[name] || "";
-      if (select && select.value !== want) select.value = want;
+      var input = document.getElementById(choiceId(name, current[name]));
+      if (input && !input.checked) input.checked = true;
     });
   }
 
@@ -276,7 +285,7 @@
   document.addEventListener("change", function (event) {
     var target = event.target;
     if (!page) return;
-    if (target.dataset.question) {
+    if (target.dataset.question && target.checked) {
       var next = Object.assign({}, current);
       if (target.value) next[target.dataset.question] = target.value;
       else delete next[target.dataset.question];
