@@ -240,10 +240,10 @@ def cmd_batch(args) -> int:
     from .batch import run_batch
 
     model = load(args.priors)
-    if args.dask:
-        return _batch_on_dask(args, model)
     chunking = {} if args.chunk_rows is None else {"chunk_rows": args.chunk_rows}
     with _termination_as_exit():
+        if args.dask:
+            return _batch_on_dask(args, model)
         summary = run_batch(model, args.input, args.output, skip_bad_rows=args.skip_bad_rows, **chunking)
     message = f"{summary.rows} rows -> {args.output}"
     if summary.rejected:
