@@ -3,13 +3,16 @@
 Dash's default page wraps its scripts in an unlabelled ``<footer>``, has no
 language, loads a polyfill bundle modern browsers do not need and the table
 library the page never uses, and blocks the first paint on every script. Here
-the scripts are deferred (run in order once the page is parsed), so the header
-and the alert's frame paint before any script has run.
+the scripts are deferred (run in order once the page is parsed), so the header,
+with what the tool is and its disclaimer, paints before any script has run.
 """
 
 from __future__ import annotations
 
 import re
+from html import escape
+
+from twitchcause.model import DISCLAIMER
 
 TAGLINE = "Why is my toe, foot or leg twitching?"
 # Script bundles the page does not run: polyfills for old browsers, the table component.
@@ -26,7 +29,7 @@ INDEX_STRING = f"""<!DOCTYPE html>
 <header class="site-header bg-dark text-white py-2">
 <div class="container-lg"><h1 class="h6 mb-0"><span class="brand">twitchcause</span>
 <span class="tagline">{TAGLINE}</span></h1>
-<p class="small mb-0 header-note">It informs; it does not diagnose.</p></div>
+<p class="small mb-0 header-note">{escape(DISCLAIMER)}</p></div>
 </header>
 {{%app_entry%}}
 {{%config%}}

@@ -130,9 +130,10 @@
     return "q-" + name + "-" + (state || "unanswered");
   }
 
+  // Drawn the first time it is on screen: a phone that answers one question at a time never pays for it.
   function drawForm() {
     var box = document.getElementById("questions");
-    if (!box || box.childElementCount) return;
+    if (!box || box.childElementCount || !document.getElementById("form-section").offsetParent) return;
     box.innerHTML = page.groups
       .map(function (group) {
         return (
@@ -257,6 +258,8 @@
     panel.classList.remove("mode-auto", "mode-interview", "mode-form");
     panel.classList.add("mode-" + mode);
     markMode(mode);
+    drawForm();
+    syncForm();
   }
 
   function markMode(mode) {
@@ -281,6 +284,13 @@
     document.getElementById("results-heading").setAttribute("tabindex", "-1");
     document.getElementById("results-heading").focus({ preventScroll: true });
   }
+
+  // A screen turned or widened into the full form's width draws the form.
+  window.matchMedia("(min-width: 992px)").addEventListener("change", function () {
+    if (!page) return;
+    drawForm();
+    syncForm();
+  });
 
   document.addEventListener("change", function (event) {
     var target = event.target;
