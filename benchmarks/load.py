@@ -9,7 +9,7 @@ faults per request:
 - ``healthz``: ``GET /healthz``, the reference every other figure is divided by;
 - ``api_repeat`` / ``api_unique``: ``POST /api/v1/infer`` with ``{"evidence": ...}``,
   cycling through the example cases / a new random case each time (each question
-  answered with probability 0.3); ``api_unique_next3`` adds ``"next": 3``;
+  answered with probability 0.3);
 - ``dash_repeat`` / ``dash_unique``: the dashboard's main callback (the one that
   redraws the page when the case changes) posted as the browser posts it.
 
@@ -188,7 +188,6 @@ def scenarios(model, app) -> dict[str, str]:
         "healthz": GET_LUA.format(path=HEALTH_PATH),
         "api_repeat": cycle(INFER_PATH, [{"evidence": c} for c in cases]),
         "api_unique": randomly(INFER_PATH, {"evidence": "__CASE__"}),
-        "api_unique_next3": randomly(INFER_PATH, {"evidence": "__CASE__", "next": 3}),
         "dash_repeat": cycle(CALLBACK_PATH, [main_callback_request(app, c) for c in cases]),
         "dash_unique": randomly(CALLBACK_PATH, dash_template),
     }
