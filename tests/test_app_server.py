@@ -414,3 +414,19 @@ def test_the_api_answers_a_case_from_its_cache_whatever_the_order_of_its_answers
 def test_the_main_callback_measured_by_the_load_script_takes_only_the_case(app):
     spec = app.callback_map[main_callback(app)]
     assert [f"{i['id']}.{i['property']}" for i in spec["inputs"]] == [CASE_STORE]
+
+
+def test_the_main_callback_computes_a_case_once_whatever_the_order_of_its_answers(loaded_model, monkeypatch):
+    from twitchcause.app import callbacks
+
+    computed = []
+    view = callbacks.case_view
+    monkeypatch.setattr(
+        callbacks, "case_view", lambda evidence, model: computed.append(evidence) or view(evidence, model)
+    )
+    app = create_app(loaded_model)
+    client = app.server.test_client()
+    first = post(client, CALLBACK, main_callback_request(app, {"weakness": "no", "caffeine_intake": "high"}))
+    second = post(client, CALLBACK, main_callback_request(app, {"caffeine_intake": "high", "weakness": "no"}))
+    assert first.status_code == 200 and first.data == second.data
+    assert computed == [{"caffeine_intake": "high", "weakness": "no"}]
