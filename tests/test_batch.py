@@ -577,3 +577,22 @@ def test_a_parquet_file_that_is_not_one_is_one_line(tmp_path, capsys):
     status, _, err = run(capsys, "batch", str(source), "-o", str(tmp_path / "out.csv"))
     assert status == 2
     assert one_error_line(err).startswith(f"{source}: not a readable Parquet file")
+
+
+def test_the_batch_benchmark_runs_and_prints_its_summary(tmp_path, capsys):
+    import runpy
+
+    main = runpy.run_path(str(REPO / "benchmarks" / "batch_scale.py"))["main"]
+    assert main(["--rows", "300", "--folder", str(tmp_path)]) == 0
+    last = capsys.readouterr().out.strip().splitlines()[-1]
+    assert re.fullmatch(
+        r"batch_rows=300 batch_cases_per_cpu_s=\d+ batch_peak_rss_mb=\d+ parquet_cases_per_cpu_s=\d+", last
+    ), last
+
+
+def test_the_summary_line_escapes_an_output_name_with_control_characters(tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    source = write_csv(tmp_path / "cases.csv", ROWS)
+    status, _, err = run(capsys, "batch", str(source), "-o", "\x0c")
+    assert status == 0
+    assert err.splitlines() == ["8 rows -> \\x0c"]

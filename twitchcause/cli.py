@@ -248,7 +248,7 @@ def cmd_batch(args) -> int:
     message = f"{summary.rows} rows -> {args.output}"
     if summary.rejected:
         message += f"; {summary.rejected} bad rows -> {summary.rejected_path}"
-    print(message, file=sys.stderr)
+    print(one_line(message), file=sys.stderr)
     return 0
 
 
@@ -260,7 +260,7 @@ def _batch_on_dask(args, model) -> int:
     if args.workers is not None and args.workers < 1:
         raise TwitchcauseError(f"--workers takes a count of 1 or more, got {args.workers}")
     rows = run_dask(model, args.input, args.output, args.dask, priors_dir=args.priors, workers=args.workers)
-    print(f"{rows} rows -> {args.output} (a folder of Parquet parts)", file=sys.stderr)
+    print(one_line(f"{rows} rows -> {args.output} (a folder of Parquet parts)"), file=sys.stderr)
     return 0
 
 
