@@ -427,7 +427,12 @@ def test_desktop_mid_interview_screenshot(browser, base_url):
     open_page(browser, base_url, "?weakness=no&muscle_wasting=no")
     browser.find_element(By.CSS_SELECTOR, "[data-mode=interview]").click()
     wait_for(browser, lambda d: interview_question(d) == "walking_difficulty", "the third warning sign")
+    assert browser.find_element(By.ID, "interview-progress").text.startswith("Question 3,")
     screenshot(browser, "desktop-mid-interview")
+    # Back steps through the answers the link gave, too.
+    click(browser, "[data-action=back]")
+    assert interview_question(browser) == "muscle_wasting"
+    assert browser.find_element(By.CSS_SELECTOR, "#interview [aria-pressed=true]").text == "No"
 
 
 def lighthouse(url: str, form_factor: str) -> dict:

@@ -171,8 +171,17 @@
   }
 
   // -- the interview --------------------------------------------------------------------------
+  // The questions Back steps through: answers from a link or the form first, then the interview's own.
+  function steps() {
+    var elsewhere = Object.keys(current).filter(function (n) { return interview.history.indexOf(n) < 0; });
+    return elsewhere.concat(interview.history.filter(function (n) { return current[n]; }));
+  }
+
   function questionNow() {
-    if (interview.back > 0) return interview.history[interview.history.length - interview.back];
+    if (interview.back > 0) {
+      var done = steps();
+      return done[done.length - interview.back];
+    }
     if (interview.finished) return null;
     var stop = page.interview.stop_below_bits;
     for (var i = 0; i < view.next.length; i++) {
@@ -194,7 +203,7 @@
     var box = document.getElementById("interview");
     if (!box || !view) return;
     var name = questionNow();
-    var answered = interview.history.length - interview.back;
+    var answered = steps().length - interview.back;
     var nav = button("back", "Back", answered <= 0);
     if (name === null) {
       box.innerHTML =
@@ -311,7 +320,7 @@
     var d = target.dataset;
     if (d.answer !== undefined) answer(d.answer);
     else if (d.action === "back") {
-      interview.back = Math.min(interview.back + 1, interview.history.length);
+      interview.back = Math.min(interview.back + 1, steps().length);
       interview.finished = false;
       focusQuestion = true;
       drawInterview();
