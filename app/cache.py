@@ -12,8 +12,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from functools import lru_cache
 
-# Answers kept per worker process; the largest (a JSON API answer with every question
-# in "next") is about 10 KB.
+# Answers kept per cache in each worker process: a JSON API answer is 2-8 KB (8 with every
+# question in "next"), a main-callback answer about 5 KB in memory, so at most 20-35 MB each.
 CACHE_SIZE = 4096
 
 
