@@ -25,8 +25,9 @@ import numpy as np
 
 from .engine import CHUNK, Engine
 
-# Joint weights are products of factors of at most 1; below this a case is redone by the engine in log
-# space rather than lose digits to underflow (a few hundred orders of magnitude above the smallest double).
+# Joint weights are products of factors of at most 1; a case whose weights sum below this is redone by the
+# engine in log space rather than lose digits to underflow (the largest weight is then at least this over
+# 4,096, still some fifty orders of magnitude above the smallest normal double).
 SMALLEST_WEIGHT = 1e-250
 
 
@@ -158,7 +159,7 @@ class FactoredBatch:
         out[:, self.b] = np.matmul(self._b_presence[None], by_b[:, :, None])[..., 0]
         out[:, -1] = joint[:, 0]  # every cause absent: index 0 in any layout
         out /= total[:, None]
-        redo = np.flatnonzero(~(joint.max(axis=1) > SMALLEST_WEIGHT))
+        redo = np.flatnonzero(~(total > SMALLEST_WEIGHT))  # the sum, not the largest: one pass fewer
         if len(redo):
             out[redo] = self.engine.marginals_codes(codes[redo])
         return out
