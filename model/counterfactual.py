@@ -34,6 +34,7 @@ True
 from __future__ import annotations
 
 import itertools
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -78,8 +79,9 @@ class Help:
         }
 
 
-def _p_off(p: np.ndarray) -> float:
-    return float(np.prod(1.0 - np.asarray(p, dtype=float)))
+def _p_off(p) -> float:
+    """P(every switch off) for switches on with probabilities ``p`` (short lists: plain floats, no numpy)."""
+    return math.prod(1.0 - x for x in p)
 
 
 class _Cause:
@@ -125,17 +127,20 @@ def what_would_help(engine: Engine, priors: Priors, evidence: Mapping[str, str])
     patterns = engine.patterns(codes)
     n = len(engine.causes)
     locals_ = [block.local_index(n) for block in engine.blocks]
+    total = np.zeros(2**n)  # log P(causes, evidence) summed over every block, each block then taken out in turn
+    for b, (block, local) in enumerate(zip(engine.blocks, locals_)):
+        total += block.table[patterns[b]][local]
     out = []
     for variable, change in priors.changes.items():
         state = evidence.get(variable)
         if state not in change.risky:
             continue
         b = next(i for i, block in enumerate(engine.blocks) if variable in block.variables)
-        out.append(_one_change(engine, priors, evidence, patterns, locals_, b, variable, state, change))
+        out.append(_one_change(engine, priors, evidence, patterns, locals_, total, b, variable, state, change))
     return sorted(out, key=lambda h: (-h.expected_drop, h.variable))
 
 
-def _one_change(engine, priors, evidence, patterns, locals_, b, variable, state, change) -> Help:
+def _one_change(engine, priors, evidence, patterns, locals_, total, b, variable, state, change) -> Help:
     block = engine.blocks[b]
     n = len(engine.causes)
     scope = [engine.causes[i] for i in block.scope]
@@ -145,10 +150,14 @@ def _one_change(engine, priors, evidence, patterns, locals_, b, variable, state,
 
     # The rest of the network, as a weight on each local state g of the block's scope: summed over the
     # other causes (m), and with every other cause absent (m0, for "no listed cause").
-    rest = np.zeros(2**n)
-    for other, (blk, local) in enumerate(zip(engine.blocks, locals_)):
-        if other != b:
-            rest += blk.table[patterns[other]][local]
+    own = block.table[patterns[b]][locals_[b]]
+    if np.all(np.isfinite(own)):
+        rest = total - own
+    else:  # a zero in the block's own row: subtracting -inf would give nan, so add the others up
+        rest = np.zeros(2**n)
+        for other, (blk, local) in enumerate(zip(engine.blocks, locals_)):
+            if other != b:
+                rest += blk.table[patterns[other]][local]
     top = rest.max()
     if not np.isfinite(top):
         from .errors import ImpossibleEvidenceError, impossible_message
@@ -168,7 +177,7 @@ def _one_change(engine, priors, evidence, patterns, locals_, b, variable, state,
     none_after = 0.0
     for combo in itertools.product(*(priors.variables[x].states for x in unknown)):
         values = {**{x: evidence[x] for x in exposures if x in evidence}, **dict(zip(unknown, combo))}
-        p_u = float(np.prod([priors.context[x][s].value for x, s in zip(unknown, combo)]))
+        p_u = math.prod(priors.context[x][s].value for x, s in zip(unknown, combo))
         counterfactual_exposures = {**values, variable: change.safer}
         for g in range(2 ** len(scope)):
             on = {c: (g >> k) & 1 for k, c in enumerate(scope)}
@@ -183,14 +192,18 @@ def _one_change(engine, priors, evidence, patterns, locals_, b, variable, state,
             for c in group:
                 on_before[c] += w * on[c]
             # the counterfactual block state g', cause by cause in topological order
+            factual = {**values, **on}
             for g_after in range(2 ** len(scope)):
                 after = {c: (g_after >> k) & 1 for k, c in enumerate(scope)}
                 if any(after[c] != on[c] for c in scope if c not in group):
                     continue
+                counterfactual = {**counterfactual_exposures, **after}
                 p = 1.0
                 for c in order:
-                    off = causes[c].off_after(on[c], {**values, **on}, {**counterfactual_exposures, **after})
+                    off = causes[c].off_after(on[c], factual, counterfactual)
                     p *= (1.0 - off) if after[c] else off
+                    if p == 0.0:
+                        break
                 for c in group:
                     on_after[c] += w * p * after[c]
                 if g_after == 0:
