@@ -121,8 +121,7 @@ def run_dask(
             else:
                 frame = dd.read_csv(
                     sources,
-                    dtype=str,
-                    keep_default_na=False,
+                    dtype="category",  # coded as the single process codes them; categories per partition
                     na_filter=False,
                     blocksize=blocksize,
                     encoding="utf-8-sig",
