@@ -11,7 +11,7 @@ import itertools
 from collections.abc import Mapping
 from urllib.parse import parse_qsl, urlencode
 
-from twitchcause.priors import did_you_mean
+from twitchcause.model.evidence import suggestion
 
 # A full case (32 answers, the longest names) is well under 1,000 characters.
 MAX_QUERY_LENGTH = 2000
@@ -47,7 +47,7 @@ def clean_answers(pairs, variables: Mapping) -> tuple[dict[str, str], list[str]]
     conflicting: set[str] = set()
 
     def suggest(text: str, choices) -> str:  # only for notices that are shown, and short texts
-        return did_you_mean(text, choices) if len(notices) < MAX_NOTICES and len(text) <= MAX_SHOWN_CHARACTERS else ""
+        return suggestion(text, choices) if len(notices) < MAX_NOTICES and len(text) <= MAX_SHOWN_CHARACTERS else ""
 
     for name, state in pairs:
         name = name if isinstance(name, str) else str(name)

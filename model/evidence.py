@@ -23,7 +23,8 @@ def _shown(text: str) -> str:
     return text if len(text) <= LONGEST_SHOWN else f"{text[:LONGEST_SHOWN]}... ({len(text):,} characters)"
 
 
-def _suggestion(text: str, choices) -> str:
+def suggestion(text: str, choices) -> str:
+    """`` (did you mean 'x'?)`` for the closest of ``choices``, or "" (also for text too long to compare)."""
     if len(text) > LONGEST_SHOWN:
         return ""
     from twitchcause.priors import did_you_mean  # only on a bad answer: keeps the loader out of a quick start
@@ -33,7 +34,7 @@ def _suggestion(text: str, choices) -> str:
 
 def unknown_variable_message(name: str, variables: Mapping[str, Variable]) -> str:
     return (
-        f"unknown evidence variable '{_shown(name)}'{_suggestion(name, variables)}; "
+        f"unknown evidence variable '{_shown(name)}'{suggestion(name, variables)}; "
         f"expected one of {', '.join(variables)}"
     )
 
@@ -41,7 +42,7 @@ def unknown_variable_message(name: str, variables: Mapping[str, Variable]) -> st
 def unknown_state_message(name: str, state: str, variable: Variable) -> str:
     return (
         f"evidence '{name}' has no state '{_shown(state)}'; expected one of "
-        f"{', '.join(variable.states)}{_suggestion(state, variable.states)}"
+        f"{', '.join(variable.states)}{suggestion(state, variable.states)}"
     )
 
 

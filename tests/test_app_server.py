@@ -185,7 +185,7 @@ def test_a_key_bomb_within_the_size_limit_is_refused_by_its_entry_count(app, cli
 
 def test_more_answers_than_a_case_can_have_are_ignored_whole(loaded_model, monkeypatch):
     calls = []
-    monkeypatch.setattr(state, "did_you_mean", lambda *a: calls.append(a) or "")
+    monkeypatch.setattr(state, "suggestion", lambda *a: calls.append(a) or "")
     pairs = [(f"unknown{i}", "x") for i in range(MAX_PAIRS + 1)] + [("weakness", "yes")]
     evidence, notices = clean_answers(pairs, loaded_model.variables)
     assert evidence == {} and len(notices) == 1 and str(MAX_PAIRS) in notices[0]
@@ -194,7 +194,7 @@ def test_more_answers_than_a_case_can_have_are_ignored_whole(loaded_model, monke
 
 def test_did_you_mean_runs_only_for_the_notices_shown_and_short_names(loaded_model, monkeypatch):
     calls = []
-    monkeypatch.setattr(state, "did_you_mean", lambda text, choices: calls.append(text) or "")
+    monkeypatch.setattr(state, "suggestion", lambda text, choices: calls.append(text) or "")
     pairs = [("x" * 41, "yes")] + [(f"weaknes{i}", "yes") for i in range(MAX_PAIRS - 1)]
     evidence, notices = clean_answers(pairs, loaded_model.variables)
     assert len(calls) == MAX_NOTICES - 1 and "x" * 41 not in calls

@@ -72,3 +72,21 @@ def test_the_computing_layers_never_import_upward():
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+def test_the_app_reads_the_priors_only_through_the_model():
+    """The dashboard imports nothing of ``twitchcause.priors``: it shows what the model's public API gives."""
+    import ast
+    from pathlib import Path
+
+    app = Path(importlib.import_module("twitchcause.app").__file__).parent
+    for path in app.glob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            names = []
+            if isinstance(node, ast.ImportFrom):
+                names = [node.module or ""] + [f"{node.module}.{a.name}" for a in node.names]
+            elif isinstance(node, ast.Import):
+                names = [a.name for a in node.names]
+            assert not any(n.startswith("twitchcause.priors") for n in names), path.name
+            if isinstance(node, ast.ImportFrom) and node.module == "twitchcause":
+                assert "priors" not in [a.name for a in node.names], path.name
