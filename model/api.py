@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from .engine import Engine, EngineStore, compile_factors, engine_key
+from .engine import Engine, EngineStore, engine_key
 from .errors import ImpossibleEvidenceError, TwitchcauseError, UnknownCauseError
 from .escalation import Escalation, escalate
 from .evidence import parse_evidence
@@ -129,11 +129,11 @@ class Model:
 
     def _stored_or_compiled(self) -> Engine:
         """The engine from the store when it holds one compiled from these very tables, else compiled."""
-        from .network import factors, node_tables
+        from .network import compile_engine, node_tables
 
         tables = node_tables(self.priors)
         if self._engine_store is None:
-            return compile_factors(factors(tables), self.causes, self._states)
+            return compile_engine(self.priors, tables)
         key = engine_key(tables)
         arrays = self._engine_store.load(key)
         if arrays is not None:
@@ -143,7 +143,7 @@ class Model:
                 engine = None
             if engine is not None and engine.fits(self.causes, self._states):
                 return engine
-        engine = compile_factors(factors(tables), self.causes, self._states)
+        engine = compile_engine(self.priors, tables)
         self._engine_store.save(key, engine.to_arrays())
         return engine
 
@@ -153,9 +153,9 @@ class Model:
 
     def compile(self) -> Engine:
         """Compile the engine from the priors (no cache, no pgmpy)."""
-        from .network import factors, node_tables
+        from .network import compile_engine
 
-        return compile_factors(factors(node_tables(self.priors)), self.causes, self._states)
+        return compile_engine(self.priors)
 
     @cached_property
     def ensemble(self):

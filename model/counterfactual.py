@@ -128,19 +128,19 @@ def what_would_help(engine: Engine, priors: Priors, evidence: Mapping[str, str])
     n = len(engine.causes)
     locals_ = [block.local_index(n) for block in engine.blocks]
     total = np.zeros(2**n)  # log P(causes, evidence) summed over every block, each block then taken out in turn
-    for b, (block, local) in enumerate(zip(engine.blocks, locals_)):
-        total += block.table[patterns[b]][local]
+    for block, pattern, local in zip(engine.blocks, patterns, locals_):
+        total += block.table[pattern][local]
     out = []
     for variable, change in priors.changes.items():
         state = evidence.get(variable)
         if state not in change.risky:
             continue
         b = next(i for i, block in enumerate(engine.blocks) if variable in block.variables)
-        out.append(_one_change(engine, priors, evidence, patterns, locals_, total, b, variable, state, change))
+        out.append(_one_change(engine, priors, evidence, patterns, locals_, total, b, variable, change))
     return sorted(out, key=lambda h: (-h.expected_drop, h.variable))
 
 
-def _one_change(engine, priors, evidence, patterns, locals_, total, b, variable, state, change) -> Help:
+def _one_change(engine, priors, evidence, patterns, locals_, total, b, variable, change) -> Help:
     block = engine.blocks[b]
     n = len(engine.causes)
     scope = [engine.causes[i] for i in block.scope]

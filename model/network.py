@@ -72,6 +72,15 @@ def factors(tables: dict[str, NodeTable]) -> dict[str, tuple[list[str], np.ndarr
     return {node: ([node, *(p for p, _ in t.parents)], t.values) for node, t in tables.items()}
 
 
+def compile_engine(priors: Priors, tables: dict[str, NodeTable] | None = None):
+    """The fast engine of ``priors`` (:mod:`twitchcause.model.engine`), from their node tables."""
+    from .engine import compile_factors
+
+    tables = tables if tables is not None else node_tables(priors)
+    states = {name: v.states for name, v in priors.variables.items()}
+    return compile_factors(factors(tables), tuple(priors.causes), states)
+
+
 def build_network(priors: Priors, tables: dict[str, NodeTable] | None = None):
     """A checked pgmpy network holding every cause and evidence variable."""
     from pgmpy.models import DiscreteBayesianNetwork

@@ -35,7 +35,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from .engine import Engine, compile_factors
+from .engine import Engine
 
 if TYPE_CHECKING:
     from twitchcause.priors import Number, Priors
@@ -115,10 +115,9 @@ def draw_of(priors: Priors, spread: float | None = None) -> Draw:
 
 
 def compiled(priors: Priors) -> Engine:
-    from .network import factors, node_tables
+    from .network import compile_engine
 
-    states = {name: v.states for name, v in priors.variables.items()}
-    return compile_factors(factors(node_tables(priors)), tuple(priors.causes), states)
+    return compile_engine(priors)
 
 
 # -- many engines at once --------------------------------------------------------------
