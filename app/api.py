@@ -1,12 +1,13 @@
 """The JSON API on the dashboard's server: ``POST /api/v1/infer`` and ``GET /healthz``.
 
-``POST /api/v1/infer`` takes ``{"evidence": {variable: state}, "explain": cause,
-"next": n}`` (only ``evidence`` required) and answers exactly what
-``twitchcause infer --json`` prints, both made by :meth:`Model.report`. Bad
-input answers 400 with one line, ``{"error": "..."}``.
+``POST /api/v1/infer`` takes ``{"evidence": {variable: state}, "not_sure": [variable],
+"explain": cause, "next": n}`` (only ``evidence`` required; a state ``"not_sure"``
+in ``evidence`` means the same as naming the variable in ``not_sure``) and
+answers exactly what ``twitchcause infer --json`` prints, both made by
+:meth:`Model.report`. Bad input answers 400 with one line, ``{"error": "..."}``.
 
 Answers are cached per case (:func:`app.cache.per_case`): the key is the
-validated evidence with ``explain`` and ``next``.
+validated evidence with the not-sure variables, ``explain`` and ``next``.
 """
 
 from __future__ import annotations
@@ -22,15 +23,15 @@ from .cache import per_case
 
 INFER_PATH = "/api/v1/infer"
 HEALTH_PATH = "/healthz"
-FIELDS = ("evidence", "explain", "next")
+FIELDS = ("evidence", "not_sure", "explain", "next")
 
 
 def register_api(server: Flask, model):
     """Add the API's routes to ``server``, answering from ``model``; returns the cached answer function."""
 
     @per_case
-    def answer(evidence: dict, explain: str | None, next: int | None) -> bytes:
-        return json.dumps(model.report(evidence, explain=explain, next=next)).encode()
+    def answer(evidence: dict, not_sure: tuple[str, ...], explain: str | None, next: int | None) -> bytes:
+        return json.dumps(model.report(evidence, explain=explain, next=next, not_sure=not_sure)).encode()
 
     @server.get(HEALTH_PATH)
     def healthz():
@@ -40,7 +41,8 @@ def register_api(server: Flask, model):
     def infer():
         body = read_body()
         try:
-            payload = answer(model.parse(body.get("evidence")), body.get("explain"), body.get("next"))
+            evidence, not_sure = model.parse_answers(body.get("evidence"), body.get("not_sure") or ())
+            payload = answer(evidence, not_sure, body.get("explain"), body.get("next"))
         except TwitchcauseError as exc:
             raise BadRequest(str(exc)) from None
         return Response(payload, mimetype="application/json")
@@ -63,6 +65,9 @@ def read_body() -> dict:
         raise BadRequest(f"unknown field '{unknown[0][:40]}'; expected {', '.join(FIELDS)}")
     if "evidence" not in body:
         raise BadRequest('the body has no "evidence" (an object {variable: state}, {} for none)')
+    not_sure = body.get("not_sure")
+    if not_sure is not None and (not isinstance(not_sure, list) or not all(isinstance(n, str) for n in not_sure)):
+        raise BadRequest(f'"not_sure" must be a list of variable names, got {json.dumps(not_sure)[:40]}')
     explain, count = body.get("explain"), body.get("next")
     if explain is not None and not isinstance(explain, str):
         raise BadRequest(f'"explain" must be the name of a cause, got {json.dumps(explain)[:40]}')

@@ -51,7 +51,7 @@ import numpy as np  # noqa: E402
 import twitchcause  # noqa: E402
 from twitchcause.batch import run_batch  # noqa: E402
 from twitchcause.model.ask_next import red_flag_variables, summed_entropy  # noqa: E402
-from twitchcause.model.escalation import level_rank  # noqa: E402
+from twitchcause.model.escalation import compiled_rules  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
 LOAD_SCRIPT = HERE / "load.py"
@@ -101,7 +101,7 @@ class VariableEliminationSide:
         """(variable, information gain, P(level rises), red flag) for every unasked variable, ranked."""
         priors = self.m.priors
         now = self.posterior(evidence)
-        rank_now = level_rank(priors, evidence, dict(zip(self.m.causes, now)))
+        rank_now = compiled_rules(priors).rank(evidence, dict(zip(self.m.causes, now)))
         flags = set(red_flag_variables(priors))
         out = []
         for name, variable in self.m.variables.items():
@@ -115,7 +115,7 @@ class VariableEliminationSide:
                     continue
                 after = self.posterior({**evidence, name: state})
                 gain -= p * float(summed_entropy(np.array(after)))
-                if level_rank(priors, {**evidence, name: state}, dict(zip(self.m.causes, after))) > rank_now:
+                if compiled_rules(priors).rank({**evidence, name: state}, dict(zip(self.m.causes, after))) > rank_now:
                     rises += p
             out.append((name, max(gain, 0.0), min(rises, 1.0), name in flags))
         out.sort(key=lambda q: (not q[3], -q[1], q[0]))

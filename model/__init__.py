@@ -5,7 +5,7 @@ posterior of each cause and the escalation. Importing this package does not
 import pgmpy; the network is built when first needed.
 """
 
-from .api import DISCLAIMER, Model, Result, load
+from .api import DISCLAIMER, NOT_SURE, Model, Result, load
 from .errors import (
     EvidenceError,
     ImpossibleEvidenceError,
@@ -26,6 +26,7 @@ def __getattr__(name: str):
 __all__ = [
     "DISCLAIMER",
     "EvidenceError",
+    "NOT_SURE",
     "ImpossibleEvidenceError",
     "Model",
     "PriorsError",

@@ -15,7 +15,7 @@ True
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -26,7 +26,7 @@ import numpy as np
 from .engine import Engine, EngineStore, engine_key
 from .errors import ImpossibleEvidenceError, TwitchcauseError, UnknownCauseError
 from .escalation import Escalation, escalate
-from .evidence import parse_evidence
+from .evidence import NOT_SURE, parse_answers, parse_evidence
 
 if TYPE_CHECKING:
     from twitchcause.priors import Priors
@@ -44,7 +44,7 @@ class Result:
     Attributes
     ----------
     evidence : dict
-        The answered variables, validated.
+        The answered variables, validated (not the not-sure ones).
     posterior, prior : dict
         P(cause contributing) given the evidence, and given nothing.
     escalation : Escalation
@@ -52,6 +52,9 @@ class Result:
     none_identified : float
         P(no listed cause is contributing | evidence): twitching with no clear
         cause, which the documents call common and usually harmless.
+    not_sure : tuple of str
+        The variables answered "not sure", sorted: unknown for the causes,
+        read the safe way for the level.
     interval : dict
         ``{cause: (low, high)}``, the 90% interval of each posterior over the
         plausible values of the words it rests on (computed on first use; see
@@ -63,6 +66,7 @@ class Result:
     prior: dict[str, float]
     escalation: Escalation
     none_identified: float
+    not_sure: tuple[str, ...] = ()
     interval_of: Callable[[], dict[str, tuple[float, float]]] | None = field(default=None, repr=False, compare=False)
 
     @cached_property
@@ -87,6 +91,7 @@ class Result:
             "escalation": self.escalation.to_dict(),
             "ranking": self.ranking,
             "evidence": dict(self.evidence),
+            "not_sure": list(self.not_sure),
             **(extras or {}),
             "disclaimer": DISCLAIMER,
         }
@@ -229,6 +234,12 @@ class Model:
         """Validate evidence; see :func:`model.evidence.parse_evidence`."""
         return parse_evidence(evidence, self.variables)
 
+    def parse_answers(
+        self, evidence: Mapping[str, object] | None, not_sure: Iterable[str] = ()
+    ) -> tuple[dict[str, str], tuple[str, ...]]:
+        """Validate answers and not-sure names; see :func:`model.evidence.parse_answers`."""
+        return parse_answers(evidence, not_sure, self.variables)
+
     def posterior(self, evidence: Mapping[str, object] | None) -> dict[str, float]:
         """``{cause: P(cause contributing | evidence)}``.
 
@@ -241,14 +252,20 @@ class Model:
         """
         return self.engine.posterior(self.parse(evidence))
 
-    def infer(self, evidence: Mapping[str, object] | None = None) -> Result:
+    def infer(self, evidence: Mapping[str, object] | None = None, not_sure: Iterable[str] = ()) -> Result:
         """Posterior, prior and escalation for one case.
 
         Parameters
         ----------
         evidence : mapping of str to str, optional
             ``{variable: state}`` in the vocabulary's words; a variable left out
-            (or given as None or "") is unknown and is marginalised.
+            (or given as None or "") is unknown and is marginalised. A state of
+            ``"not_sure"`` (:data:`NOT_SURE`) means the same as naming the
+            variable in ``not_sure``.
+        not_sure : iterable of str
+            Variables answered "not sure": unknown for the causes; for the level
+            read the safe way (a rule a not-sure answer could fire fires, its
+            reason saying so).
 
         Returns
         -------
@@ -262,20 +279,28 @@ class Model:
         'restless_legs'
         >>> model.load().infer({"weakness": "yes"}).escalation.level
         'see_doctor_promptly'
+        >>> r = model.load().infer({"caffeine_intake": "high"}, not_sure=["weakness"])
+        >>> r.escalation.level, r.escalation.reasons[0].not_sure, r.not_sure
+        ('see_doctor_promptly', True, ('weakness',))
         """
-        parsed = self.parse(evidence)
+        parsed, unsure = parse_answers(evidence, not_sure, self.variables)
         posterior, none_identified = self.engine.posterior_and_none(parsed)
         return Result(
             parsed,
             posterior,
             dict(self.prior),
-            escalate(self.priors, parsed, posterior),
+            escalate(self.priors, parsed, posterior, unsure),
             none_identified,
+            unsure,
             lambda: self._interval(parsed, posterior),
         )
 
     def report(
-        self, evidence: Mapping[str, object] | None, explain: str | None = None, next: int | None = None
+        self,
+        evidence: Mapping[str, object] | None,
+        explain: str | None = None,
+        next: int | None = None,
+        not_sure: Iterable[str] = (),
     ) -> dict:
         """One case as a JSON-ready dict: what ``twitchcause infer --json`` prints and the JSON API answers.
 
@@ -296,12 +321,12 @@ class Model:
         >>> r["ranking"][0], r["explanation"][0]["variable"], len(r["next"])
         ('caffeine', 'caffeine_intake', 1)
         """
-        result = self.infer(evidence)
+        result = self.infer(evidence, not_sure)
         extras = {}
         if explain is not None:
             extras["explanation"] = [item.to_dict() for item in self.explain(result.evidence, explain)]
         if next is not None:
-            extras["next"] = [q.to_dict() for q in self.ask_next(result.evidence, next)]
+            extras["next"] = [q.to_dict() for q in self.ask_next(result.evidence, next, result.not_sure)]
         extras["what_would_help"] = [h.to_dict() for h in self.what_would_help(result.evidence)]
         extras["priors"] = {"folder": str(self.priors.directory), "fingerprint": self.priors.fingerprint}
         return result.to_dict(extras)
@@ -351,8 +376,10 @@ class Model:
         questions = {name: v.question for name, v in self.variables.items()}
         return explain(self.engine, self.parse(evidence), cause, questions)
 
-    def ask_next(self, evidence: Mapping[str, object] | None = None, n: int | None = None) -> list:
-        """Unanswered questions, most useful first (red flags always first).
+    def ask_next(
+        self, evidence: Mapping[str, object] | None = None, n: int | None = None, not_sure: Iterable[str] = ()
+    ) -> list:
+        """Questions neither answered nor not sure, most useful first (red flags always first).
 
         Each carries the expected information gain about the causes (bits) and
         the probability that its answer raises the escalation level.
@@ -370,7 +397,35 @@ class Model:
 
         if n is not None and n < 0:
             raise TwitchcauseError(f"n must be a count of questions (0 or more), got {n}")
-        return ask_next(self.engine, self.priors, self.parse(evidence), n)
+        parsed, unsure = parse_answers(evidence, not_sure, self.variables)
+        return ask_next(self.engine, self.priors, parsed, n, unsure)
+
+    def next_question(self, answers: Mapping[str, object] | None = None, not_sure: Iterable[str] = ()):
+        """The interview's next question (a ``NextQuestion``), or None when the interview is done.
+
+        Every rule question that could still raise the level is asked first
+        (warning signs first, ``why`` "warning_sign" or "level"), then an
+        ``unless`` question that could hold back a fired rule ("level"), then
+        the most informative question ("information") while its expected gain
+        reaches ``display["interview"]["stop_below_bits"]``. A question answered
+        or answered "not sure" is never asked again.
+
+        Examples
+        --------
+        >>> from twitchcause import model
+        >>> m = model.load()
+        >>> q = m.next_question({})
+        >>> q.why, q.red_flag
+        ('warning_sign', True)
+        >>> m.next_question({"weakness": "no", "muscle_wasting": "no"}).variable
+        'walking_difficulty'
+        >>> m.next_question({"weakness": "no"}, not_sure=["muscle_wasting"]).why  # already urgent: no warning sign left
+        'information'
+        """
+        from .ask_next import next_question
+
+        parsed, unsure = parse_answers(answers, not_sure, self.variables)
+        return next_question(self.engine, self.priors, parsed, unsure)
 
     @property
     def red_flags(self) -> tuple[str, ...]:
@@ -419,12 +474,17 @@ class Model:
         return ReferenceInference(self.network, self.causes).posterior(self.parse(evidence))
 
     def schema(self) -> dict:
-        """The vocabulary: causes, evidence variables with questions and states, levels."""
+        """The vocabulary: causes, evidence variables with questions and states, the "not sure" answer, levels."""
         return {
             "causes": {c: {"description": d} for c, d in self.priors.causes.items()},
             "evidence": {
                 name: {"question": v.question, "states": list(v.states), "state_labels": dict(v.state_labels)}
                 for name, v in self.variables.items()
+            },
+            "not_sure": {
+                "answer": NOT_SURE,
+                "meaning": "unknown for the causes; for the level read the safe way "
+                "(a rule it could fire fires, its reason saying so)",
             },
             "escalation_levels": dict(self.priors.level_descriptions),
         }
@@ -453,4 +513,4 @@ def load(priors_dir: str | Path | None = None, engine_store: EngineStore | None 
     return Model(load_priors(priors_dir), engine_store=engine_store)
 
 
-__all__ = ["DISCLAIMER", "ImpossibleEvidenceError", "Model", "Result", "load"]
+__all__ = ["DISCLAIMER", "NOT_SURE", "ImpossibleEvidenceError", "Model", "Result", "load"]

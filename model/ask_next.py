@@ -1,4 +1,4 @@
-"""Which unanswered question would tell the most about the causes.
+"""Which question to ask next: the interview's policy.
 
 For each unanswered variable, the expected information gain is the current
 sum of the twelve causes' binary entropies minus its expectation over the
@@ -6,13 +6,19 @@ variable's answers, weighted by how likely each answer is given what is known
 (in bits). Separately, the chance that the answer would raise the escalation
 level. Unanswered red-flag questions (those of the most urgent rules) always
 come first.
+
+:func:`next_question` is the interview: first every rule question that could
+still raise the level (warning signs first), then an ``unless`` question that
+could hold back a fired rule, then the most informative question until the
+gain falls below ``display.yaml``'s ``interview.stop_below_bits``. A question
+answered or answered "not sure" is never asked again.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 
@@ -20,16 +26,26 @@ if TYPE_CHECKING:
     from twitchcause.priors import Priors
 
 from .engine import Engine
-from .escalation import level_rank, rule_fires
+from .escalation import UNKNOWN, compiled_rules
+
+Why = Literal["warning_sign", "level", "information"]
 
 
 @dataclass(frozen=True)
 class NextQuestion:
+    """A question to ask, with what it would tell and why it comes now.
+
+    ``why``: ``"warning_sign"`` (a red-flag question), ``"level"`` (its answer
+    could change the level the rules give) or ``"information"`` (it tells the
+    most about the causes).
+    """
+
     variable: str
     question: str
     information_gain: float
     p_escalation_rises: float
     red_flag: bool
+    why: Why = "information"
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -37,8 +53,7 @@ class NextQuestion:
 
 def red_flag_variables(priors: Priors) -> list[str]:
     """Variables whose answer alone can fire a rule of the most urgent level."""
-    top = priors.levels[-1]
-    return [name for rule in priors.escalation.rules if rule.level == top for name in rule.when]
+    return list(compiled_rules(priors).red_flags)
 
 
 def summed_entropy(marginals: np.ndarray) -> np.ndarray:
@@ -49,46 +64,42 @@ def summed_entropy(marginals: np.ndarray) -> np.ndarray:
     return terms.sum(axis=-1)
 
 
-def _ranks_after_answers(engine: Engine, priors: Priors, evidence: Mapping[str, str], pairs, marginals) -> list[int]:
-    """The escalation rank after each answer: the same as :func:`level_rank`, computed in bulk.
+def ranks_after_answers(priors: Priors, codes: np.ndarray, pairs, marginals: np.ndarray) -> np.ndarray:
+    """The escalation rank after each ``(variable, state)`` answer, all at once.
 
-    An answer can only change the rules that name its variable, so only those
-    are re-run (for the few variables a rule names); posterior thresholds are
-    compared for all answers at once.
+    ``codes``: the case's rule codes (:meth:`CompiledRules.encode`, not-sure
+    included); ``marginals``: P(cause | evidence, answer), (pairs, causes).
     """
-    order = {level: i for i, level in enumerate(priors.levels)}
-    ranks = np.zeros(len(pairs), dtype=int)
-    for rule in priors.escalation.posterior_thresholds:
-        passed = marginals[:, engine.causes.index(rule.cause)] > priors.threshold(rule)
-        ranks = np.maximum(ranks, np.where(passed, order[rule.level], 0))
-    rules = priors.escalation.rules
-    fired_now = [rule_fires(rule, evidence) for rule in rules]
-    by_rules = np.full(len(pairs), max((order[r.level] for r, f in zip(rules, fired_now) if f), default=0))
-    named = {name for r in rules for name in (*r.when, *r.unless)}
-    for name in named & {name for name, _ in pairs}:
-        naming = [name in r.when or name in r.unless for r in rules]
-        others = max((order[r.level] for r, f, n in zip(rules, fired_now, naming) if f and not n), default=0)
-        for k in [k for k, (variable, _) in enumerate(pairs) if variable == name]:
-            answered = {**evidence, name: pairs[k][1]}
-            by_rules[k] = max(
-                [others, *(order[r.level] for r, n in zip(rules, naming) if n and rule_fires(r, answered))]
-            )
-    return np.maximum(ranks, by_rules).tolist()
+    rules = compiled_rules(priors)
+    after = np.repeat(codes[None, :], len(pairs), axis=0)
+    column = {name: v for v, name in enumerate(rules.variables)}
+    for k, (name, state) in enumerate(pairs):
+        if name in column:
+            after[k, column[name]] = priors.variables[name].states.index(state)
+    return rules.ranks(after, marginals)
 
 
-def ask_next(engine: Engine, priors: Priors, evidence: Mapping[str, str], n: int | None = None) -> list[NextQuestion]:
-    """Unanswered variables ranked: red flags first, then by information gain."""
+def ask_next(
+    engine: Engine, priors: Priors, evidence: Mapping[str, str], n: int | None = None, not_sure: Iterable[str] = ()
+) -> list[NextQuestion]:
+    """Questions neither answered nor not sure, ranked: red flags first, then by information gain."""
+    unsure = set(not_sure)
     current, pairs, p_answer, marginals = engine.after_each_answer(engine.encode(evidence), evidence)
-    if not pairs:
+    keep = [k for k, (name, _) in enumerate(pairs) if name not in unsure]
+    if not keep:
         return []
+    pairs = [pairs[k] for k in keep]
+    p_answer, marginals = p_answer[keep], marginals[keep]
+    rules = compiled_rules(priors)
+    codes = rules.encode(evidence, unsure)
+    rank_now = int(rules.ranks(codes, current)[0])
+    rises_level = ranks_after_answers(priors, codes, pairs, marginals) > rank_now
     entropy_now = float(summed_entropy(current))
-    rank_now = level_rank(priors, evidence, dict(zip(engine.causes, current)))
-    rises_level = np.array(_ranks_after_answers(engine, priors, evidence, pairs, marginals)) > rank_now
     names = [name for name, _ in pairs]
     starts = [k for k, name in enumerate(names) if k == 0 or name != names[k - 1]]  # pairs come variable by variable
     expected_after = np.add.reduceat(p_answer * summed_entropy(marginals), starts)
     rises = np.add.reduceat(np.where(rises_level, p_answer, 0.0), starts)
-    flags = set(red_flag_variables(priors))
+    flags = set(rules.red_flags)
     ranked = [
         NextQuestion(
             names[k],
@@ -96,8 +107,36 @@ def ask_next(engine: Engine, priors: Priors, evidence: Mapping[str, str], n: int
             max(entropy_now - after, 0.0),
             min(p, 1.0),
             names[k] in flags,
+            "warning_sign" if names[k] in flags else "information",
         )
         for k, after, p in zip(starts, expected_after.tolist(), rises.tolist())
     ]
     ranked.sort(key=lambda q: (not q.red_flag, -q.information_gain, q.variable))
     return ranked if n is None else ranked[:n]
+
+
+def next_question(
+    engine: Engine, priors: Priors, evidence: Mapping[str, str], not_sure: Iterable[str] = ()
+) -> NextQuestion | None:
+    """The interview's next question, or None when it is done (see the module docstring)."""
+    unsure = tuple(not_sure)
+    ranked = ask_next(engine, priors, evidence, None, unsure)
+    if not ranked:
+        return None
+    rules = compiled_rules(priors)
+    codes = rules.encode(evidence, unsure)
+    by_name = {q.variable: q for q in ranked}
+    for name in rules.pending(codes):
+        q = by_name[name]
+        return NextQuestion(*_fields(q), "warning_sign" if q.red_flag else "level")
+    for name in rules.unless_that_matter(codes):
+        if codes[rules.variables.index(name)] == UNKNOWN:
+            return NextQuestion(*_fields(by_name[name]), "level")
+    best = max(ranked, key=lambda q: q.information_gain)
+    if best.information_gain < priors.display["interview"]["stop_below_bits"]:
+        return None
+    return NextQuestion(*_fields(best), "information")
+
+
+def _fields(q: NextQuestion) -> tuple:
+    return q.variable, q.question, q.information_gain, q.p_escalation_rises, q.red_flag

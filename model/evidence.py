@@ -1,7 +1,9 @@
 """Validate evidence where it enters: names and states of the vocabulary only.
 
 A variable that is missing, None or an empty string is unknown and is left
-out, so the network marginalises it; it is never read as "no".
+out, so the network marginalises it; it is never read as "no". Any variable
+may also be answered :data:`NOT_SURE`: unknown for the causes, read the safe
+way for the level (see :mod:`model.escalation`).
 """
 
 from __future__ import annotations
@@ -13,6 +15,8 @@ from .errors import EvidenceError
 
 if TYPE_CHECKING:
     from twitchcause.priors import Variable
+
+NOT_SURE = "not_sure"  # the reserved answer "I am not sure"; no variable has a state of that name
 
 # Names and states are short words; a longer text is shown cut and gets no closest-match search,
 # whose cost grows with its length.
@@ -47,15 +51,38 @@ def unknown_state_message(name: str, state: str, variable: Variable) -> str:
 
 
 def parse_evidence(evidence: Mapping[str, object] | None, variables: Mapping[str, Variable]) -> dict[str, str]:
-    """Return ``{variable: state}`` for the answered variables, in vocabulary order.
+    """Return ``{variable: state}`` for the answered variables, in vocabulary order (not-sure ones left out).
 
     Raises
     ------
     EvidenceError
         For a name or state outside the vocabulary, naming the valid ones.
     """
+    return parse_answers(evidence, (), variables)[0]
+
+
+def parse_answers(
+    evidence: Mapping[str, object] | None, not_sure, variables: Mapping[str, Variable]
+) -> tuple[dict[str, str], tuple[str, ...]]:
+    """The answered variables ``{variable: state}`` and the not-sure ones (sorted), validated.
+
+    A variable is not sure when ``evidence`` gives it the value
+    :data:`NOT_SURE` or ``not_sure`` names it; both mean the same.
+
+    Raises
+    ------
+    EvidenceError
+        For a name or state outside the vocabulary, a ``not_sure`` that is not
+        a list of names, or a variable both answered and not sure.
+    """
+    if isinstance(not_sure, str) or not all(isinstance(name, str) for name in not_sure or ()):
+        raise EvidenceError(f"not_sure must be a list of variable names, got {_shown(repr(not_sure))}")
+    for name in not_sure or ():
+        if name not in variables:
+            raise EvidenceError(unknown_variable_message(name, variables))
+    unsure = set(not_sure or ())
     if evidence is None:
-        return {}
+        return {}, tuple(sorted(unsure))
     if not isinstance(evidence, Mapping):
         raise EvidenceError(f"evidence must be a mapping of variable to state, got {type(evidence).__name__}")
     for name in evidence:
@@ -69,10 +96,15 @@ def parse_evidence(evidence: Mapping[str, object] | None, variables: Mapping[str
         if not isinstance(state, str):
             raise EvidenceError(
                 f"evidence '{name}' must be a state name (text), got {state!r}; "
-                f"expected one of {', '.join(variable.states)}"
+                f"expected one of {', '.join(variable.states)} or {NOT_SURE}"
             )
         state = state.strip()
+        if state == NOT_SURE:
+            unsure.add(name)
+            continue
         if state not in variable.states:
             raise EvidenceError(unknown_state_message(name, state, variable))
+        if name in unsure:
+            raise EvidenceError(f"'{name}' is both answered ('{state}') and not sure; give one")
         parsed[name] = state
-    return parsed
+    return parsed, tuple(sorted(unsure))

@@ -139,6 +139,7 @@ class Rule(_Strict):
     when: dict[str, list[str]]
     unless: dict[str, list[str]] = Field(default_factory=dict)
     message: str
+    if_not_sure: str  # the message when the rule fires only because a variable it names was answered "not sure"
     source: str
     quote: str
 

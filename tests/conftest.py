@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -9,7 +10,23 @@ import pytest
 from twitchcause import model
 
 REPO = Path(__file__).resolve().parents[1]
-SHARED = REPO.parent / "shared"
+
+
+def _shared_folder() -> Path:
+    """``<repo>/../shared``; from a git worktree elsewhere, the one beside the main checkout."""
+    beside = REPO.parent / "shared"
+    if beside.is_dir() or not (REPO / ".git").is_file():
+        return beside
+    common = subprocess.run(
+        ["git", "-C", str(REPO), "rev-parse", "--path-format=absolute", "--git-common-dir"],
+        capture_output=True,
+        text=True,
+        check=False,
+    ).stdout.strip()
+    return Path(common).parent.parent / "shared" if common else beside
+
+
+SHARED = _shared_folder()
 
 
 @pytest.fixture(scope="session")

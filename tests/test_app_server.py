@@ -336,6 +336,8 @@ def test_healthz_answers_ok(client):
             ["weakness=yes", "--explain", "caffeine", "--next", "3"],
         ),
         ({"evidence": {"sleep": "short"}, "next": 0}, ["sleep=short", "--next", "0"]),
+        ({"evidence": {"weakness": "not_sure"}, "next": 2}, ["weakness=not_sure", "--next", "2"]),
+        ({"evidence": {}, "not_sure": ["pain", "weakness"]}, ["--not-sure", "pain", "--not-sure", "weakness"]),
     ],
 )
 def test_the_api_answers_what_infer_json_prints(client, capsys, body, argv):
@@ -360,6 +362,10 @@ API_ERRORS = [
     ({"evidence": {}, "next": -1}, '"next" must be a count'),
     ({"evidence": {}, "next": True}, '"next" must be a count'),
     ({"evidence": {}, "next": 1.5}, '"next" must be a count'),
+    ({"evidence": {}, "not_sure": "pain"}, '"not_sure" must be a list of variable names'),
+    ({"evidence": {}, "not_sure": [1]}, '"not_sure" must be a list of variable names'),
+    ({"evidence": {}, "not_sure": ["pian"]}, "unknown evidence variable 'pian' (did you mean 'pain'?)"),
+    ({"evidence": {"pain": "no"}, "not_sure": ["pain"]}, "'pain' is both answered ('no') and not sure"),
     (b'{"evidence": {"weakness": "yes", "weakness": "no"}}', "'weakness' is given twice"),
     (b'{"evidence": ' + b"[" * 3000 + b"]" * 3000 + b"}", "nested too deeply"),
 ]

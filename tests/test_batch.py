@@ -86,6 +86,23 @@ def test_empty_cell_is_unknown(m, tmp_path):
     )
 
 
+def test_not_sure_cell_is_unknown_for_the_causes_and_safe_for_the_level(m, tmp_path):
+    rows = [
+        {"caffeine_intake": "high", "weakness": "not_sure", "twitch_site": "calf"},
+        {"caffeine_intake": "not_sure", "weakness": "no", "twitch_site": "calf"},
+    ]
+    run_batch(m, write_csv(tmp_path / "cases.csv", rows), tmp_path / "out.csv")
+    _, out = read_csv(tmp_path / "out.csv")
+    for row, given in zip(out, rows):
+        expected = m.infer(given)
+        assert float(row["posterior_caffeine"]) == pytest.approx(expected.posterior["caffeine"], abs=1e-12)
+        assert row["escalation"] == expected.escalation.level
+    assert [row["escalation"] for row in out] == ["see_doctor_promptly", "self_care"]
+    assert float(out[1]["posterior_caffeine"]) == pytest.approx(
+        m.infer({"weakness": "no", "twitch_site": "calf"}).posterior["caffeine"], abs=1e-12
+    )
+
+
 def test_identical_rows_give_identical_outputs(m, tmp_path):
     run_batch(m, write_csv(tmp_path / "cases.csv", ROWS), tmp_path / "out.csv")
     _, rows = read_csv(tmp_path / "out.csv")

@@ -62,8 +62,10 @@ def test_infer_json_shape(capsys, m):
     assert {"posterior", "prior", "escalation"} <= set(data)
     assert list(data["posterior"]) == list(CAUSES) and len(data["posterior"]) == 12
     assert list(data["prior"]) == list(CAUSES)
-    assert set(data["escalation"]) == {"level", "reasons"}
+    assert set(data["escalation"]) == {"level", "reasons", "pending", "settled"}
     assert data["escalation"]["level"] == "see_doctor"
+    assert data["escalation"]["pending"] == ["weakness", "muscle_wasting", "walking_difficulty"]
+    assert data["escalation"]["settled"] is False and data["not_sure"] == []
     reason = data["escalation"]["reasons"][0]
     assert set(reason) >= {"rule", "level", "message", "source"}
     assert reason["rule"] == "pain"
@@ -72,12 +74,39 @@ def test_infer_json_shape(capsys, m):
     assert data["prior"] == pytest.approx(m.prior, abs=1e-12)
 
 
+def test_not_sure_as_a_value_or_an_option_means_the_same(capsys, m):
+    _, by_value, _ = run(capsys, "infer", "--json", "weakness=not_sure", "caffeine_intake=high")
+    _, by_option, _ = run(capsys, "infer", "--json", "--not-sure", "weakness", "caffeine_intake=high")
+    assert json.loads(by_value) == json.loads(by_option)
+    data = json.loads(by_value)
+    assert data["not_sure"] == ["weakness"] and data["evidence"] == {"caffeine_intake": "high"}
+    assert data["escalation"]["level"] == "see_doctor_promptly"
+    assert data["escalation"]["reasons"][0]["not_sure"] is True
+    status, table, _ = run(capsys, "infer", "--not-sure", "pain", "caffeine_intake=high")
+    assert status == 0 and "not sure: pain" in table
+    assert "not yet a verdict: 3 warning-sign questions left: weakness, muscle_wasting, walking_difficulty" in table
+
+
+def test_not_sure_on_an_answered_variable_is_a_one_line_error(capsys):
+    status, _, err = run(capsys, "infer", "--not-sure", "pain", "pain=no")
+    assert status == 2 and err.strip() == "twitchcause: error: 'pain' is both answered ('no') and not sure; give one"
+
+
+def test_schema_offers_not_sure(capsys):
+    status, out, _ = run(capsys, "schema", "--json")
+    assert status == 0 and json.loads(out)["not_sure"]["answer"] == "not_sure"
+
+
 def test_infer_without_evidence_is_the_prior(capsys, m):
     status, out, _ = run(capsys, "infer", "--json")
     assert status == 0
     data = json.loads(out)
     assert data["posterior"] == pytest.approx(data["prior"], abs=1e-12)
-    assert data["escalation"] == {"level": "self_care", "reasons": []}
+    assert {k: data["escalation"][k] for k in ("level", "reasons", "settled")} == {
+        "level": "self_care",
+        "reasons": [],
+        "settled": False,  # no answer yet: every rule question is open
+    }
 
 
 def test_infer_evidence_file(capsys, tmp_path, m):

@@ -12,7 +12,6 @@ from pgmpy.inference import VariableElimination
 
 from twitchcause import model
 from twitchcause.model.ask_next import red_flag_variables, summed_entropy
-from twitchcause.model.escalation import escalate, level_rank
 
 CASE = {
     "heavy_sweating": "yes",
@@ -120,17 +119,6 @@ def test_ask_next_lists_only_unanswered_variables_and_respects_n(loaded_model):
 
 @settings(max_examples=60, deadline=None)
 @given(data=st.data())
-def test_fast_level_equals_full_escalation(loaded_model, data):
-    evidence = data.draw(
-        st.fixed_dictionaries({}, optional={n: st.sampled_from(v.states) for n, v in loaded_model.variables.items()})
-    )
-    posterior = loaded_model.posterior(evidence)
-    level = escalate(loaded_model.priors, evidence, posterior).level
-    assert loaded_model.priors.levels[level_rank(loaded_model.priors, evidence, posterior)] == level
-
-
-@settings(max_examples=60, deadline=None)
-@given(data=st.data())
 def test_next_question_figures_are_probabilities_and_gains_non_negative(loaded_model, data):
     evidence = data.draw(
         st.fixed_dictionaries({}, optional={n: st.sampled_from(v.states) for n, v in loaded_model.variables.items()})
@@ -138,20 +126,3 @@ def test_next_question_figures_are_probabilities_and_gains_non_negative(loaded_m
     for q in loaded_model.ask_next(evidence):
         assert q.information_gain >= 0.0
         assert 0.0 <= q.p_escalation_rises <= 1.0 + 1e-12
-
-
-@settings(max_examples=40, deadline=None)
-@given(data=st.data())
-def test_bulk_ranks_after_answers_equal_one_by_one(loaded_model, data):
-    from twitchcause.model.ask_next import _ranks_after_answers
-
-    evidence = data.draw(
-        st.fixed_dictionaries({}, optional={n: st.sampled_from(v.states) for n, v in loaded_model.variables.items()})
-    )
-    engine = loaded_model.engine
-    _, pairs, _, marginals = engine.after_each_answer(engine.encode(evidence))
-    expected = [
-        level_rank(loaded_model.priors, {**evidence, name: state}, dict(zip(engine.causes, m)))
-        for (name, state), m in zip(pairs, marginals)
-    ]
-    assert _ranks_after_answers(engine, loaded_model.priors, evidence, pairs, marginals) == expected

@@ -1,6 +1,7 @@
 """Many cases from a CSV or Parquet file: one case per row, streamed in chunks.
 
-Columns are evidence variables; an empty cell is unknown. The output keeps
+Columns are evidence variables; an empty cell is unknown; a ``not_sure`` cell is
+unknown for the causes and read the safe way for the level. The output keeps
 every input row in order with its columns, then ``posterior_<cause>`` for each
 cause, then ``p_none_identified``, then ``escalation``. The format of each file
 follows its suffix (``.parquet`` or ``.pq``: Parquet, which needs pyarrow;
@@ -29,13 +30,13 @@ import pandas as pd
 from .files import atomic_file, open_regular, remove_stale_parts
 from .model import EvidenceError, Model, TwitchcauseError
 from .model.engine import UNKNOWN
-from .model.escalation import level_ranks
-from .model.evidence import unknown_state_message, unknown_variable_message
+from .model.escalation import NOT_SURE_CODE, level_ranks
+from .model.evidence import NOT_SURE, unknown_state_message, unknown_variable_message
 from .model.factored import FactoredBatch
 
 DEFAULT_CHUNK_ROWS = 20_000
 PARQUET_SUFFIXES = (".parquet", ".pq")
-BAD = -2  # the code of a cell that names no state of its column
+BAD = -3  # the code of a cell that names no state of its column (below UNKNOWN and NOT_SURE_CODE)
 _FACTORED: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
@@ -226,7 +227,12 @@ def encode(frame: pd.DataFrame, model: Model, first_row: int) -> tuple[np.ndarra
         states = engine.states[column]
         positions, texts = _cells(frame[column])
         stripped = [text.strip() for text in texts]
-        lookup = np.array([UNKNOWN if not t else states.index(t) if t in states else BAD for t in stripped])
+        lookup = np.array(
+            [
+                UNKNOWN if not t else states.index(t) if t in states else NOT_SURE_CODE if t == NOT_SURE else BAD
+                for t in stripped
+            ]
+        )
         column_codes = lookup[positions]
         for row in np.flatnonzero(column_codes == BAD).tolist():
             if row not in problems:
@@ -253,7 +259,7 @@ def score(frame: pd.DataFrame, model: Model, first_row: int = 1) -> tuple[dict[s
     rejected = frame.iloc[bad].astype(object).assign(error=[problems[i] for i in bad.tolist()])
     kept = frame[good]
     distinct, inverse = _distinct(codes[good])
-    marginals = _factored(model).marginals(distinct)
+    marginals = _factored(model).marginals(np.where(distinct == NOT_SURE_CODE, UNKNOWN, distinct))
     posterior = {cause: marginals[:, i] for i, cause in enumerate(model.causes)}
     columns = {model.engine.variables[i]: distinct[:, i] for i in range(distinct.shape[1])}
     ranks = level_ranks(model.priors, columns, posterior, len(distinct))[inverse]

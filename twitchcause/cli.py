@@ -108,6 +108,10 @@ def format_table(result: Result, model: Model) -> str:
     lines += ["", f"escalation: {esc.level} - {model.priors.level_descriptions[esc.level]}"]
     for reason in esc.reasons:
         lines.append(f"  - [{reason.rule}] {reason.message} (source: {reason.source})")
+    if result.not_sure:
+        lines.append(f"not sure: {', '.join(result.not_sure)}")
+    if not esc.settled:
+        lines.append(f"not yet a verdict: {len(esc.pending)} warning-sign questions left: {', '.join(esc.pending)}")
     lines += ["", f"priors: {model.priors.directory} (fingerprint {model.priors.fingerprint})"]
     return "\n".join(lines)
 
@@ -197,12 +201,13 @@ def cmd_infer(args) -> int:
     from .snapshot import load_for_inference
 
     model = load_for_inference(args.priors)
+    not_sure = args.not_sure or ()
     if args.json:
-        print(json.dumps(model.report(evidence, explain=args.explain, next=args.next), indent=2))
+        print(json.dumps(model.report(evidence, explain=args.explain, next=args.next, not_sure=not_sure), indent=2))
         return 0
-    result = model.infer(evidence)
+    result = model.infer(evidence, not_sure)
     explanation = model.explain(result.evidence, args.explain) if args.explain else None
-    questions = model.ask_next(result.evidence, args.next) if args.next is not None else None
+    questions = model.ask_next(result.evidence, args.next, result.not_sure) if args.next is not None else None
     print(format_table(result, model))
     helps = model.what_would_help(result.evidence)
     if helps:
@@ -276,6 +281,7 @@ def cmd_schema(args) -> int:
     print("\nevidence variables:")
     for name, info in schema["evidence"].items():
         print(f"  {name}: {info['question']}\n      states: {', '.join(info['states'])}")
+    print(f"\nany variable may also be answered {schema['not_sure']['answer']}: {schema['not_sure']['meaning']}")
     print("\nescalation levels:")
     for level, text in schema["escalation_levels"].items():
         print(f"  {level}: {text}")
@@ -371,6 +377,12 @@ def build_parser() -> argparse.ArgumentParser:
     infer = with_priors(sub.add_parser("infer", help="posterior of each cause for one case"))
     infer.add_argument("evidence", nargs="*", metavar="VAR=STATE", help="answers, e.g. caffeine_intake=high")
     infer.add_argument("--evidence-file", metavar="CASE.json", help="a JSON object {variable: state}")
+    infer.add_argument(
+        "--not-sure",
+        action="append",
+        metavar="VAR",
+        help="a question answered 'not sure' (repeatable; the same as VAR=not_sure)",
+    )
     infer.add_argument("--json", action="store_true", help="print JSON instead of a table")
     infer.add_argument("--explain", metavar="CAUSE", help="each answer's contribution to CAUSE")
     infer.add_argument("--next", type=int, metavar="N", help="the N most useful unanswered questions")

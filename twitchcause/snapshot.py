@@ -8,10 +8,11 @@ posterior's interval, together with what answering a case reads of the
 priors: the vocabulary, the causes, the levels, the escalation rules with
 their resolved thresholds, the interval's level, and for what would help the
 changes a person can make with the numbers of the exposures and causes they
-touch. It is stored under a hash of everything it was built
-from: every file of the priors folder, byte for byte, and every source file of
-the package (the code that turns words into numbers), plus the format and the
-numpy and Python versions. A changed file or changed code gives another key; a
+touch, and display.yaml (how results are worded, how the interview is paced).
+It is stored under a hash of everything it was built from: every file of the
+priors folder, byte for byte, and every source file of the package (the code
+that turns words into numbers), plus the format and the numpy and Python
+versions. A changed file or changed code gives another key; a
 stored file that is altered fails its content hash: either way the folder is
 loaded and validated again and a new snapshot written, never an old one used.
 
@@ -55,6 +56,7 @@ class SnapshotRule:
     level: str
     when: dict[str, list[str]]
     message: str
+    if_not_sure: str
     source: str
     quote: str
     unless: dict[str, list[str]] = field(default_factory=dict)
@@ -133,6 +135,7 @@ class SnapshotPriors:
             name: {state: SnapshotNumber(p) for state, p in numbers.items()}
             for name, numbers in data["context"].items()
         }
+        self.display: dict = data["display"]
         self.cause_priors = {
             cause: SnapshotCausePrior(
                 SnapshotNumber(spec["leak"]),
@@ -182,6 +185,7 @@ def inference_data(priors) -> dict:
             for rule in priors.escalation.posterior_thresholds
         ],
         "interval_level": priors.uncertainty.level.value,
+        "display": priors.display,
         "changes": {
             name: {field: getattr(change, field) for field in SnapshotChange.__dataclass_fields__}
             for name, change in priors.changes.items()
