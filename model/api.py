@@ -55,6 +55,13 @@ class Result:
     not_sure : tuple of str
         The variables answered "not sure", sorted: unknown for the causes,
         read the safe way for the level.
+    safety_net : tuple of dict
+        ``{condition, source, quote}``: the documents' "see a doctor if" conditions,
+        the same for every result.
+    serious_causes : tuple of dict
+        ``{cause, text, source, quote}`` (or ``assumption``) for each serious cause
+        whose posterior reaches ``display.yaml``'s ``serious_causes.shown_from``:
+        what it means in plain words (a reason for a doctor to look, not a diagnosis).
     interval : dict
         ``{cause: (low, high)}``, the 90% interval of each posterior over the
         plausible values of the words it rests on (computed on first use; see
@@ -67,6 +74,8 @@ class Result:
     escalation: Escalation
     none_identified: float
     not_sure: tuple[str, ...] = ()
+    safety_net: tuple[dict, ...] = ()
+    serious_causes: tuple[dict, ...] = ()
     interval_of: Callable[[], dict[str, tuple[float, float]]] | None = field(default=None, repr=False, compare=False)
 
     @cached_property
@@ -89,6 +98,8 @@ class Result:
             "none_identified": self.none_identified,
             "prior": dict(self.prior),
             "escalation": self.escalation.to_dict(),
+            "serious_causes": [dict(item) for item in self.serious_causes],
+            "safety_net": [dict(item) for item in self.safety_net],
             "ranking": self.ranking,
             "evidence": dict(self.evidence),
             "not_sure": list(self.not_sure),
@@ -292,6 +303,8 @@ class Model:
             escalate(self.priors, parsed, posterior, unsure),
             none_identified,
             unsure,
+            self._safety_net,
+            self._serious_causes(posterior),
             lambda: self._interval(parsed, posterior),
         )
 
@@ -427,6 +440,31 @@ class Model:
         parsed, unsure = parse_answers(answers, not_sure, self.variables)
         return next_question(self.engine, self.priors, parsed, unsure)
 
+    @cached_property
+    def _safety_net(self) -> tuple[dict, ...]:
+        return tuple(self.priors.display["safety_net"])
+
+    @property
+    def safety_net(self) -> list[dict]:
+        """The documents' "see a doctor if" conditions, ``[{condition, source, quote}]``, shown with every result.
+
+        Examples
+        --------
+        >>> from twitchcause import model
+        >>> net = model.load().safety_net
+        >>> any("more than a day or so" in item["quote"] for item in net)
+        True
+        """
+        return [dict(item) for item in self._safety_net]
+
+    def _serious_causes(self, posterior: Mapping[str, float]) -> tuple[dict, ...]:
+        serious = self.priors.display["serious_causes"]
+        return tuple(
+            {"cause": cause, **text}
+            for cause, text in serious["causes"].items()
+            if posterior[cause] >= serious["shown_from"]
+        )
+
     @property
     def red_flags(self) -> tuple[str, ...]:
         """Questions whose answer alone can call for the most urgent level (asked first)."""
@@ -440,8 +478,10 @@ class Model:
 
         ``probability_words`` (``[{word, at_least}]``, highest first), ``strong_answer_odds``,
         ``interview`` (``stop_below_bits``, ``usual_length``, ``earned_after_answers``),
-        ``question_groups``, ``levels`` (``{level: {heading, colour}}``) and ``no_clear_cause``
-        (``{text, source, quote}``).
+        ``question_groups``, ``levels`` (``{level: {heading, heading_grounds, colour, time_frame,
+        what_to_do}}``, each text ``{text, source, quote}`` or ``{text, assumption}``), ``safety_net``
+        (``[{condition, source, quote}]``), ``serious_causes`` (``{shown_from, causes: {cause: {text, ...}}}``)
+        and ``no_clear_cause`` (``{text, source, quote}``).
 
         Examples
         --------

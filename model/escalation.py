@@ -26,8 +26,6 @@ if TYPE_CHECKING:
 UNKNOWN = -1
 NOT_SURE_CODE = -2
 _SHIFT = 2  # a code's column in the tables: code + 2 (not sure, unknown, then the states)
-# Cases looked up at once (cases x rules x variables booleans, about 1 MB)
-_CHUNK = 8192
 
 
 @dataclass(frozen=True)
@@ -77,7 +75,14 @@ class Escalation:
 
 
 class CompiledRules:
-    """The escalation rules as tables over state codes, built once per priors.
+    """The escalation rules as bit tables over state codes, built once per priors.
+
+    Rule ``r`` is bit ``r`` of a 64-bit word. For every rule variable ``v`` and
+    code ``c`` a table holds the rules whose ``when`` condition on ``v`` holds at
+    ``c`` (every rule that does not name ``v``), and the rules whose ``unless``
+    condition holds there. A case's fired rules are the AND of its ``when``
+    words less the OR of its ``unless`` words: a few integer operations per
+    variable, the same for one case or a million.
 
     Attributes
     ----------
@@ -89,36 +94,55 @@ class CompiledRules:
 
     def __init__(self, priors: Priors):
         rules = priors.escalation.rules
+        if len(rules) > 64:
+            raise ValueError(f"{len(rules)} escalation rules; the compiled rules hold at most 64")
         order = {level: i for i, level in enumerate(priors.levels)}
         named = {name for rule in rules for name in (*rule.when, *rule.unless)}
         self.priors = priors
         self.rules = tuple(rules)
         self.variables = tuple(name for name in priors.variables if name in named)
+        self._state_index = [
+            {state: i for i, state in enumerate(priors.variables[name].states)} for name in self.variables
+        ]
         self.levels = np.array([order[rule.level] for rule in rules], dtype=np.int64)
         width = _SHIFT + max(len(priors.variables[name].states) for name in self.variables)
-        shape = (len(rules), len(self.variables), width)
-        self._holds = np.ones(shape, dtype=bool)  # the `when` condition on this variable holds at this code
-        self._could = np.ones(shape, dtype=bool)  # ... holds or may still hold (unknown)
-        self._blocks = np.zeros(shape, dtype=bool)  # the `unless` condition holds
-        self._names_when = np.zeros(shape[:2], dtype=bool)
+        every = np.uint64(2 ** len(rules) - 1)
+        self._holds = np.full((len(self.variables), width), every, dtype=np.uint64)  # `when` holds at this code
+        self._could = np.full((len(self.variables), width), every, dtype=np.uint64)  # ... or may still (unknown)
+        self._blocks = np.zeros((len(self.variables), width), dtype=np.uint64)  # `unless` holds
+        self._names_when = np.zeros((len(rules), len(self.variables)), dtype=bool)
         for r, rule in enumerate(rules):
+            bit = np.uint64(1 << r)
             for name, states in rule.when.items():
                 v = self.variables.index(name)
-                listed = self._columns(name, states)
-                self._holds[r, v] = False
-                self._holds[r, v, listed] = True
-                self._holds[r, v, NOT_SURE_CODE + _SHIFT] = True
-                self._could[r, v] = self._holds[r, v]
-                self._could[r, v, UNKNOWN + _SHIFT] = True
+                meets = np.zeros(width, dtype=bool)
+                meets[self._columns(name, states)] = True
+                meets[NOT_SURE_CODE + _SHIFT] = True
+                self._holds[v, ~meets] &= ~bit
+                meets[UNKNOWN + _SHIFT] = True
+                self._could[v, ~meets] &= ~bit
                 self._names_when[r, v] = True
             for name, states in rule.unless.items():
-                self._blocks[r, self.variables.index(name), self._columns(name, states)] = True
+                self._blocks[self.variables.index(name), self._columns(name, states)] |= bit
+        self._bits = np.uint64(1) << np.arange(len(rules), dtype=np.uint64)
+        # the same tables as Python integers, for one case (a few integer operations beat numpy's call overhead)
+        self._one = (self._holds.tolist(), self._could.tolist(), self._blocks.tolist())
+        self._when_of = [np.flatnonzero(self._names_when[r]).tolist() for r in range(len(rules))]
+        # the rules of each level or above, as words: rank = the number of levels whose rules some fired rule is in
+        self._at_least = np.array(
+            [np.bitwise_or.reduce(self._bits[self.levels >= k], initial=np.uint64(0)) for k in range(1, len(order))],
+            dtype=np.uint64,
+        )
+        self._by_urgency = np.argsort(-self.levels, kind="stable")  # warning signs first, then the rules' order
+        self._at_least_one = [int(word) for word in self._at_least]
+        self._urgency_order = self._by_urgency.tolist()
         self._columns_of = np.arange(len(self.variables))
         thresholds = priors.escalation.posterior_thresholds
         self.thresholds = tuple(thresholds)
         self._threshold_causes = np.array([list(priors.causes).index(t.cause) for t in thresholds], dtype=np.int64)
         self._threshold_cuts = np.array([priors.threshold(t) for t in thresholds], dtype=float)
         self._threshold_levels = np.array([order[t.level] for t in thresholds], dtype=np.int64)
+        self._cuts = self._threshold_cuts.tolist()
         warning = [r for r in range(len(rules)) if self.levels[r] == len(priors.levels) - 1]
         self.red_flags = tuple(dict.fromkeys(name for r in warning for name in rules[r].when if name in self.variables))
 
@@ -129,14 +153,14 @@ class CompiledRules:
     # -- codes -------------------------------------------------------------------
     def encode(self, evidence: Mapping[str, str], not_sure: Iterable[str] = ()) -> np.ndarray:
         """One case's codes over :attr:`variables` (validated answers and not-sure names)."""
+        return np.array(self._codes_of(evidence, not_sure), dtype=np.int64)
+
+    def _codes_of(self, evidence: Mapping[str, str], not_sure: Iterable[str]) -> list[int]:
         unsure = set(not_sure)
-        codes = np.full(len(self.variables), UNKNOWN, dtype=np.int64)
-        for v, name in enumerate(self.variables):
-            if name in unsure:
-                codes[v] = NOT_SURE_CODE
-            elif name in evidence:
-                codes[v] = self.priors.variables[name].states.index(evidence[name])
-        return codes
+        return [
+            NOT_SURE_CODE if name in unsure else index[evidence[name]] if name in evidence else UNKNOWN
+            for name, index in zip(self.variables, self._state_index)
+        ]
 
     def columns(self, codes: Mapping[str, np.ndarray], cases: int) -> np.ndarray:
         """Codes (cases x :attr:`variables`) from ``{variable: codes}``; a variable missing is unanswered."""
@@ -148,21 +172,21 @@ class CompiledRules:
         return out
 
     # -- the rules ---------------------------------------------------------------
+    def fired(self, codes: np.ndarray) -> np.ndarray:
+        """The rules that fire, as words (bit r: rule r), on codes (..., :attr:`variables`); not-sure read safely."""
+        column = codes + _SHIFT
+        holds = np.bitwise_and.reduce(self._holds[self._columns_of, column], axis=-1)
+        blocked = np.bitwise_or.reduce(self._blocks[self._columns_of, column], axis=-1)
+        return holds & ~blocked
+
     def fires(self, codes: np.ndarray) -> np.ndarray:
         """Which rules fire (cases x rules) on codes (cases x :attr:`variables`), not-sure read safely."""
-        codes = np.atleast_2d(codes)
-        out = np.empty((len(codes), len(self.rules)), dtype=bool)
-        for start in range(0, len(codes), _CHUNK):
-            column = codes[start : start + _CHUNK] + _SHIFT
-            holds = self._holds[:, self._columns_of, column].all(axis=-1)  # (rules, cases)
-            blocked = self._blocks[:, self._columns_of, column].any(axis=-1)
-            out[start : start + _CHUNK] = (holds & ~blocked).T
-        return out
+        return (np.atleast_1d(self.fired(np.atleast_2d(codes)))[:, None] & self._bits) != 0
 
     def rule_ranks(self, codes: np.ndarray) -> np.ndarray:
         """The rank the rules alone give each case (cases,)."""
-        fired = self.fires(codes)
-        return np.where(fired, self.levels, 0).max(axis=1, initial=0)
+        fired = np.atleast_1d(self.fired(np.atleast_2d(codes)))
+        return ((fired[:, None] & self._at_least) != 0).sum(axis=1)
 
     def posterior_ranks(self, posterior: np.ndarray) -> np.ndarray:
         """The rank the posterior thresholds give each case, from P(cause) (cases x causes)."""
@@ -179,67 +203,78 @@ class CompiledRules:
         matrix = np.array([[posterior[c] for c in self.priors.causes]])
         return int(self.ranks(self.encode(evidence, not_sure), matrix)[0])
 
+    # -- one case, on the same tables as Python integers --------------------------
+    def _one_case(self, codes: list[int]) -> tuple[int, int]:
+        """One case's fired rules and the rules it could still fire, as integers (bit r: rule r)."""
+        holds, could, blocks = self._one
+        fired = reachable = (1 << len(self.rules)) - 1
+        blocked = 0
+        for v, code in enumerate(codes):
+            fired &= holds[v][code + _SHIFT]
+            reachable &= could[v][code + _SHIFT]
+            blocked |= blocks[v][code + _SHIFT]
+        return fired & ~blocked, reachable & ~blocked
+
+    def _rank_of(self, fired: int) -> int:
+        return sum(1 for word in self._at_least_one if fired & word)
+
     def pending(self, codes: np.ndarray) -> tuple[str, ...]:
         """One case's open rule questions: unanswered variables of rules that could still raise its rules' rank.
 
         Ordered by the level they could call for (warning signs first), then by
         the rules' order.
         """
-        column = codes + _SHIFT
-        fired = self.fires(codes)[0]
-        now = int(np.where(fired, self.levels, 0).max(initial=0))
-        could = self._could[:, self._columns_of, column].all(axis=-1) & ~self._blocks[:, self._columns_of, column].any(
-            axis=-1
-        )
-        open_rules = np.flatnonzero(could & ~fired & (self.levels > now))
-        if not len(open_rules):
+        codes = codes.tolist()
+        fired, reachable = self._one_case(codes)
+        return self._pending(codes, fired, reachable)
+
+    def _pending(self, codes: list[int], fired: int, reachable: int) -> tuple[str, ...]:
+        now = self._rank_of(fired)
+        open_rules = reachable & ~fired & (self._at_least_one[now] if now < len(self._at_least_one) else 0)
+        if not open_rules:
             return ()
-        open_rules = open_rules[np.argsort(-self.levels[open_rules], kind="stable")]
-        asked = self._names_when[open_rules] & (codes == UNKNOWN)[None, :]
-        return tuple(dict.fromkeys(self.variables[v] for r, v in zip(*np.nonzero(asked))))
+        names = [
+            self.variables[v]
+            for r in self._urgency_order
+            if open_rules >> r & 1
+            for v in self._when_of[r]
+            if codes[v] == UNKNOWN
+        ]
+        return tuple(dict.fromkeys(names))
 
     def unless_that_matter(self, codes: np.ndarray) -> tuple[str, ...]:
         """Unanswered ``unless`` variables whose answer could hold back a fired rule and so lower the level."""
-        fired = self.fires(codes)[0]
+        codes = codes.tolist()
+        fired, _ = self._one_case(codes)
+        now = self._rank_of(fired)
         out = []
-        for r in np.flatnonzero(fired).tolist():
-            others = self.levels[np.flatnonzero(fired)[np.flatnonzero(fired) != r]]
-            if others.size and others.max() >= self.levels[r]:
-                continue
-            for name in self.rules[r].unless:
-                if codes[self.variables.index(name)] == UNKNOWN:
-                    out.append(name)
+        for r in range(len(self.rules)):
+            if not fired >> r & 1 or self._rank_of(fired & ~(1 << r)) == now:
+                continue  # not fired, or other rules keep the level
+            out += [name for name in self.rules[r].unless if codes[self.variables.index(name)] == UNKNOWN]
         return tuple(dict.fromkeys(out))
 
     def escalate(
         self, evidence: Mapping[str, str], posterior: Mapping[str, float], not_sure: Iterable[str] = ()
     ) -> Escalation:
         """The level for one case, every reason that fired (most urgent first) and its open rule questions."""
-        codes = self.encode(evidence, not_sure)
-        fired, plainly = self.fires(np.vstack([codes, np.where(codes == NOT_SURE_CODE, UNKNOWN, codes)]))
-        reasons = [
-            Reason(
-                rule.id,
-                rule.level,
-                rule.message if plainly[r] else rule.if_not_sure,
-                rule.source,
-                rule.quote,
-                not plainly[r],
-            )
-            for r, rule in enumerate(self.rules)
-            if fired[r]
-        ]
-        passed = self.posterior_ranks(np.array([[posterior[c] for c in self.priors.causes]]))
-        if passed[0]:
-            reasons += [
-                Reason(t.id, t.level, t.message, t.source, t.quote)
-                for t, cut in zip(self.thresholds, self._threshold_cuts)
-                if posterior[t.cause] > cut
-            ]
-        order = {level: i for i, level in enumerate(self.priors.levels)}
-        reasons.sort(key=lambda r: -order[r.level])
+        not_sure = tuple(not_sure)
+        codes = self._codes_of(evidence, not_sure)
+        fired, reachable = self._one_case(codes)
+        plainly = self._one_case([UNKNOWN if c == NOT_SURE_CODE else c for c in codes])[0] if not_sure else fired
+        reasons = []
+        for r in (r for r in self._urgency_order if fired >> r & 1):
+            rule = self.rules[r]
+            only_not_sure = not plainly >> r & 1
+            message = rule.if_not_sure if only_not_sure else rule.message
+            reasons.append(Reason(rule.id, rule.level, message, rule.source, rule.quote, only_not_sure))
+        passed = [t for t, cut in zip(self.thresholds, self._cuts) if posterior[t.cause] > cut]
+        if passed:
+            order = {level: i for i, level in enumerate(self.priors.levels)}
+            reasons += [Reason(t.id, t.level, t.message, t.source, t.quote) for t in passed]
+            reasons.sort(key=lambda r: -order[r.level])
         level = reasons[0].level if reasons else self.priors.levels[0]
-        return Escalation(level, tuple(reasons), self.pending(codes))
+        return Escalation(level, tuple(reasons), self._pending(codes, fired, reachable))
 
 
 _COMPILED: dict[int, tuple[object, CompiledRules]] = {}

@@ -628,11 +628,31 @@ def _check_display(check: _Checker, display: schema.DisplayFile, variables, leve
             check.add(EntryName("display", ("question_groups",)), f"question '{name}' is in no group")
     if set(display.levels) != set(levels):
         check.add(EntryName("display", ("levels",)), f"expected one entry per escalation level: {', '.join(levels)}")
-    if display.no_clear_cause.source not in check.raw["sources"].root:
-        check.add(
-            EntryName("display", ("no_clear_cause",)),
-            f"source '{display.no_clear_cause.source}' is not in sources.yaml",
-        )
+    for where, source, _ in display_citations(display):
+        if source not in check.raw["sources"].root:
+            check.add(EntryName("display", where), f"source '{source}' is not in sources.yaml")
+    causes = check.raw["vocabulary"].causes
+    for cause in display.serious_causes.causes:
+        if cause not in causes:
+            check.add(
+                EntryName("display", ("serious_causes", cause)),
+                f"unknown cause '{cause}'{check.suggest(cause, causes)}",
+            )
+    check.entry(EntryName("display", ("serious_causes", "shown_from")), display.serious_causes.shown_from)
+
+
+def display_citations(display: schema.DisplayFile):
+    """Yield ``(path, source id, quote)`` for every quoted text of ``display.yaml``."""
+    cited = [(("no_clear_cause",), display.no_clear_cause)]
+    for level, look in display.levels.items():
+        cited += [
+            (("levels", level, part), getattr(look, part)) for part in ("heading_grounds", "time_frame", "what_to_do")
+        ]
+    cited += [(("safety_net", str(i)), item) for i, item in enumerate(display.safety_net)]
+    cited += [(("serious_causes", cause), text) for cause, text in display.serious_causes.causes.items()]
+    for where, item in cited:
+        if item.source is not None:
+            yield where, item.source, item.quote
 
 
 def _resolve_display(display: schema.DisplayFile, scale: schema.ScaleFile) -> dict[str, Any]:
@@ -645,7 +665,14 @@ def _resolve_display(display: schema.DisplayFile, scale: schema.ScaleFile) -> di
         "strong_answer_odds": display.strong_answer.value,
         "interview": {name: setting.value for name, setting in display.interview},
         "question_groups": [group.model_dump() for group in display.question_groups],
-        "levels": {level: look.model_dump() for level, look in display.levels.items()},
+        "levels": {level: look.model_dump(exclude_none=True) for level, look in display.levels.items()},
+        "safety_net": [item.model_dump() for item in display.safety_net],
+        "serious_causes": {
+            "shown_from": _word_value(display.serious_causes.shown_from, scale),
+            "causes": {
+                cause: text.model_dump(exclude_none=True) for cause, text in display.serious_causes.causes.items()
+            },
+        },
         "no_clear_cause": display.no_clear_cause.model_dump(),
     }
 
@@ -757,9 +784,9 @@ def iter_citations(priors: Priors):
             yield name, entry.source, entry.quote
     for rule in list(priors.escalation.rules) + list(priors.escalation.posterior_thresholds):
         yield EntryName("escalation", (rule.id,)), rule.source, rule.quote
-    if priors.display:
-        no_clear = priors.display["no_clear_cause"]
-        yield EntryName("display", ("no_clear_cause",)), no_clear["source"], no_clear["quote"]
+    if "display" in priors.raw:
+        for where, source, quote in display_citations(priors.raw["display"]):
+            yield EntryName("display", where), source, quote
     for cause, items in priors.advice.items():
         for i, item in enumerate(items):
             yield EntryName("advice", (cause, str(i))), item.source, item.quote

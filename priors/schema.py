@@ -250,9 +250,56 @@ class QuestionGroup(_Strict):
     variables: list[str]
 
 
+class Grounds(_Strict):
+    """Why a text says what it says: a document (``source`` + verbatim ``quote``) or an ``assumption``."""
+
+    source: str | None = None
+    quote: str | None = None
+    assumption: str | None = None
+
+    @model_validator(mode="after")
+    def _quote_or_assumption(self) -> Grounds:
+        cited = self.source is not None or self.quote is not None
+        if cited and (self.source is None or self.quote is None):
+            raise ValueError("a citation needs both 'source' and 'quote'")
+        if cited == (self.assumption is not None):
+            raise ValueError("give either 'source' + 'quote' or 'assumption', not both or neither")
+        if self.quote is not None and len(self.quote.split()) > MAX_QUOTE_WORDS:
+            raise ValueError(f"quote has {len(self.quote.split())} words; at most {MAX_QUOTE_WORDS}")
+        if self.assumption is not None and not self.assumption.strip():
+            raise ValueError("assumption is empty")
+        return self
+
+
+class Cited(Grounds):
+    """A text a screen shows, with its grounds."""
+
+    text: str = Field(min_length=1)
+
+
 class LevelLook(_Strict):
+    """How a level is shown: heading (with its grounds), colour, when to act and what to do."""
+
     heading: str
+    heading_grounds: Grounds
     colour: Literal["success", "warning", "danger", "info", "secondary"]
+    time_frame: Cited
+    what_to_do: Cited
+
+
+class SafetyNet(_Strict):
+    """A change that would call for a doctor, in the documents' words ("come back if")."""
+
+    condition: str = Field(min_length=1)
+    source: str
+    quote: str
+
+
+class SeriousCauses(_Strict):
+    """Plain words for a serious cause whose posterior reaches ``shown_from``."""
+
+    shown_from: Entry
+    causes: dict[str, Cited]
 
 
 class DisplayFile(_Strict):
@@ -263,4 +310,6 @@ class DisplayFile(_Strict):
     interview: Interview
     question_groups: list[QuestionGroup]
     levels: dict[str, LevelLook]
+    safety_net: list[SafetyNet] = Field(min_length=1)
+    serious_causes: SeriousCauses
     no_clear_cause: Advice

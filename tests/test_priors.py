@@ -411,6 +411,42 @@ BROKEN = [
         "interview -> stop_below_bits -> value",
         "Input should be greater than 0",
     ),
+    (
+        "display.yaml",
+        delete("levels", "see_doctor", "time_frame", "assumption"),
+        "levels -> see_doctor -> time_frame",
+        "give either 'source' + 'quote' or 'assumption', not both or neither",
+    ),
+    (
+        "display.yaml",
+        delete("levels", "self_care", "what_to_do", "quote"),
+        "levels -> self_care -> what_to_do",
+        "a citation needs both 'source' and 'quote'",
+    ),
+    (
+        "display.yaml",
+        assign("safety_net", 0, "source", "ankel"),
+        "safety_net -> 0",
+        "source 'ankel' is not in sources.yaml",
+    ),
+    (
+        "display.yaml",
+        assign("safety_net", []),
+        "safety_net",
+        "List should have at least 1 item",
+    ),
+    (
+        "display.yaml",
+        assign("serious_causes", "causes", "neuropaty", {"text": "x", "assumption": ASSUMED}),
+        "serious_causes -> neuropaty",
+        "unknown cause 'neuropaty' (did you mean 'neuropathy'?)",
+    ),
+    (
+        "escalation.yaml",
+        delete("rules", 0, "if_not_sure"),
+        "rules -> 0 -> if_not_sure",
+        "Field required",
+    ),
 ]
 
 

@@ -190,3 +190,45 @@ def test_a_settled_level_no_completion_changes(loaded_model, data):
         st.fixed_dictionaries({name: st.sampled_from(m.variables[name].states) for name in open_questions})
     )
     assert m.infer({**answers, **completion}).escalation.level == esc.level
+
+
+def test_each_level_says_what_to_do_and_when_with_its_grounds(loaded_model):
+    levels = loaded_model.display["levels"]
+    assert list(levels) == list(LEVELS)
+    for level, look in levels.items():
+        assert look["heading"] and look["colour"]
+        for part in ("heading_grounds", "time_frame", "what_to_do"):
+            grounds = look[part]
+            assert ("quote" in grounds and "source" in grounds) != ("assumption" in grounds), (level, part)
+        assert look["time_frame"]["text"] and look["what_to_do"]["text"]
+    assert levels["see_doctor_promptly"]["colour"] == "danger"
+
+
+def test_every_result_carries_the_documents_safety_net(loaded_model, shared_dir):
+    net = loaded_model.safety_net
+    seeds = " ".join(
+        " ".join(path.read_text(encoding="utf-8").split()) for path in (shared_dir / "seeds").glob("*.txt")
+    )
+    for item in net:
+        assert set(item) == {"condition", "source", "quote"}
+        assert " ".join(item["quote"].split()) in seeds
+    quotes = " ".join(item["quote"] for item in net)
+    for words in (
+        "more than a day or so",
+        "several weeks",
+        "more frequent",
+        "weakness",
+        "wasting",
+        "difficulty walking",
+    ):
+        assert words in quotes
+    for evidence in ({}, {"weakness": "yes"}, {"caffeine_intake": "high", "weakness": "no"}):
+        assert loaded_model.infer(evidence).to_dict()["safety_net"] == net
+
+
+def test_a_likely_serious_cause_is_said_in_plain_words(loaded_model):
+    likely = loaded_model.infer({"diabetes": "yes", "back_problem": "yes"})
+    assert likely.posterior["neuropathy"] >= loaded_model.display["serious_causes"]["shown_from"]
+    [item] = likely.to_dict()["serious_causes"]
+    assert item["cause"] == "neuropathy" and "not a diagnosis" in item["text"]
+    assert loaded_model.infer({"caffeine_intake": "high"}).to_dict()["serious_causes"] == []

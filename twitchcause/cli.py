@@ -112,6 +112,11 @@ def format_table(result: Result, model: Model) -> str:
         lines.append(f"not sure: {', '.join(result.not_sure)}")
     if not esc.settled:
         lines.append(f"not yet a verdict: {len(esc.pending)} warning-sign questions left: {', '.join(esc.pending)}")
+    for item in result.serious_causes:
+        lines.append(f"{item['cause']}: {item['text']}")
+    lines += ["", "see a doctor if:"] + [
+        f"  - {item['condition']} (source: {item['source']})" for item in result.safety_net
+    ]
     lines += ["", f"priors: {model.priors.directory} (fingerprint {model.priors.fingerprint})"]
     return "\n".join(lines)
 
