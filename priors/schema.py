@@ -49,16 +49,21 @@ class Entry(_Strict):
             raise ValueError("give exactly one of 'word' (from scale.yaml) or 'p' (a number)")
         if self.p is not None and not 0.0 < self.p < 1.0:
             raise ValueError(f"probability {self.p} is outside (0, 1)")
-        cited = self.source is not None or self.quote is not None
-        if cited and (self.source is None or self.quote is None):
-            raise ValueError("a citation needs both 'source' and 'quote'")
-        if cited == (self.assumption is not None):
-            raise ValueError("give either 'source' + 'quote' or 'assumption', not both or neither")
-        if self.quote is not None and len(self.quote.split()) > MAX_QUOTE_WORDS:
-            raise ValueError(f"quote has {len(self.quote.split())} words; at most {MAX_QUOTE_WORDS}")
-        if self.assumption is not None and not self.assumption.strip():
-            raise ValueError("assumption is empty")
+        _check_grounds(self.source, self.quote, self.assumption)
         return self
+
+
+def _check_grounds(source: str | None, quote: str | None, assumption: str | None) -> None:
+    """Grounds are a document (``source`` + a short verbatim ``quote``) or an ``assumption``, not both."""
+    cited = source is not None or quote is not None
+    if cited and (source is None or quote is None):
+        raise ValueError("a citation needs both 'source' and 'quote'")
+    if cited == (assumption is not None):
+        raise ValueError("give either 'source' + 'quote' or 'assumption', not both or neither")
+    if quote is not None and len(quote.split()) > MAX_QUOTE_WORDS:
+        raise ValueError(f"quote has {len(quote.split())} words; at most {MAX_QUOTE_WORDS}")
+    if assumption is not None and not assumption.strip():
+        raise ValueError("assumption is empty")
 
 
 REST_TAG, ENTRY_TAG = "<rest>", "<entry>"  # which branch a value is checked against; never shown in a message
@@ -259,15 +264,7 @@ class Grounds(_Strict):
 
     @model_validator(mode="after")
     def _quote_or_assumption(self) -> Grounds:
-        cited = self.source is not None or self.quote is not None
-        if cited and (self.source is None or self.quote is None):
-            raise ValueError("a citation needs both 'source' and 'quote'")
-        if cited == (self.assumption is not None):
-            raise ValueError("give either 'source' + 'quote' or 'assumption', not both or neither")
-        if self.quote is not None and len(self.quote.split()) > MAX_QUOTE_WORDS:
-            raise ValueError(f"quote has {len(self.quote.split())} words; at most {MAX_QUOTE_WORDS}")
-        if self.assumption is not None and not self.assumption.strip():
-            raise ValueError("assumption is empty")
+        _check_grounds(self.source, self.quote, self.assumption)
         return self
 
 
