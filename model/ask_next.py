@@ -17,7 +17,7 @@ answered or answered "not sure" is never asked again.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from typing import TYPE_CHECKING, Literal
 
 import numpy as np
@@ -26,7 +26,7 @@ if TYPE_CHECKING:
     from twitchcause.priors import Priors
 
 from .engine import Engine
-from .escalation import UNKNOWN, compiled_rules
+from .escalation import compiled_rules
 
 Why = Literal["warning_sign", "level", "information"]
 
@@ -100,6 +100,7 @@ def ask_next(
     expected_after = np.add.reduceat(p_answer * summed_entropy(marginals), starts)
     rises = np.add.reduceat(np.where(rises_level, p_answer, 0.0), starts)
     flags = set(rules.red_flags)
+    deciding = set(rules.pending(codes)) | set(rules.unless_that_matter(codes))
     ranked = [
         NextQuestion(
             names[k],
@@ -107,7 +108,7 @@ def ask_next(
             max(entropy_now - after, 0.0),
             min(p, 1.0),
             names[k] in flags,
-            "warning_sign" if names[k] in flags else "information",
+            "warning_sign" if names[k] in flags else "level" if names[k] in deciding else "information",
         )
         for k, after, p in zip(starts, expected_after.tolist(), rises.tolist())
     ]
@@ -126,17 +127,9 @@ def next_question(
     rules = compiled_rules(priors)
     codes = rules.encode(evidence, unsure)
     by_name = {q.variable: q for q in ranked}
-    for name in rules.pending(codes):
-        q = by_name[name]
-        return NextQuestion(*_fields(q), "warning_sign" if q.red_flag else "level")
-    for name in rules.unless_that_matter(codes):
-        if codes[rules.variables.index(name)] == UNKNOWN:
-            return NextQuestion(*_fields(by_name[name]), "level")
+    for name in (*rules.pending(codes), *rules.unless_that_matter(codes)):
+        return by_name[name]
     best = max(ranked, key=lambda q: q.information_gain)
     if best.information_gain < priors.display["interview"]["stop_below_bits"]:
         return None
-    return NextQuestion(*_fields(best), "information")
-
-
-def _fields(q: NextQuestion) -> tuple:
-    return q.variable, q.question, q.information_gain, q.p_escalation_rises, q.red_flag
+    return replace(best, why="information")

@@ -232,3 +232,15 @@ def test_a_likely_serious_cause_is_said_in_plain_words(loaded_model):
     [item] = likely.to_dict()["serious_causes"]
     assert item["cause"] == "neuropathy" and "not a diagnosis" in item["text"]
     assert loaded_model.infer({"caffeine_intake": "high"}).to_dict()["serious_causes"] == []
+
+
+def test_why_says_what_the_question_is_for(loaded_model):
+    m = loaded_model
+    answers = dict.fromkeys(RED_FLAGS, "no")
+    question = m.next_question(answers)
+    assert question.why == "level" and not question.red_flag
+    rules = {name for rule in m.priors.escalation.rules for name in rule.when}
+    answers |= {name: m.variables[name].states[0] for name in rules}
+    question = m.next_question(answers)
+    assert question is None or question.why == "information"
+    assert m.infer(answers).escalation.settled
