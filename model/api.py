@@ -37,6 +37,30 @@ DISCLAIMER = (
 )
 
 
+class Interval(tuple):
+    """``(low, high)``: a posterior's central interval over the draws, as the draws give it.
+
+    ``holds_posterior`` says whether the posterior of the numbers as written
+    lies within it. The draws are not centred on the written numbers (a word's
+    band is seldom symmetric about its value), so a posterior can sit in a
+    tail of its own draws; the interval says so rather than stretching to
+    hold it.
+    """
+
+    def __new__(cls, low: float, high: float, posterior: float):
+        interval = super().__new__(cls, (low, high))
+        interval.holds_posterior = low <= posterior <= high
+        return interval
+
+    @property
+    def low(self) -> float:
+        return self[0]
+
+    @property
+    def high(self) -> float:
+        return self[1]
+
+
 @dataclass(frozen=True)
 class Result:
     """What the model says about one case.
@@ -63,8 +87,11 @@ class Result:
         whose posterior reaches ``display.yaml``'s ``serious_causes.shown_from``:
         what it means in plain words (a reason for a doctor to look, not a diagnosis).
     interval : dict
-        ``{cause: (low, high)}``, the 90% interval of each posterior over the
-        plausible values of the words it rests on (computed on first use; see
+        ``{cause: Interval(low, high)}``, the 90% interval of each posterior
+        over the plausible values of the words it rests on: the draws' own
+        quantiles, never widened to hold the posterior. An interval's
+        ``holds_posterior`` is False where the posterior of the numbers as
+        written sits in a tail of its own draws (computed on first use; see
         :mod:`twitchcause.model.uncertainty`).
     """
 
@@ -76,14 +103,19 @@ class Result:
     not_sure: tuple[str, ...] = ()
     safety_net: tuple[dict, ...] = ()
     serious_causes: tuple[dict, ...] = ()
-    interval_of: Callable[[], dict[str, tuple[float, float]]] | None = field(default=None, repr=False, compare=False)
+    interval_of: Callable[[], dict[str, Interval]] | None = field(default=None, repr=False, compare=False)
 
     @cached_property
-    def interval(self) -> dict[str, tuple[float, float]]:
-        """``{cause: (low, high)}``: each posterior's interval over draws of the priors within their bands."""
+    def interval(self) -> dict[str, Interval]:
+        """``{cause: Interval(low, high)}``: each posterior's interval over draws of the priors within their bands."""
         if self.interval_of is None:
-            return {cause: (p, p) for cause, p in self.posterior.items()}
+            return {cause: Interval(p, p, p) for cause, p in self.posterior.items()}
         return self.interval_of()
+
+    @property
+    def outside_interval(self) -> tuple[str, ...]:
+        """The causes whose posterior lies outside its own interval (see :class:`Interval`)."""
+        return tuple(cause for cause, bounds in self.interval.items() if not bounds.holds_posterior)
 
     @property
     def ranking(self) -> list[str]:
@@ -95,6 +127,7 @@ class Result:
         return {
             "posterior": dict(self.posterior),
             "interval": {cause: list(bounds) for cause, bounds in self.interval.items()},
+            "posterior_outside_interval": {cause: not b.holds_posterior for cause, b in self.interval.items()},
             "none_identified": self.none_identified,
             "prior": dict(self.prior),
             "escalation": self.escalation.to_dict(),
@@ -195,18 +228,16 @@ class Model:
         self._engine_store.save(key, ensemble.to_arrays())
         return ensemble
 
-    def interval(self, evidence: Mapping[str, object] | None) -> dict[str, tuple[float, float]]:
-        """``{cause: (low, high)}``: the central interval (``uncertainty.yaml``'s level) of each posterior
-        over random draws of every number within its word's band, holding the posterior itself."""
+    def interval(self, evidence: Mapping[str, object] | None) -> dict[str, Interval]:
+        """``{cause: Interval(low, high)}``: the central interval (``uncertainty.yaml``'s level) of each
+        posterior over random draws of every number within its word's band: the draws' own quantiles,
+        each saying whether it holds the posterior of the numbers as written."""
         parsed = self.parse(evidence)
         return self._interval(parsed, self.engine.posterior(parsed))
 
-    def _interval(self, parsed: dict[str, str], posterior: Mapping[str, float]) -> dict[str, tuple[float, float]]:
+    def _interval(self, parsed: dict[str, str], posterior: Mapping[str, float]) -> dict[str, Interval]:
         low, high = self.ensemble.interval(self.engine.encode(parsed), self.priors.uncertainty.level.value)
-        return {
-            cause: (min(float(low[i]), posterior[cause]), max(float(high[i]), posterior[cause]))
-            for i, cause in enumerate(self.causes)
-        }
+        return {cause: Interval(float(low[i]), float(high[i]), posterior[cause]) for i, cause in enumerate(self.causes)}
 
     def robustness(
         self, cases: Mapping[str, Mapping[str, object]], draws: int | None = None, spread: float | None = None
@@ -553,4 +584,4 @@ def load(priors_dir: str | Path | None = None, engine_store: EngineStore | None 
     return Model(load_priors(priors_dir), engine_store=engine_store)
 
 
-__all__ = ["DISCLAIMER", "NOT_SURE", "ImpossibleEvidenceError", "Model", "Result", "load"]
+__all__ = ["DISCLAIMER", "NOT_SURE", "ImpossibleEvidenceError", "Interval", "Model", "Result", "load"]

@@ -61,15 +61,41 @@ def test_the_ensemble_gives_each_draws_own_engine_posterior(m):
 
 @settings(max_examples=25, deadline=None)
 @given(data=st.data())
-def test_an_interval_holds_its_posterior(m, data):
+def test_an_interval_is_its_draws_quantiles_and_says_whether_it_holds_the_posterior(m, data):
     evidence = {
         name: data.draw(st.sampled_from((None, *v.states)), label=name)
         for name, v in list(m.variables.items())[:: data.draw(st.integers(2, 5), label="step")]
     }
     result = m.infer(evidence)
+    draws = m.ensemble.marginals(m.engine.encode(result.evidence))
     assert set(result.interval) == set(m.causes)
-    for cause, (low, high) in result.interval.items():
-        assert 0.0 <= low <= result.posterior[cause] <= high <= 1.0
+    for i, cause in enumerate(m.causes):
+        low, high = result.interval[cause]
+        assert low == pytest.approx(np.quantile(draws[:, i], 0.05), abs=1e-12)
+        assert high == pytest.approx(np.quantile(draws[:, i], 0.95), abs=1e-12)
+        assert result.interval[cause].holds_posterior == (low <= result.posterior[cause] <= high)
+        assert (cause in result.outside_interval) != result.interval[cause].holds_posterior
+
+
+def test_a_posterior_in_the_tail_of_its_draws_is_shown_outside_its_interval(m):
+    """A word whose band lies almost all above its value: the written number sits below nearly every draw.
+
+    P(medication | asthma drug) = 1 - (1 - leak)(1 - can); with 'can' at 0.25 in a band
+    [0.24, 0.9], the triangular draws fall below 0.25 with chance 0.01 / 0.66, so the
+    5% quantile is above the posterior of the numbers as written.
+    """
+    from twitchcause.priors import tune_word
+
+    skewed = model.Model(tune_word(m.priors, "can", 0.25, why="test", band=(0.24, 0.9)))
+    result = skewed.infer({"medication_type": "asthma"})
+    low, high = result.interval["medication"]
+    assert result.posterior["medication"] < low < high
+    assert not result.interval["medication"].holds_posterior
+    assert "medication" in result.outside_interval
+    data = json.loads(json.dumps(result.to_dict()))
+    assert data["interval"]["medication"] == [low, high]
+    assert data["posterior_outside_interval"]["medication"] is True
+    assert data["posterior_outside_interval"]["restless_legs"] is False
 
 
 def test_intervals_are_reproducible_and_stored(tmp_path, monkeypatch):
@@ -97,7 +123,8 @@ def test_infer_json_carries_intervals(capsys):
     data = json.loads(out)
     assert status == 0 and set(data["interval"]) == set(data["posterior"])
     low, high = data["interval"]["caffeine"]
-    assert low <= data["posterior"]["caffeine"] <= high
+    assert 0.0 <= low <= high <= 1.0
+    assert data["posterior_outside_interval"]["caffeine"] == (not low <= data["posterior"]["caffeine"] <= high)
 
 
 def test_robustness_reports_every_case_and_an_overall_line(tmp_path, capsys):
