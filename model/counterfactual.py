@@ -85,22 +85,42 @@ def _p_off(p) -> float:
 
 
 class _Cause:
-    """One noisy-OR cause of a block: its leak and the link of each parent state."""
+    """One noisy-OR cause of a block, read off the engine's own table of it: its leak and each parent state's link.
 
-    def __init__(self, priors: Priors, name: str):
-        spec = priors.cause_priors[name]
+    The leak is P(on) with every parent in its first state; a parent state's
+    link is what that state alone adds. The table must be a noisy-OR of these
+    (the counterfactual's latent switches are a noisy-OR's); another table is
+    an error, not a silent approximation.
+    """
+
+    def __init__(self, engine: Engine, name: str):
+        names, table = engine.factors[name]
+        parents = list(names[1:])
+        stays_off = np.asarray(table[0], dtype=float)
+        first = (0,) * len(parents)
         self.name = name
-        self.leak = spec.leak.value
-        self.links = {parent: {s: n.value for s, n in links.items()} for parent, links in spec.links.items()}
+        self.leak = 1.0 - float(stays_off[first])
+        self.states = {p: engine.states.get(p) for p in parents}  # None for a cause parent: absent, present
+        self.links: dict[str, list[float]] = {}  # per parent, the link of each state by its index
+        rebuilt = np.full(stays_off.shape, 1.0 - self.leak)
+        for axis, parent in enumerate(parents):
+            along = np.array([stays_off[first[:axis] + (k,) + first[axis + 1 :]] for k in range(stays_off.shape[axis])])
+            link = 1.0 - along / (1.0 - self.leak) if self.leak < 1.0 else np.zeros(len(along))
+            self.links[parent] = link.tolist()
+            shape = [1] * len(parents)
+            shape[axis] = len(link)
+            rebuilt = rebuilt * (1.0 - link).reshape(shape)
+        links = np.concatenate([[self.leak], *self.links.values()])
+        if np.any(links < -1e-12) or np.any(links > 1.0) or not np.allclose(rebuilt, stays_off, rtol=0.0, atol=1e-12):
+            raise ValueError(f"the table of '{name}' is not a noisy-OR of its parents; what would help needs one")
 
     def stays_off(self, values: Mapping[str, object]) -> float:
         """P(c = 0) given its parents' values (exposure states, cause parents as 0/1)."""
         return _p_off([self.leak, *(self._link(p, values[p]) for p in self.links)])
 
     def _link(self, parent: str, value) -> float:
-        if isinstance(value, str):
-            return self.links[parent].get(value, 0.0)
-        return self.links[parent]["yes"] if value else 0.0
+        """The link of a parent's value: an exposure's state, or a cause parent's 0/1."""
+        return self.links[parent][self.states[parent].index(value) if isinstance(value, str) else value]
 
     def off_after(self, was_on: int, factual: Mapping[str, object], counterfactual: Mapping[str, object]) -> float:
         """P(c' = 0) given the factual c and parents, and the counterfactual parents (twin network)."""
@@ -122,7 +142,18 @@ class _Cause:
 
 
 def what_would_help(engine: Engine, priors: Priors, evidence: Mapping[str, str]) -> list[Help]:
-    """Every change of ``changes.yaml`` that applies to ``evidence``, most active causes switched off first."""
+    """Every change of ``changes.yaml`` that applies to ``evidence``, most active causes switched off first.
+
+    Every number comes from ``engine``'s own tables (``Engine.factors``), the
+    ones its posteriors are computed from; ``priors`` gives only the changes.
+
+    Raises
+    ------
+    ValueError
+        When the engine carries no node tables, or a cause's table is not a noisy-OR.
+    """
+    if engine.factors is None:
+        raise ValueError("this engine carries no node tables; what would help reads the causes' tables")
     codes = engine.encode(evidence)
     patterns = engine.patterns(codes)
     n = len(engine.causes)
@@ -136,16 +167,16 @@ def what_would_help(engine: Engine, priors: Priors, evidence: Mapping[str, str])
         if state not in change.risky:
             continue
         b = next(i for i, block in enumerate(engine.blocks) if variable in block.variables)
-        out.append(_one_change(engine, priors, evidence, patterns, locals_, total, b, variable, change))
+        out.append(_one_change(engine, evidence, patterns, locals_, total, b, variable, change))
     return sorted(out, key=lambda h: (-h.expected_drop, h.variable))
 
 
-def _one_change(engine, priors, evidence, patterns, locals_, total, b, variable, change) -> Help:
+def _one_change(engine, evidence, patterns, locals_, total, b, variable, change) -> Help:
     block = engine.blocks[b]
     n = len(engine.causes)
     scope = [engine.causes[i] for i in block.scope]
     group = [c for c in scope if c in block.nodes]  # causes whose tables this block holds; others stay as they are
-    causes = {c: _Cause(priors, c) for c in group}
+    causes = {c: _Cause(engine, c) for c in group}
     order = _topological(group, causes)
 
     # The rest of the network, as a weight on each local state g of the block's scope: summed over the
@@ -175,9 +206,9 @@ def _one_change(engine, priors, evidence, patterns, locals_, total, b, variable,
     on_before = dict.fromkeys(group, 0.0)
     on_after = dict.fromkeys(group, 0.0)
     none_after = 0.0
-    for combo in itertools.product(*(priors.variables[x].states for x in unknown)):
+    for combo in itertools.product(*(engine.states[x] for x in unknown)):
         values = {**{x: evidence[x] for x in exposures if x in evidence}, **dict(zip(unknown, combo))}
-        p_u = math.prod(priors.context[x][s].value for x, s in zip(unknown, combo))
+        p_u = math.prod(float(engine.factors[x][1][engine.states[x].index(s)]) for x, s in zip(unknown, combo))
         counterfactual_exposures = {**values, variable: change.safer}
         for g in range(2 ** len(scope)):
             on = {c: (g >> k) & 1 for k, c in enumerate(scope)}

@@ -478,6 +478,10 @@ class Engine:
             arrays[f"table_{i}"] = block.table
             arrays[f"radices_{i}"] = np.array(block.radices, dtype=np.int64)
             arrays[f"scope_{i}"] = np.array(block.scope, dtype=np.int64)
+        if self.factors is not None:  # the node tables, so a stored engine answers what would help from them too
+            arrays["factor_nodes"] = np.array(["\t".join(names) for names, _ in self.factors.values()])
+            for i, (_, values) in enumerate(self.factors.values()):
+                arrays[f"factor_{i}"] = np.asarray(values, dtype=float)
         return arrays
 
     @classmethod
@@ -498,7 +502,13 @@ class Engine:
             )
             for i, (block_variables, block_nodes) in enumerate(zip(arrays["block_variables"], arrays["block_nodes"]))
         ]
-        return cls([str(c) for c in arrays["causes"]], states, blocks)
+        factors = None
+        if "factor_nodes" in arrays:
+            factors = {}
+            for i, text in enumerate(arrays["factor_nodes"]):
+                node_and_parents = names(text)
+                factors[node_and_parents[0]] = (list(node_and_parents), np.asarray(arrays[f"factor_{i}"], dtype=float))
+        return cls([str(c) for c in arrays["causes"]], states, blocks, factors)
 
 
 # Scopes of at most this many local states are summed onto by a fixed 0/1 matrix in ask-next;

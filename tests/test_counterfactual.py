@@ -147,3 +147,47 @@ def test_infer_json_carries_what_would_help(capsys):
     item = json.loads(out)["what_would_help"][0]
     assert status == 0 and item["variable"] == "caffeine_intake" and item["change_to"] == "none"
     assert item["after"]["caffeine"] < item["before"]["caffeine"]
+
+
+def test_what_would_help_reads_the_engines_own_tables(loaded_model):
+    """An engine given another caffeine table by ``with_table`` answers what would help from that table:
+    as the engine compiled from priors that hold the same numbers, not as the packaged priors."""
+    from twitchcause.model.counterfactual import what_would_help
+    from twitchcause.model.network import compile_engine
+    from twitchcause.priors import tune_number
+
+    m = loaded_model
+    evidence = {"caffeine_intake": "moderate", "sleep": "adequate", "twitch_site": "calf"}
+    tuned = tune_number(m.priors, "causes", "caffeine -> caffeine_intake -> moderate", 0.5, why="test")
+    replaced = m.engine.with_table("caffeine", node_tables(tuned)["caffeine"].values)
+    from_table = what_would_help(replaced, m.priors, evidence)[0]
+    from_priors = what_would_help(compile_engine(tuned), tuned, evidence)[0]
+    packaged = what_would_help(m.engine, m.priors, evidence)[0]
+    assert from_table.variable == "caffeine_intake"
+    assert from_table.before == pytest.approx(from_priors.before, abs=1e-12)
+    assert from_table.after == pytest.approx(from_priors.after, abs=1e-12)
+    assert from_table.before["caffeine"] > packaged.before["caffeine"] + 0.1
+    assert from_table.before["caffeine"] == pytest.approx(replaced.posterior(evidence)["caffeine"], abs=1e-12)
+
+
+def test_what_would_help_refuses_a_cause_table_that_is_not_a_noisy_or(loaded_model):
+    from twitchcause.model.counterfactual import what_would_help
+
+    names, table = loaded_model.engine.factors["caffeine"]
+    table = np.array(table)
+    table[:, 0] = [0.5, 0.5]  # without caffeine on half the time, with a moderate intake almost never: no noisy-OR
+    table[:, 1] = [0.995, 0.005]
+    engine = loaded_model.engine.with_table("caffeine", table)
+    with pytest.raises(ValueError, match="table of 'caffeine' is not a noisy-OR"):
+        what_would_help(engine, loaded_model.priors, {"caffeine_intake": "high"})
+
+
+def test_a_stored_engine_answers_what_would_help_from_its_stored_tables(loaded_model):
+    from twitchcause.model.counterfactual import what_would_help
+    from twitchcause.model.engine import Engine
+
+    evidence = {"caffeine_intake": "high", "fluid_intake": "low", "heavy_sweating": "yes"}
+    restored = Engine.from_arrays(loaded_model.engine.to_arrays())
+    assert what_would_help(restored, loaded_model.priors, evidence) == what_would_help(
+        loaded_model.engine, loaded_model.priors, evidence
+    )
