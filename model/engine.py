@@ -30,9 +30,12 @@ tables or from a pgmpy network), so the engine is the network's own model.
 from __future__ import annotations
 
 import hashlib
+import importlib
 import itertools
 import math
+import sys
 import threading
+import types
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import cached_property, lru_cache
@@ -43,8 +46,6 @@ import numpy as np
 from .errors import ImpossibleEvidenceError, impossible_message
 
 UNKNOWN = -1
-# Bump when the compiled layout or arithmetic changes: a stored engine of another format is never used.
-ENGINE_FORMAT = "engine-v3"
 # Cases weighed at once in a batch (256 x 4096 doubles, 8 MB); 64 to 512 measured within 10% of each other.
 CHUNK = 256
 
@@ -101,6 +102,29 @@ class Block:
     def expanded(self, n_causes: int) -> np.ndarray:
         """:attr:`table` over the joint states: ``(patterns, 2**n_causes)``."""
         return self.table[:, self.local_index(n_causes)]
+
+
+def prior_and_deltas(
+    tables: Sequence[np.ndarray], locals_: Sequence[np.ndarray], n_causes: int
+) -> tuple[np.ndarray, list[np.ndarray]]:
+    """The prior over the joint states and each block as its change from its all-unknown row (log space).
+
+    ``tables`` are the blocks' tables, ``(patterns, local states)``, or the
+    tables of several draws stacked, ``(draws, patterns, local states)``
+    (:mod:`twitchcause.model.uncertainty`): the one place both read a block.
+    The prior is the sum of every block's all-unknown row over the joint
+    states; a change is 0 where the all-unknown row is -inf (that state is
+    impossible whatever is answered).
+    """
+    base = np.zeros((*tables[0].shape[:-2], 2**n_causes)) if tables else np.zeros(2**n_causes)
+    deltas = []
+    for table, local in zip(tables, locals_):
+        unknown = table[..., -1:, :]
+        if unknown.any():  # a finding's all-unknown row is log 1 = 0: nothing to add
+            base += unknown[..., 0, :][..., local]
+        with np.errstate(invalid="ignore"):
+            deltas.append(np.where(np.isfinite(unknown), table - unknown, 0.0))
+    return base, deltas
 
 
 def _log(values: np.ndarray) -> np.ndarray:
@@ -161,14 +185,7 @@ class Engine:
                 self._block_of[i] = b
         self._all_unknown = np.array([block.patterns - 1 for block in self.blocks], dtype=np.int64)
         self._local = [block.local_index(n) for block in self.blocks]
-        self.base = np.zeros(2**n)
-        for block, local in zip(self.blocks, self._local):
-            self.base += block.table[-1][local]
-        # each block as its change from the all-unknown row (local, log space); 0 where that row is -inf
-        with np.errstate(invalid="ignore"):
-            self._deltas = [
-                np.where(np.isfinite(block.table[-1]), block.table - block.table[-1], 0.0) for block in self.blocks
-            ]
+        self.base, self._deltas = prior_and_deltas([block.table for block in self.blocks], self._local, n)
         self._offsets = np.cumsum([0] + [block.patterns for block in self.blocks])
         self._rows: np.ndarray | None = None  # every block's deltas over the joint, stacked; filled on first use
         self._expanded = np.zeros(len(self.blocks), dtype=bool)
@@ -609,14 +626,67 @@ class EngineStore(Protocol):
         """Keep ``arrays`` under ``key``; failing to keep them is not an error."""
 
 
+def _code_parts(code: types.CodeType):
+    """What a code object computes: its bytecode, names and constants (nested code too), in a stable form."""
+    yield code.co_code
+    yield repr((code.co_names, code.co_varnames, code.co_freevars, code.co_cellvars)).encode()
+    for const in code.co_consts:
+        if isinstance(const, types.CodeType):
+            yield from _code_parts(const)
+        elif isinstance(const, frozenset):  # a set literal: its order changes with the hash seed
+            yield repr(sorted(map(repr, const))).encode()
+        else:
+            yield repr(const).encode()
+
+
+def _functions_of(obj):
+    """The plain functions behind a module member: itself, what it wraps, or a class's methods and properties."""
+    if isinstance(obj, type):
+        for member in vars(obj).values():
+            yield from _functions_of(member)
+    elif isinstance(obj, (classmethod, staticmethod)):
+        yield from _functions_of(obj.__func__)
+    elif isinstance(obj, property):
+        yield from (f for f in (obj.fget, obj.fset, obj.fdel) if f is not None)
+    elif isinstance(obj, cached_property):
+        yield obj.func
+    elif isinstance(obj, types.FunctionType):
+        yield obj
+    elif hasattr(obj, "__wrapped__"):  # functools.lru_cache
+        yield from _functions_of(obj.__wrapped__)
+
+
+def code_digest(*module_names: str) -> str:
+    """A hash of the code of these modules (every function and method) and their upper-case constants.
+
+    A stored engine or ensemble is keyed by it, so changing how one is
+    compiled or read gives another key on its own: there is no format number
+    to remember to bump. It is computed from the loaded code (comments and
+    line numbers do not count) and reads no files.
+    """
+    digest = hashlib.sha256(f"{sys.version_info[:2]}\0".encode())
+    for module_name in module_names:
+        module = importlib.import_module(module_name)
+        for name, obj in sorted(vars(module).items()):
+            if name.isupper() and isinstance(obj, (int, float, str, tuple)):
+                digest.update(f"{module_name}.{name}={obj!r}\0".encode())
+            elif getattr(obj, "__module__", None) == module_name:
+                for function in _functions_of(obj):
+                    digest.update(f"{module_name}.{function.__qualname__}\0".encode())
+                    for part in _code_parts(function.__code__):
+                        digest.update(part + b"\0")
+    return digest.hexdigest()
+
+
 def engine_key(tables: Mapping[str, object]) -> str:
-    """A hash of the node tables an engine is compiled from, and of :data:`ENGINE_FORMAT`.
+    """A hash of the node tables an engine is compiled from, and of the code that compiles and reads it.
 
     The key covers the numbers themselves (every node's states, parents and
     table), so however a priors folder becomes numbers, other numbers give
-    another key.
+    another key; and :func:`code_digest` of this module, so other code that
+    compiles or reads engines gives another key too.
     """
-    digest = hashlib.sha256(ENGINE_FORMAT.encode() + b"\0")
+    digest = hashlib.sha256(code_digest(__name__).encode() + b"\0")
     for node in sorted(tables):
         table = tables[node]
         values = np.ascontiguousarray(table.values, dtype="<f8")

@@ -35,15 +35,13 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from .engine import Engine
+from .engine import Engine, code_digest, prior_and_deltas
 
 if TYPE_CHECKING:
     from twitchcause.priors import Number, Priors
 
 # The priors loader (pydantic, YAML) is imported by the functions that draw priors, not by Ensemble:
 # a command-line query restores an ensemble and reads intervals without it (twitchcause.snapshot).
-
-ENSEMBLE_FORMAT = "ensemble-v1"
 
 
 # -- drawing priors --------------------------------------------------------------------
@@ -140,14 +138,7 @@ class Ensemble:
         self._unknown = np.array([block.patterns - 1 for block in engine.blocks])
         self.tables = [np.asarray(t, dtype=float) for t in tables]
         self.draws = self.tables[0].shape[0] if self.tables else 0
-        self._base = np.zeros((self.draws, 2**n))
-        self._deltas = []
-        for table, local in zip(self.tables, self._local):
-            unknown = table[:, -1:, :]
-            if unknown.any():  # a finding's all-unknown row is log 1 = 0: nothing to add (half a quick start's time)
-                self._base += unknown[:, 0, :][:, local]
-            with np.errstate(invalid="ignore"):
-                self._deltas.append(np.where(np.isfinite(unknown), table - unknown, 0.0))
+        self._base, self._deltas = prior_and_deltas(self.tables, self._local, n)  # the engine's own reading
         joint = np.arange(2**n)
         self._readout = np.vstack([engine.presence.T, (joint == 0)[None, :]]).T  # (joint, causes + 1)
         # An interval needs a few digits, not sixteen: single precision halves the memory each case reads.
@@ -210,10 +201,13 @@ class Ensemble:
 
 
 def ensemble_key(priors: Priors, engine_key: str) -> str:
-    """A hash of what an ensemble is drawn from: the numbers, their words and bands, the settings."""
+    """A hash of what an ensemble is drawn from: the numbers, their words and bands, the settings,
+    and the code that draws, compiles and reads them (:func:`~twitchcause.model.engine.code_digest`
+    of this module and of the priors' loader, whose ``rebalance`` fills each drawn distribution)."""
     from twitchcause.priors import iter_entries
 
-    digest = hashlib.sha256(f"{ENSEMBLE_FORMAT}\0{engine_key}\0".encode())
+    code = code_digest(__name__, "twitchcause.priors.loader")
+    digest = hashlib.sha256(f"{code}\0{engine_key}\0".encode())
     digest.update(priors.scale.model_dump_json().encode())
     digest.update(priors.uncertainty.model_dump_json().encode())
     digest.update(json.dumps([(str(name), entry.word, entry.p) for name, entry in iter_entries(priors)]).encode())

@@ -188,3 +188,35 @@ def test_evidence_whose_probability_underflows_a_double_is_answered_exactly():
     assert engine.posterior_codes(engine.encode(case)[None, :])[0, 0] == engine.posterior(case)["c"]
     _, log_evidence = engine.joint_posterior(case)
     assert log_evidence == pytest.approx(np.log(0.5) + 40 * np.log(1e-10) + np.log1p(2.0**40), rel=1e-12)
+
+
+def _module_of(name: str, source: str):
+    import sys
+    import types
+
+    module = types.ModuleType(name)
+    exec(compile(source, f"<{name}>", "exec"), module.__dict__)
+    for obj in list(vars(module).values()):
+        if callable(obj):
+            obj.__module__ = name
+    sys.modules[name] = module
+    return name
+
+
+def test_the_cache_key_follows_the_code_not_a_format_number():
+    """Changing what a function computes gives another key; moving it down a line or adding a comment does not."""
+    import sys
+
+    from twitchcause.model.engine import code_digest
+
+    try:
+        plain = code_digest(_module_of("_k1", "def f(x):\n    return x + 1\n"))
+        commented = code_digest(_module_of("_k1", "\n# a comment\ndef f(x):\n    return x + 1  # why\n"))
+        changed = code_digest(_module_of("_k1", "def f(x):\n    return x + 2\n"))
+        constant = code_digest(_module_of("_k1", "CHUNK = 3\ndef f(x):\n    return x + 1\n"))
+        in_a_set = code_digest(_module_of("_k1", "def f(x):\n    return x in {'a', 'b', 'c'}\n"))
+    finally:
+        sys.modules.pop("_k1", None)
+    assert plain == commented
+    assert len({plain, changed, constant, in_a_set}) == 4
+    assert code_digest("twitchcause.model.engine") == code_digest("twitchcause.model.engine")
