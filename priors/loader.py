@@ -333,12 +333,13 @@ class _Checker:
                 f"{', '.join(words)}{self.suggest(entry.word, words)}",
             )
         sources = self.raw["sources"].root
-        if entry.source is not None and entry.source not in sources:
-            self.add(
-                where,
-                f"source '{entry.source}' is not in sources.yaml; expected one of "
-                f"{', '.join(sources)}{self.suggest(entry.source, sources)}",
-            )
+        for source in (entry.source, entry.reconciles.source if entry.reconciles else None):
+            if source is not None and source not in sources:
+                self.add(
+                    where,
+                    f"source '{source}' is not in sources.yaml; expected one of "
+                    f"{', '.join(sources)}{self.suggest(source, sources)}",
+                )
 
     def states(self, where: EntryName, given, expected: tuple[str, ...]) -> None:
         for state in given:
@@ -782,6 +783,8 @@ def iter_citations(priors: Priors):
     for name, entry in iter_entries(priors):
         if entry.source is not None:
             yield name, entry.source, entry.quote
+        if entry.reconciles is not None:
+            yield name, entry.reconciles.source, entry.reconciles.quote
     for rule in list(priors.escalation.rules) + list(priors.escalation.posterior_thresholds):
         yield EntryName("escalation", (rule.id,)), rule.source, rule.quote
     if "display" in priors.raw:

@@ -28,11 +28,28 @@ class Learned(_Strict):
     estimator: str
 
 
+class Reconciliation(_Strict):
+    """Another document's words on the same number, and the reading chosen between them and why."""
+
+    source: str
+    quote: str
+    reading: str = Field(min_length=1)
+
+    @field_validator("quote")
+    @classmethod
+    def _short(cls, quote: str) -> str:
+        if len(quote.split()) > MAX_QUOTE_WORDS:
+            raise ValueError(f"quote has {len(quote.split())} words; at most {MAX_QUOTE_WORDS}")
+        return quote
+
+
 class Entry(_Strict):
     """One probability: a word of the scale or an explicit number, with its grounds.
 
     Grounds are either a document (``source`` + verbatim ``quote``) or an
     ``assumption`` sentence saying why the documents could not be used.
+    Where another document says otherwise, ``reconciles`` quotes it and
+    gives the reading chosen.
     """
 
     word: str | None = None
@@ -42,6 +59,7 @@ class Entry(_Strict):
     assumption: str | None = None
     learned: Learned | None = None
     tuned: str | None = None
+    reconciles: Reconciliation | None = None
 
     @model_validator(mode="after")
     def _one_value_and_grounds(self) -> Entry:
@@ -147,6 +165,7 @@ class Rule(_Strict):
     if_not_sure: str  # the message when the rule fires only because a variable it names was answered "not sure"
     source: str
     quote: str
+    reading: str | None = None  # how the rule keeps the quote's qualifiers, where the rule alone does not show it
 
     @field_validator("when")
     @classmethod

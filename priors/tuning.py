@@ -152,7 +152,7 @@ def _entry_fields(priors: Priors, name: EntryName) -> dict:
 
 
 def _grounds(fields: dict) -> dict:
-    return {k: fields[k] for k in ("source", "quote", "assumption") if k in fields}
+    return {k: fields[k] for k in ("source", "quote", "assumption", "reconciles") if k in fields}
 
 
 def tune(priors: Priors, changes: Mapping[EntryName | str | tuple[str, str], float | str], why: str) -> Priors:

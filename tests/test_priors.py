@@ -83,6 +83,30 @@ LONG_QUOTE = " ".join(["word"] * 26)
 BROKEN = [
     (
         "causes.yaml",
+        assign(
+            "caffeine",
+            "links",
+            "caffeine_intake",
+            "high",
+            {"word": "may", "assumption": ASSUMED, "reconciles": {"source": "ankel", "quote": "q", "reading": "r"}},
+        ),
+        "caffeine -> caffeine_intake -> high",
+        "source 'ankel' is not in sources.yaml; expected one of ... (did you mean 'ankle'?)",
+    ),
+    (
+        "causes.yaml",
+        assign(
+            "caffeine",
+            "links",
+            "caffeine_intake",
+            "high",
+            {"word": "may", "assumption": ASSUMED, "reconciles": {"source": "ankle", "quote": "q", "reading": ""}},
+        ),
+        "caffeine -> links -> caffeine_intake -> high -> reconciles -> reading",
+        "String should have at least 1 character",
+    ),
+    (
+        "causes.yaml",
         assign("caffeine", "links", "caffeine_intake", "high", {"p": 1.3, "assumption": ASSUMED}),
         "caffeine -> links -> caffeine_intake -> high",
         "probability 1.3 is outside (0, 1)",
@@ -497,9 +521,10 @@ def test_rest_takes_one_minus_the_others():
 
 
 def test_retuning_a_word_moves_every_number_on_it(folder):
-    edit(folder, "scale.yaml", assign("words", "frequent", {"p": 0.5, "band": [0.45, 0.72], "anchor": "x"}))
+    edit(folder, "scale.yaml", assign("words", "may", {"p": 0.5, "band": [0.3, 0.6], "anchor": "x"}))
     p = load_priors(folder)
     assert p.cause_priors["caffeine"].links["caffeine_intake"]["high"].value == 0.5
+    assert p.cause_priors["dehydration"].links["fluid_intake"]["low"].value == 0.5
 
 
 def test_every_distribution_sums_to_one():
@@ -603,6 +628,18 @@ def test_a_paraphrased_quote_is_caught(folder, shared_dir):
     assert problems == [
         f"{folder / 'causes.yaml'}: caffeine -> caffeine_intake -> high: quote not found verbatim "
         "in 'ankle': \"caffeine is a very frequent cause of muscle twitches\""
+    ]
+
+
+def test_a_misquoted_reconciliation_is_caught(folder, shared_dir):
+    seeds = shared_dir / "seeds"
+    if not seeds.is_dir():
+        pytest.skip(f"seed documents {seeds} are absent")
+    other = {"source": "ankle", "quote": "caffeine is a very frequent cause", "reading": "a test reading"}
+    edit(folder, "causes.yaml", assign("caffeine", "links", "caffeine_intake", "high", "reconciles", other))
+    assert priors.check_quotes(load_priors(folder), seeds) == [
+        f"{folder / 'causes.yaml'}: caffeine -> caffeine_intake -> high: quote not found verbatim "
+        "in 'ankle': \"caffeine is a very frequent cause\""
     ]
 
 
