@@ -78,7 +78,11 @@ def _odds_band(p: float, factor: float) -> tuple[float, float]:
 
 
 def _room(priors: Priors, key: str, path: str) -> float | None:
-    """Most a state may take while its distribution's ``rest`` keeps :data:`MIN_REST`; None if no rest."""
+    """Most a state may take while each derived state of its distribution keeps :data:`MIN_REST`; None if none.
+
+    A ``rest`` state takes all that is left; ``background`` states share it in fixed proportions, so the
+    smallest of them sets the room.
+    """
     parts = path.split(" -> ")
     if key == "context":
         numbers = priors.context[parts[0]]
@@ -90,7 +94,9 @@ def _room(priors: Priors, key: str, path: str) -> float | None:
     if all(n.entry is not None for n in numbers.values()):
         return None
     others = sum(n.value for s, n in numbers.items() if n.entry is not None and s != parts[-1])
-    return 1.0 - others - MIN_REST
+    derived = [n.value for n in numbers.values() if n.entry is None]
+    smallest_share = min(derived) / sum(derived)
+    return 1.0 - others - MIN_REST / smallest_share
 
 
 def swings(priors: Priors, odds_factor: float = ODDS_FACTOR) -> list[Swing]:

@@ -130,7 +130,7 @@ def test_tuning_one_number_changes_its_line_only(base, tmp_path):
     removed, added = diff["findings.yaml"]
     entry = base.findings["cramps"].causes["overexertion"]["brief"].entry
     assert removed.startswith("-      brief: {word: ") and added.startswith("+      brief: {p: 0.5, ")
-    assert added.endswith(', tuned: "exercise cramps read as common"}') and entry.quote in added
+    assert added.endswith(', tuned: "exercise cramps read as common"}') and entry.assumption in added
 
 
 def test_a_tuned_word_changes_its_scale_line_only(base, tmp_path):
@@ -213,7 +213,7 @@ def test_saved_files_stay_readable(base, tmp_path):
     findings = (tmp_path / "copy" / "findings.yaml").read_text(encoding="utf-8")
     original = (base.directory / "findings.yaml").read_text(encoding="utf-8")
     # one line per entry, `rest` states kept as `rest`, the explanatory header kept
-    assert "    brief: {word: often, source: ankle, quote: " in findings
+    assert "    brief: {word: often, assumption: " in findings
     assert findings.count(": rest\n") >= original.count(": rest\n")
     assert findings.startswith("# What each cause does to what a person notices.")
 
@@ -375,7 +375,7 @@ def test_an_invalid_change_names_file_and_entry_and_writes_nothing(base, tmp_pat
             r"scale\.yaml: words -> rare: band \[0\.01, 0\.07\] must lie in \(0, 1\) and hold p = 0\.2",
         ),
         ("rarely", 0.05, None, r"scale\.yaml: rarely: not a word of the scale.*did you mean 'rare'"),
-        ("common", 0.45, None, r"findings\.yaml: twitch_site -> leak: the given states sum to 1\.02"),
+        ("common", 0.55, None, r"findings\.yaml: twitch_site -> leak: the given states sum to 1\.05"),
     ],
 )
 def test_an_invalid_word_change_names_the_word(base, word, p, band, message):
