@@ -49,8 +49,11 @@ class Interval(tuple):
 
     def __new__(cls, low: float, high: float, posterior: float):
         interval = super().__new__(cls, (low, high))
-        interval.holds_posterior = low <= posterior <= high
+        interval.posterior = posterior
         return interval
+
+    def __getnewargs__(self) -> tuple[float, float, float]:  # so that a copy or a pickle keeps the posterior
+        return (self[0], self[1], self.posterior)
 
     @property
     def low(self) -> float:
@@ -59,6 +62,10 @@ class Interval(tuple):
     @property
     def high(self) -> float:
         return self[1]
+
+    @property
+    def holds_posterior(self) -> bool:
+        return self[0] <= self.posterior <= self[1]
 
 
 @dataclass(frozen=True)

@@ -182,3 +182,16 @@ def test_interval_quantiles_are_numpys(m):
     marginals = m.ensemble.marginals(codes)
     np.testing.assert_allclose(low, np.quantile(marginals, 0.05, axis=0), atol=1e-12)
     np.testing.assert_allclose(high, np.quantile(marginals, 0.95, axis=0), atol=1e-12)
+
+
+def test_an_interval_is_a_pair_that_keeps_its_posterior_through_a_copy():
+    import copy
+    import pickle
+
+    from twitchcause.model.api import Interval
+
+    interval = Interval(0.2, 0.3, 0.35)
+    assert interval == (0.2, 0.3) and list(interval) == [0.2, 0.3] and json.dumps(interval) == "[0.2, 0.3]"
+    for copied in (pickle.loads(pickle.dumps(interval)), copy.deepcopy(interval)):
+        assert copied == (0.2, 0.3) and not copied.holds_posterior
+    assert Interval(0.2, 0.3, 0.25).holds_posterior
