@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import http.client
 import json
+import os
 import re
+import shutil
 import socket
 import subprocess
 import sys
@@ -23,6 +25,7 @@ from twitchcause.app.api import HEALTH_PATH, INFER_PATH
 from twitchcause.app.security import MAX_BODY_BYTES, MAX_ENTRIES, ROBOTS_TXT
 from twitchcause.app.server import QuietRequestHandler, create_app
 from twitchcause.app.state import MAX_NOTICES, MAX_PAIRS, clean_answers
+from twitchcause.priors import DEFAULT_DIR as priors_dir_path
 
 CALLBACK = "/_dash-update-component"
 SECURITY_HEADERS = ("X-Content-Type-Options", "X-Frame-Options", "Referrer-Policy", "Content-Security-Policy")
@@ -160,6 +163,33 @@ def test_gunicorn_serves_the_wsgi_module_with_no_version_in_its_banner(tmp_path)
     finally:
         process.terminate()
         process.wait(timeout=30)
+
+
+def test_slow_clients_leave_healthz_answered_under_the_projects_gunicorn_settings(capsys):
+    from benchmarks.slow_clients import main as slow_clients
+
+    assert slow_clients(["--seconds", "3"]) == 0
+    last = capsys.readouterr().out.strip().splitlines()[-1]
+    found = re.fullmatch(r"outage_s=([\d.]+) quiet_p99_ms=[\d.]+ slow_p99_ms=[\d.]+ p99_vs_quiet=[\d.]+", last)
+    assert found and float(found[1]) == 0.0, last
+
+
+def test_a_priors_folder_that_does_not_load_stops_gunicorn_in_one_line(tmp_path):
+    folder = tmp_path / "priors"
+    shutil.copytree(priors_dir_path, folder, ignore=shutil.ignore_patterns("*.py", "__pycache__"))
+    (folder / "scale.yaml").write_text("words: {rare: {p: 2024-02-30}}\n", encoding="utf-8")
+    command = [sys.executable, "-m", "gunicorn", "-c", "python:twitchcause.app.gunicorn_conf", "--bind", "127.0.0.1:0"]
+    env = {**os.environ, "TWITCHCAUSE_PRIORS": str(folder)}
+    done = subprocess.run(
+        [*command, "twitchcause.app.wsgi:server"], env=env, capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode != 0
+    assert "Traceback" not in done.stderr
+    errors = [line for line in done.stderr.splitlines() if line.startswith("twitchcause: error:")]
+    assert errors == [
+        f"twitchcause: error: {folder / 'scale.yaml'}: line 1: '2024-02-30' is not a valid timestamp "
+        "(day is out of range for month); quote it if it is text"
+    ]
 
 
 # -- bounds ------------------------------------------------------------------------------------------
