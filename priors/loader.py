@@ -27,16 +27,86 @@ DEFAULT_DIR = Path(__file__).resolve().parent
 _BASE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml when built in: same result, faster
 
 
-class YAML_LOADER(_BASE_LOADER):
-    """Safe loading where every key is a name, given once (YAML would silently keep the last)."""
+# A file's node count with every alias written out: the packaged files hold under 1,200 nodes, and
+# a 1 MB file without aliases at most a few hundred thousand. Validation visits each occurrence of
+# an aliased node, so a small file of nested aliases (a "billion laughs") would take minutes and
+# gigabytes: it is refused before anything is built from it.
+MAX_EXPANDED_NODES = 200_000
 
 
 class KeyProblem(yaml.YAMLError):
-    """A mapping key that is not a name, or is given twice; ``line`` counts from 1."""
+    """A mapping key or value YAML cannot make a name or a value of; ``line`` counts from 1."""
 
     def __init__(self, message: str, mark):
         self.message, self.line = message, mark.line + 1
         super().__init__(message)
+
+
+class YAML_LOADER(_BASE_LOADER):
+    """Safe loading where every key is a name, given once (YAML would silently keep the last).
+
+    A file whose aliases expand past :data:`MAX_EXPANDED_NODES` nodes, or refer
+    to themselves, is refused before anything is built from it; a scalar its
+    tag cannot read (``2024-02-30``, ``!!bool maybe``, an integer of thousands
+    of digits) is a :class:`KeyProblem` naming its line, never an exception of
+    the constructor.
+    """
+
+    def construct_document(self, node):
+        _check_expanded_size(node)
+        return super().construct_document(node)
+
+    def construct_object(self, node, deep=False):
+        try:
+            return super().construct_object(node, deep=deep)
+        except yaml.YAMLError:
+            raise
+        except (ValueError, TypeError, KeyError, AttributeError, OverflowError) as exc:
+            raise KeyProblem(_unreadable_scalar(node, exc), node.start_mark) from None
+
+
+def _unreadable_scalar(node, exc: Exception) -> str:
+    tag = node.tag.removeprefix("tag:yaml.org,2002:")
+    value = str(node.value) if isinstance(node, yaml.ScalarNode) else f"a {type(node).__name__}"
+    shown = value if len(value) <= 40 else f"{value[:37]}... ({len(value):,} characters)"
+    if tag == "int" and isinstance(exc, ValueError) and len(value) > 100:
+        return f"the number {shown} is too long to read; a priors number is a probability"
+    reason = f" ({str(exc).splitlines()[0][:80]})" if isinstance(exc, ValueError) and str(exc) else ""
+    return f"'{shown}' is not a valid {tag}{reason}; quote it if it is text"
+
+
+def _check_expanded_size(root) -> None:
+    """Refuse a node tree whose aliases expand past :data:`MAX_EXPANDED_NODES`, or that contains itself."""
+    sizes: dict[int, int] = {}
+    on_path: set[int] = set()
+    stack = [(root, False)]
+    while stack:
+        node, children_done = stack.pop()
+        if children_done:
+            on_path.discard(id(node))
+            sizes[id(node)] = size = 1 + sum(sizes[id(child)] for child in _child_nodes(node))
+            if size > MAX_EXPANDED_NODES:
+                raise KeyProblem(
+                    f"its aliases expand to more than {MAX_EXPANDED_NODES:,} values; a priors file holds a few "
+                    "thousand (write the shared entries out, or alias fewer of them)",
+                    node.start_mark,
+                )
+            continue
+        if id(node) in sizes:
+            continue
+        if id(node) in on_path:
+            raise KeyProblem("an alias refers to the entry that holds it", node.start_mark)
+        on_path.add(id(node))
+        stack.append((node, True))
+        stack.extend((child, False) for child in _child_nodes(node) if id(child) not in sizes)
+
+
+def _child_nodes(node) -> list:
+    if isinstance(node, yaml.MappingNode):
+        return [part for pair in node.value for part in pair]
+    if isinstance(node, yaml.SequenceNode):
+        return list(node.value)
+    return []
 
 
 def _written(loader, node) -> str:

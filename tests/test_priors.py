@@ -788,3 +788,74 @@ def test_a_fifo_in_place_of_a_file_is_named_not_waited_on(folder):
     os.mkfifo(path)
     with pytest.raises(PriorsError, match=re.escape(f"{path}: not a regular file") + "$"):
         load_priors(folder)
+
+
+def _alias_bomb(width: int) -> str:
+    """``width`` findings, each of ``width`` causes, each of ``width`` states: every one an alias of one entry."""
+    lines = ["s: &s {word: rare, assumption: a guess}", "c: &c"]
+    lines += [f"  state{i}: *s" for i in range(width)]
+    lines += ["f: &f"] + [f"  cause{i}: *c" for i in range(width)]
+    lines += [f"finding{i}: {{combine: noisy_or, leak: *c, causes: *f}}" for i in range(width)]
+    return "\n".join(lines) + "\n"
+
+
+@pytest.mark.parametrize("width", [70, 300])
+def test_an_alias_bomb_is_refused_on_load_in_one_line(folder, width, capsys):
+    path = folder / "findings.yaml"
+    path.write_text(_alias_bomb(width), encoding="utf-8")
+    expected = (
+        re.escape(f"{path}: line ")
+        + r"\d+"
+        + re.escape(f": its aliases expand to more than {priors.loader.MAX_EXPANDED_NODES:,} values")
+    )
+    with pytest.raises(PriorsError, match=expected) as caught:
+        load_priors(folder)
+    assert len(caught.value.problems) == 1
+    assert main(["priors", "check", str(folder)]) == 2
+    assert re.match(expected, capsys.readouterr().err)
+
+
+def test_an_alias_that_holds_itself_is_refused(folder):
+    path = folder / "display.yaml"
+    path.write_text("a: &a [1, *a]\n", encoding="utf-8")
+    with pytest.raises(PriorsError, match=re.escape(f"{path}: line 1: an alias refers to the entry that holds it")):
+        load_priors(folder)
+
+
+def test_aliases_within_the_bound_still_load(folder):
+    path = folder / "uncertainty.yaml"
+    path.write_text(path.read_text(encoding="utf-8") + "\n" + _alias_bomb(3), encoding="utf-8")
+    with pytest.raises(PriorsError) as caught:  # the bomb's own keys are not settings: validation reaches them
+        load_priors(folder)
+    assert "aliases expand" not in str(caught.value) and "Extra inputs" in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    "value, message",
+    [
+        ("2024-02-30", "'2024-02-30' is not a valid timestamp (day is out of range for month); quote it if it is text"),
+        ("!!bool maybe", "'maybe' is not a valid bool; quote it if it is text"),
+        ("!!timestamp x", "'x' is not a valid timestamp; quote it if it is text"),
+        (
+            "!!float abc",
+            "'abc' is not a valid float (could not convert string to float: 'abc'); quote it if it is text",
+        ),
+        ("9" * 4301, "the number 9999999999999999999999999999999999999... (4,301 characters) is too long to read"),
+    ],
+)
+@pytest.mark.parametrize("command", ["check", "infer", "diff"])
+def test_a_scalar_yaml_cannot_read_is_one_line_naming_its_line(folder, capsys, value, message, command):
+    path = folder / "causes.yaml"
+    lines = path.read_text(encoding="utf-8").splitlines()
+    at = next(i for i, line in enumerate(lines) if "assumption:" in line)
+    lines[at] = lines[at].replace("assumption:", f"assumption: {value}, note:", 1)
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    argv = {
+        "check": ["priors", "check", str(folder)],
+        "infer": ["infer", "--priors", str(folder), "weakness=yes"],
+        "diff": ["priors", "diff", str(priors.DEFAULT_DIR), str(folder)],
+    }[command]
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert "Traceback" not in err and len(err.splitlines()) == 1, err
+    assert f"{path}: line {at + 1}: {message}" in err
