@@ -244,7 +244,7 @@ def test_not_a_text_file(tmp_path, capsys):
     source.write_bytes(b"\xff\xfe\x00\x01binary")
     status, _, err = run(capsys, "batch", str(source), "-o", str(tmp_path / "out.csv"))
     assert status == 2
-    assert one_error_line(err).startswith(f"{source}: not a readable CSV file")
+    assert one_error_line(err).startswith(f"{source}: line 1: not UTF-8 text")
 
 
 def test_byte_order_mark_and_spaces(m, tmp_path):
@@ -420,11 +420,11 @@ def test_a_fifo_as_input_is_refused_without_waiting(tmp_path, capsys):
 
 def test_a_very_long_cell_is_cut_in_its_message(tmp_path, capsys):
     source = tmp_path / "cases.csv"
-    source.write_text("weakness\n" + "y" * 5_000_000 + "\n", encoding="utf-8")
+    source.write_text("weakness\n" + "y" * 60_000 + "\n", encoding="utf-8")  # within MAX_ROW_CHARS
     status, _, err = run(capsys, "batch", str(source), "-o", str(tmp_path / "out.csv"))
     assert status == 2
     line = one_error_line(err)
-    assert len(line) < 400 and "(5,000,000 characters)" in line
+    assert len(line) < 400 and "(60,000 characters)" in line
 
 
 def test_output_equal_to_the_input_is_refused(tmp_path, capsys):
@@ -613,3 +613,161 @@ def test_the_summary_line_escapes_an_output_name_with_control_characters(tmp_pat
     status, _, err = run(capsys, "batch", str(source), "-o", "\x0c")
     assert status == 0
     assert err.splitlines() == ["8 rows -> \\x0c"]
+
+
+# -- a filled cell is never dropped; wide rows and huge cells are refused quickly ----------------------
+@pytest.mark.parametrize(
+    "text, row",
+    [
+        ("weakness,pain\nno,yes,no\nno,no\n", 1),  # the issue's case: a third cell on the first row
+        ("weakness,pain\nno,yes,,\nno,no,yes\n", 2),  # a first row ending in empty cells hid later rows' cells
+        ("weakness,pain\nno,yes\nno,no,,yes\n", 2),
+    ],
+)
+def test_a_filled_cell_beyond_the_header_is_never_dropped(tmp_path, capsys, text, row):
+    source = tmp_path / "a.csv"
+    source.write_text(text, encoding="utf-8")
+    status, _, err = run(capsys, "batch", str(source), "-o", str(tmp_path / "o.csv"))
+    assert status == 2
+    assert re.fullmatch(
+        re.escape(f"{source}: row {row} (line {row + 1}): has ")
+        + r"\d+"
+        + re.escape(" cells, expected 2 as in the header"),
+        one_error_line(err),
+    )
+    assert not (tmp_path / "o.csv").exists()
+
+
+@pytest.mark.parametrize(
+    "text, line",
+    [
+        ("weakness\n" + "no" + "," * 100_000 + "\n" + "no\n", 2),  # a row of 100,000 empty cells
+        ("weakness\n" + "y" * 3_000_000 + "\n", 2),  # a huge cell
+        ("weakness\n" + '"' + "y\n" * 1_000_000 + '"\n', 2),  # a huge quoted cell over many short lines
+        ("," * 3_000_000 + "\n", 1),  # a header line of commas
+        ("w" * 3_000_000 + "\n", 1),  # a huge header cell
+    ],
+    ids=["wide row", "huge cell", "huge quoted cell", "header of commas", "huge header"],
+)
+def test_a_row_longer_than_the_bound_is_refused_in_one_line(tmp_path, capsys, text, line):
+    from twitchcause.batch import MAX_ROW_CHARS
+
+    source = tmp_path / "cases.csv"
+    source.write_text(text, encoding="utf-8")
+    started = time.monotonic()
+    status, _, err = run(capsys, "batch", str(source), "-o", str(tmp_path / "out.csv"))
+    assert status == 2 and time.monotonic() - started < 10
+    assert one_error_line(err) == (
+        f"{source}: line {line}: longer than {MAX_ROW_CHARS:,} characters; a row of answers is far shorter"
+    )
+
+
+def test_rows_of_many_trailing_empty_cells_within_the_bound_are_read(m, tmp_path):
+    source = tmp_path / "cases.csv"
+    source.write_text("weakness,pain\n" + "yes,no" + "," * 5_000 + "\n" + "no,yes\n", encoding="utf-8")
+    run_batch(m, source, tmp_path / "out.csv")
+    _, rows = read_csv(tmp_path / "out.csv")
+    assert [(r["weakness"], r["pain"]) for r in rows] == [("yes", "no"), ("no", "yes")]
+
+
+def test_a_latin_1_byte_deep_in_a_csv_is_one_line_naming_its_line(tmp_path, capsys):
+    source = tmp_path / "cases.csv"
+    body = "weakness,pain\n" + "yes,no\n" * 40_000
+    source.write_bytes(body.encode() + b"no,caf\xe9\n" + b"no,no\n" * 10)
+    for extra in ("", "--skip-bad-rows"):
+        status, _, err = run(capsys, "batch", str(source), "-o", str(tmp_path / "out.csv"), *filter(None, [extra]))
+        assert status == 2
+        assert one_error_line(err).startswith(f"{source}: line 40002: not UTF-8 text")
+
+
+def test_a_latin_1_byte_on_the_checked_path_is_one_line(tmp_path, capsys):
+    source = tmp_path / "cases.csv"
+    source.write_bytes(b"weakness,pain\nyes,no,,\n" + b"yes,no\n" * 40_000 + b"no,caf\xe9\n")
+    status, _, err = run(capsys, "batch", str(source), "-o", str(tmp_path / "out.csv"))
+    assert status == 2
+    assert one_error_line(err).startswith(f"{source}: line 40003: not UTF-8 text")
+
+
+# -- Parquet that is not a table of text --------------------------------------------------------------
+def _parquet_file(path: Path, table) -> Path:
+    pq = pytest.importorskip("pyarrow.parquet")
+    pq.write_table(table, path)
+    return path
+
+
+@pytest.mark.parametrize("kind", ["list", "struct", "map"])
+def test_a_parquet_column_of_lists_structs_or_maps_is_one_line(tmp_path, capsys, kind):
+    pa = pytest.importorskip("pyarrow")
+    values = {
+        "list": pa.array([["yes"], ["no"]]),
+        "struct": pa.array([{"a": "yes"}, {"a": "no"}]),
+        "map": pa.array([[("a", "yes")], [("a", "no")]], type=pa.map_(pa.string(), pa.string())),
+    }[kind]
+    source = _parquet_file(tmp_path / "cases.parquet", pa.table({"weakness": values}))
+    status, _, err = run(capsys, "batch", str(source), "-o", str(tmp_path / "out.csv"))
+    assert status == 2
+    assert one_error_line(err).startswith(f"{source}: column 'weakness' holds {kind} values; expected text")
+
+
+def test_a_parquet_column_of_invalid_utf_8_is_one_line(tmp_path, capsys):
+    pa = pytest.importorskip("pyarrow")
+    column = pa.Array.from_buffers(
+        pa.string(),
+        2,
+        [None, pa.py_buffer(np.array([0, 3, 6], dtype=np.int32).tobytes()), pa.py_buffer(b"yes\xff\xfeo")],
+    )
+    source = _parquet_file(tmp_path / "cases.parquet", pa.table({"weakness": column}))
+    status, _, err = run(capsys, "batch", str(source), "-o", str(tmp_path / "out.csv"))
+    assert status == 2
+    assert one_error_line(err).startswith(f"{source}: not a readable Parquet file (")
+
+
+def test_byte_mutated_parquet_files_are_one_line_or_read(m, tmp_path, capsys):
+    pa = pytest.importorskip("pyarrow")
+    names = ["weakness", "pain", "caffeine_intake"]
+    rng = np.random.default_rng(11)
+    table = pa.table({n: [rng.choice(m.variables[n].states) for _ in range(300)] for n in names})
+    good = _parquet_file(tmp_path / "good.parquet", table).read_bytes()
+    for i in range(60):
+        data = bytearray(good)
+        for at in rng.integers(0, len(data), size=rng.integers(1, 4)):
+            data[at] = rng.integers(0, 256)
+        source = tmp_path / f"mutated{i}.parquet"
+        source.write_bytes(bytes(data))
+        status, _, err = run(capsys, "batch", str(source), "-o", str(tmp_path / f"out{i}.csv"))
+        assert status in (0, 2), err
+        if status == 2:
+            one_error_line(err)
+
+
+# -- the files batch writes ---------------------------------------------------------------------------
+def test_a_replaced_output_keeps_its_mode(m, tmp_path):
+    import stat
+
+    target = tmp_path / "out.csv"
+    target.write_text("old", encoding="utf-8")
+    target.chmod(0o640)
+    run_batch(m, write_csv(tmp_path / "cases.csv", ROWS), target)
+    assert stat.S_IMODE(target.stat().st_mode) == 0o640 and target.read_text().startswith("caffeine_intake,")
+    target.chmod(0o444)
+    run_batch(m, write_csv(tmp_path / "cases.csv", ROWS), target)
+    assert stat.S_IMODE(target.stat().st_mode) == 0o444
+
+
+@pytest.mark.skipif(not (REPO / ".venv" / "bin" / "twitchcause").exists(), reason="the command is not installed")
+def test_a_killed_run_leaves_no_part_file_behind_for_any_later_run(m, tmp_path):
+    names = list(m.variables)
+    rng = np.random.default_rng(5)
+    rows = [{n: rng.choice(("",) + m.variables[n].states) for n in names} for _ in range(2_000)]
+    source = write_csv(tmp_path / "cases.csv", rows * 50, columns=names)
+    proc = subprocess.Popen(
+        [str(REPO / ".venv" / "bin" / "twitchcause"), "batch", str(source), "-o", str(tmp_path / "big.csv")],
+        stderr=subprocess.DEVNULL,
+    )
+    deadline = time.monotonic() + 60
+    while not any(p.stat().st_size for p in tmp_path.glob(".big.csv.tmp-*.part")) and time.monotonic() < deadline:
+        time.sleep(0.02)
+    proc.kill()
+    proc.wait(timeout=30)
+    run_batch(m, write_csv(tmp_path / "small.csv", ROWS), tmp_path / "other.csv")  # another target, same folder
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["cases.csv", "other.csv", "small.csv"]

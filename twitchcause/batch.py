@@ -6,8 +6,15 @@ every input row in order with its columns, then ``posterior_<cause>`` for each
 cause, then ``p_none_identified``, then ``escalation``. The format of each file
 follows its suffix (``.parquet`` or ``.pq``: Parquet, which needs pyarrow;
 anything else: CSV). Outputs are written to a temporary file beside the target
-and moved into place only when complete; a run never writes over its input or
-over anything that is not a regular file.
+and moved into place only when complete (a replaced output keeps its mode); a
+run never writes over its input or over anything that is not a regular file.
+
+What a file may hold is bounded before it is parsed: a CSV row (quoted line
+breaks included) of at most :data:`MAX_ROW_CHARS` characters, so a huge cell,
+a header of millions of commas or rows of 100,000 empty cells are refused in
+one line; columns must each be a variable of the vocabulary, given once; a
+filled cell beyond the header's width is an error naming its row, never
+dropped; a Parquet column must hold text.
 """
 
 from __future__ import annotations
@@ -27,7 +34,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .files import atomic_file, open_regular, remove_stale_parts
+from .files import atomic_file, open_regular, remove_stale_parts_in
 from .model import EvidenceError, Model, TwitchcauseError
 from .model.engine import UNKNOWN
 from .model.escalation import NOT_SURE_CODE, level_ranks
@@ -35,6 +42,9 @@ from .model.evidence import NOT_SURE, unknown_state_message, unknown_variable_me
 from .model.factored import FactoredBatch
 
 DEFAULT_CHUNK_ROWS = 20_000
+# A row of answers is 32 states at most (about 400 characters); this leaves room for trailing
+# empty cells and spaces, and bounds what one row, cell or header costs to read.
+MAX_ROW_CHARS = 64 * 1024
 PARQUET_SUFFIXES = (".parquet", ".pq")
 BAD = -3  # the code of a cell that names no state of its column (below UNKNOWN and NOT_SURE_CODE)
 _FACTORED: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
@@ -129,6 +139,78 @@ def _check_header(source: Path, header: list[str], model: Model) -> list[str]:
 
 
 # -- reading -----------------------------------------------------------------------------------------
+class _BoundedText(io.TextIOBase):
+    """The decoded text of a CSV file, refused at the first row longer than :data:`MAX_ROW_CHARS`.
+
+    Rows are counted in physical lines, with a line break inside quotes
+    continuing its row; bytes that are not UTF-8 are an error naming their line.
+    """
+
+    def __init__(self, text: io.TextIOWrapper, source: Path):
+        self._text, self._source = text, source
+        self.line = 1  # the line being read, from 1
+        self._row_line = 1  # the line the current row starts on
+        self._row_chars = 0  # characters of the current row read so far
+        self._quoted = False  # inside a quoted cell at the end of what was read
+
+    def readable(self) -> bool:
+        return True
+
+    def read(self, size: int | None = -1) -> str:
+        return self._checked(lambda: self._text.read(size if size is not None and size >= 0 else MAX_ROW_CHARS))
+
+    def readline(self, size: int | None = -1) -> str:
+        return self._checked(lambda: self._text.readline(MAX_ROW_CHARS + 1))
+
+    def _checked(self, read) -> str:
+        try:
+            data = read()
+        except UnicodeDecodeError as exc:
+            raise TwitchcauseError(
+                f"{self._source}: line {self._line_of_bad_byte(exc)}: not UTF-8 text ({exc.reason})"
+            ) from None
+        pieces = data.split("\n")
+        if '"' not in data and not self._quoted:
+            longest = max(self._row_chars + len(pieces[0]), max(map(len, pieces[1:]), default=0))
+            if longest > MAX_ROW_CHARS:
+                self._refuse(pieces)
+            self.line += len(pieces) - 1
+            self._row_line = self.line
+            self._row_chars = self._row_chars + len(data) if len(pieces) == 1 else len(pieces[-1])
+            return data
+        for i, piece in enumerate(pieces):
+            self._row_chars += len(piece)
+            if self._row_chars > MAX_ROW_CHARS:
+                raise self._too_long()
+            if piece.count('"') % 2:
+                self._quoted = not self._quoted
+            if i < len(pieces) - 1:
+                self.line += 1
+                if self._quoted:
+                    self._row_chars += 1
+                else:
+                    self._row_line, self._row_chars = self.line, 0
+        return data
+
+    def _refuse(self, pieces: list[str]) -> None:
+        for piece in pieces:
+            self._row_chars += len(piece)
+            if self._row_chars > MAX_ROW_CHARS:
+                raise self._too_long()
+            self.line, self._row_chars = self.line + 1, 0
+            self._row_line = self.line
+
+    def _too_long(self) -> TwitchcauseError:
+        return TwitchcauseError(
+            f"{self._source}: line {self._row_line}: longer than {MAX_ROW_CHARS:,} characters; "
+            "a row of answers is far shorter"
+        )
+
+    def _line_of_bad_byte(self, exc: UnicodeDecodeError) -> int:
+        """The line of a byte that is not UTF-8: lines read so far plus those before it in the failed block."""
+        return self.line + exc.object[: exc.start].count(b"\n")
+
+
 class _RegularRows(io.TextIOBase):
     """CSV text with each row cut to the header's width: for files whose rows end in extra empty cells.
 
@@ -169,12 +251,12 @@ class _RegularRows(io.TextIOBase):
 
 
 def _csv_chunks(handle, source: Path, model: Model, chunk_rows: int, regular: bool) -> tuple[list[str], Iterator]:
-    text = io.TextIOWrapper(handle, encoding="utf-8-sig", newline="")
+    text = _BoundedText(io.TextIOWrapper(handle, encoding="utf-8-sig", newline=""), source)
     header_reader = csv.reader(text)
     try:
         header = next(header_reader, None)
-    except (UnicodeDecodeError, csv.Error) as exc:
-        raise TwitchcauseError(f"{source}: not a readable CSV file (UTF-8 expected: {exc})") from None
+    except csv.Error as exc:
+        raise TwitchcauseError(f"{source}: not a readable CSV file ({exc})") from None
     header = _check_header(source, header, model)
     body = _RegularRows(text, source, len(header), header_reader.line_num) if regular else text
     reader = pd.read_csv(
@@ -190,11 +272,10 @@ def _csv_chunks(handle, source: Path, model: Model, chunk_rows: int, regular: bo
 
     def chunks():
         with warnings.catch_warnings():
-            warnings.simplefilter("ignore", pd.errors.ParserWarning)  # rows ending in empty extra cells
-            try:
-                yield from reader
-            except UnicodeDecodeError as exc:
-                raise TwitchcauseError(f"{source}: not readable as UTF-8 CSV ({exc})") from None
+            # pandas cuts a row wider than the header with only this warning, even a filled cell: the
+            # checked path (_RegularRows) reads such a file again, keeping empty extras and naming filled ones
+            warnings.simplefilter("error", pd.errors.ParserWarning)
+            yield from reader
 
     return header, chunks()
 
@@ -203,10 +284,47 @@ def _parquet_chunks(handle, source: Path, model: Model, chunk_rows: int) -> tupl
     pa = _parquet()
     try:
         data = pa.parquet.ParquetFile(handle)
-    except (pa.ArrowException, OSError) as exc:
-        raise TwitchcauseError(f"{source}: not a readable Parquet file ({exc})") from None
-    header = _check_header(source, list(data.schema_arrow.names), model)
-    return header, (batch.to_pandas() for batch in data.iter_batches(batch_size=chunk_rows))
+        schema = data.schema_arrow
+    except (pa.ArrowException, OSError, ValueError) as exc:
+        raise TwitchcauseError(f"{source}: not a readable Parquet file ({_first_line(exc)})") from None
+    header = _check_header(source, list(schema.names), model)
+    for column in schema:
+        kind = _nested_kind(pa, column.type)
+        if kind is not None:
+            raise TwitchcauseError(f"{source}: column '{column.name}' holds {kind} values; expected text")
+
+    def chunks():
+        batches = data.iter_batches(batch_size=chunk_rows)
+        while True:
+            try:
+                batch = next(batches, None)
+                if batch is None:
+                    return
+                batch.validate(full=True)  # text that is not UTF-8 fails here, not deep in pandas
+                frame = batch.to_pandas()
+            except (pa.ArrowException, OSError, ValueError, UnicodeDecodeError) as exc:
+                raise TwitchcauseError(f"{source}: not a readable Parquet file ({_first_line(exc)})") from None
+            yield frame
+
+    return header, chunks()
+
+
+def _nested_kind(pa, kind) -> str | None:
+    """'list', 'struct' or 'map' for a Parquet column type that holds more than one value per cell."""
+    if pa.types.is_dictionary(kind):
+        kind = kind.value_type
+    if pa.types.is_map(kind):
+        return "map"
+    if pa.types.is_list(kind) or pa.types.is_large_list(kind) or pa.types.is_fixed_size_list(kind):
+        return "list"
+    if pa.types.is_struct(kind) or pa.types.is_union(kind):
+        return "struct"
+    return None
+
+
+def _first_line(exc: Exception) -> str:
+    text = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+    return text if len(text) <= 200 else text[:197] + "..."
 
 
 # -- scoring -----------------------------------------------------------------------------------------
@@ -374,12 +492,11 @@ def run_batch(
     with _input(source):  # refuses a folder, a device or a FIFO before anything else
         pass
     target, rejected_path = output_paths(source, target)
-    for path in (target, rejected_path):
-        remove_stale_parts(path)
+    remove_stale_parts_in(target.parent)  # a killed run's, whatever its target
     run = lambda regular: _run(model, source, target, rejected_path, skip_bad_rows, chunk_rows, progress, regular)  # noqa: E731
     try:
         return run(False)
-    except pd.errors.ParserError:  # uneven rows or an open quote: read again, row by row, to fix or name them
+    except (pd.errors.ParserError, pd.errors.ParserWarning):  # uneven rows or an open quote: read again, row by row
         try:
             return run(True)
         except pd.errors.ParserError as exc:

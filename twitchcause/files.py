@@ -67,7 +67,9 @@ def atomic_file(target: str | Path) -> Iterator[Path]:
 
     On any exception the temporary file is removed and ``target`` is untouched.
     While it is in use the temporary file holds a lock, so that
-    :func:`remove_stale_parts` tells it from one a killed process left.
+    :func:`remove_stale_parts` tells it from one a killed process left. A
+    replaced file keeps its mode (a read-only output stays read-only); a new
+    one gets the mode ``open()`` would give.
     """
     target = Path(target)
     temporary = Path(str(_hidden_name(target, "tmp")) + PART)
@@ -75,6 +77,12 @@ def atomic_file(target: str | Path) -> Iterator[Path]:
     try:
         fcntl.flock(fd, fcntl.LOCK_EX)
         yield temporary
+        try:
+            replaced = os.stat(target)
+        except FileNotFoundError:
+            replaced = None
+        if replaced is not None and stat.S_ISREG(replaced.st_mode):
+            os.chmod(temporary, stat.S_IMODE(replaced.st_mode))
         os.replace(temporary, target)
     finally:
         if temporary.exists():
@@ -109,6 +117,22 @@ def stale_parts(target: str | Path) -> list[Path]:
         finally:
             os.close(fd)
     return stale
+
+
+def remove_stale_parts_in(folder: str | Path) -> int:
+    """Remove the temporary files of :func:`atomic_file` that killed processes left in ``folder``, for any target.
+
+    Only names :func:`atomic_file` gives (``.NAME.tmp-<12 hex digits>.part``)
+    are looked at, and only files no live writer holds locked are removed.
+    """
+    removed = 0
+    for part in sorted(Path(folder).glob(f".*.tmp-*{PART}")):
+        stem = part.name[: -len(PART)]
+        name, _, tag = stem.rpartition(".tmp-")
+        if not name.startswith(".") or len(tag) != 12 or any(c not in "0123456789abcdef" for c in tag):
+            continue
+        removed += remove_stale_parts(part.with_name(name[1:]))
+    return removed
 
 
 def remove_stale_parts(target: str | Path) -> int:
