@@ -11,6 +11,7 @@ import hashlib
 import json
 import os
 import stat
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -18,7 +19,7 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ValidationError
 
-from twitchcause.files import recover_folder
+from twitchcause.files import folder_identity, retired_copies, save_in_progress
 
 from . import schema
 from .names import EntryName
@@ -140,6 +141,10 @@ YAML_LOADER.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _map
 SUM_TOLERANCE = 1e-9
 SHOWN_PROBLEMS = 50  # a folder broken in thousands of places lists the first ones and a count
 MAX_FILE_BYTES = 1_000_000  # the packaged files are under 100 kB; reading and checking 1 MB takes about a second
+# A folder replaced by a save while it is read is read again: a save takes about a second, so
+# this many reads a short pause apart outlast several saves in a row.
+READ_ATTEMPTS = 200
+READ_PAUSE_SECONDS = 0.02
 
 FILES = {
     "vocabulary": ("vocabulary.yaml", schema.VocabularyFile),
@@ -514,13 +519,34 @@ def load_priors(directory: str | Path | None = None) -> Priors:
         Listing every problem as ``file: entry: what is wrong``.
     """
     directory = Path(directory) if directory is not None else DEFAULT_DIR
-    if not directory.is_dir():
-        try:
-            recover_folder(directory)  # a save killed between its two renames left the folder aside
-        except OSError as exc:
-            raise PriorsError([f"{directory}: a half-finished save cannot be undone ({exc.strerror or exc})"]) from None
-    if not directory.is_dir():
-        raise PriorsError([f"{directory}: not a folder of priors files"])
+    for _ in range(READ_ATTEMPTS):
+        identity = folder_identity(directory)
+        if identity is None and save_in_progress(directory):
+            time.sleep(READ_PAUSE_SECONDS)  # a save between its two renames: the folder is back in a moment
+            continue
+        if identity is None or not directory.is_dir():
+            retired = retired_copies(directory) if identity is None else []
+            if retired:
+                raise PriorsError(
+                    [
+                        f"{directory}: missing; a save was cut short and left the previous folder as {retired[0]}; "
+                        "saving again puts it back"
+                    ]
+                )
+            raise PriorsError([f"{directory}: not a folder of priors files"])
+        problems, raw, texts = _read_files(directory)
+        if folder_identity(directory) == identity:
+            break
+        time.sleep(READ_PAUSE_SECONDS)  # a save replaced the folder while it was read: read the new one whole
+    else:
+        raise PriorsError([f"{directory}: replaced by saves again and again while it was read; try again"])
+    if problems:
+        raise PriorsError(problems)
+    return _build(directory, raw, texts)
+
+
+def _read_files(directory: Path) -> tuple[list[str], dict[str, BaseModel], dict[str, str]]:
+    """Every file of the folder read and validated on its own: the problems, the models and the texts."""
     problems: list[str] = []
     raw: dict[str, BaseModel] = {}
     texts: dict[str, str] = {}
@@ -541,9 +567,7 @@ def load_priors(directory: str | Path | None = None) -> Priors:
             raw[key] = model.model_validate(data)
         except ValidationError as exc:
             problems.extend(_pydantic_problems(path, exc))
-    if problems:
-        raise PriorsError(problems)
-    return _build(directory, raw, texts)
+    return problems, raw, texts
 
 
 def _build(directory: Path, raw: dict[str, BaseModel], texts: dict[str, str]) -> Priors:

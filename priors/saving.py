@@ -46,7 +46,7 @@ from typing import Any
 import yaml
 from pydantic import BaseModel
 
-from twitchcause.files import atomic_folder, recover_folder
+from twitchcause.files import atomic_folder
 
 from . import schema
 from .loader import FILES, YAML_LOADER, Priors, PriorsError, load_priors
@@ -410,10 +410,13 @@ def save_priors(priors: Priors, directory: str | Path) -> Priors:
 
     Steps: render every file (:func:`render`), write them to a staging folder
     beside ``directory``, load that folder and check it holds exactly the
-    content of ``priors``, then swap it into place by renames. A process
-    killed at any moment leaves ``directory`` holding the old folder or the
-    new one (a swap cut between its two renames is finished by the next load
-    or save, which also removes what a killed save left behind). Saved
+    content of ``priors``, then swap it into place
+    (:func:`twitchcause.files.atomic_folder`). A process killed at any moment
+    leaves ``directory`` holding the old folder or the new one (where the
+    file system cannot exchange two folders in one step, a swap cut between
+    its two renames is finished by the next save, which also removes what a
+    killed save left behind). Concurrent saves of one folder take turns; a
+    load during a save reads the old folder or the new one whole. Saved
     folders get ordinary permissions (the umask applies).
 
     Parameters
@@ -439,11 +442,11 @@ def save_priors(priors: Priors, directory: str | Path) -> Priors:
     """
     target = Path(directory).resolve()
     try:
-        recover_folder(target)
         _check_target(target)
         texts = render(priors)
         target.parent.mkdir(parents=True, exist_ok=True)
-        with atomic_folder(target) as staging:
+        with atomic_folder(target) as staging:  # savers of one folder take turns from here
+            _check_target(target)  # again: another save may have finished meanwhile, or been recovered
             for name, text in texts.items():
                 _write(staging / name, text)
             written = load_priors(staging)

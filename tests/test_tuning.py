@@ -412,6 +412,7 @@ def test_a_failure_mid_save_leaves_the_old_folder_intact(base, tmp_path, monkeyp
         return real_rename(src, dst)
 
     monkeypatch.setattr(files.os, "rename", flaky_rename)
+    monkeypatch.setattr(files, "_exchange", lambda a, b: False)  # a file system without renameat2's exchange
     with pytest.raises(PriorsError, match=r"priors: cannot be written \(No space left on device\)$"):
         save_priors(tune_number(base, *URGE, 0.5, why="test"), tmp_path / "priors")
     monkeypatch.undo()
@@ -451,12 +452,20 @@ def test_saved_folders_get_ordinary_permissions(base, tmp_path):
     assert (tmp_path / "priors" / "scale.yaml").stat().st_mode & 0o777 == 0o666 & ~umask
 
 
-def test_a_swap_cut_between_its_renames_is_finished_by_the_next_load_and_save(base, tmp_path):
+def test_a_swap_cut_between_its_renames_is_named_by_a_load_and_finished_by_the_next_save(base, tmp_path):
     save_priors(base, tmp_path / "priors")
     os.rename(tmp_path / "priors", tmp_path / ".priors.old-0123456789ab")  # the old folder moved aside
     (tmp_path / ".priors.saving-ba9876543210").mkdir()  # and a new one half written
     (tmp_path / ".priors.saving-ba9876543210" / "scale.yaml").write_text("words: {")
-    assert numbers_of(load_priors(tmp_path / "priors")) == numbers_of(base)
+    before = sorted(os.listdir(tmp_path))
+    with pytest.raises(PriorsError) as caught:  # a load only reads: it says what happened and changes nothing
+        load_priors(tmp_path / "priors")
+    assert str(caught.value) == (
+        f"{tmp_path / 'priors'}: missing; a save was cut short and left the previous folder as "
+        f"{tmp_path / '.priors.old-0123456789ab'}; saving again puts it back"
+    )
+    assert main(["priors", "check", str(tmp_path / "priors")]) == 2
+    assert sorted(os.listdir(tmp_path)) == before
     save_priors(tune_number(base, *URGE, 0.5, why="test"), tmp_path / "priors")
     assert sorted(os.listdir(tmp_path)) == ["priors"]
 
@@ -497,6 +506,59 @@ def test_a_save_killed_at_any_moment_leaves_a_complete_folder(base, tmp_path):
         assert tuple(numbers_of(load_priors(target)).items()) in versions
     save_priors(base, target)
     assert sorted(os.listdir(tmp_path)) == ["priors"]  # what the killed saves left is gone
+
+
+def _fingerprints_saved_by(children: int, priors_list, target: Path, seconds: float) -> list[int]:
+    """Fork ``children`` processes that each save the folders in turn for ``seconds``; their exit statuses."""
+    import time
+
+    pids = []
+    for _ in range(children):
+        pid = os.fork()
+        if pid == 0:
+            status = 0
+            try:
+                end = time.monotonic() + seconds
+                while time.monotonic() < end:
+                    for priors in priors_list:
+                        save_priors(priors, target)
+            except BaseException:
+                status = 1
+            finally:
+                os._exit(status)
+        pids.append(pid)
+    return pids
+
+
+@pytest.mark.parametrize("swap", ["exchange", "two renames"])
+def test_a_load_during_saves_sees_one_whole_version_never_a_mix(base, tmp_path, monkeypatch, swap):
+    import time
+
+    if swap == "two renames":  # a file system without renameat2's exchange; the forked saver inherits it
+        monkeypatch.setattr(files, "_exchange", lambda a, b: False)
+
+    tuned = tune_word(tune_number(base, *URGE, 0.5, why="test"), "rare", 0.05, why="test")  # scale and findings
+    target = tmp_path / "priors"
+    save_priors(base, target)
+    versions = {base.fingerprint, tuned.fingerprint}
+    pids = _fingerprints_saved_by(1, [tuned, base], target, 3.0)
+    seen, loads = set(), 0
+    end = time.monotonic() + 3.0
+    while time.monotonic() < end:
+        seen.add(load_priors(target).fingerprint)  # a PriorsError ("file is missing") fails the test too
+        loads += 1
+    assert all(os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1]) == 0 for pid in pids)
+    assert seen <= versions, f"{len(seen - versions)} mixed versions in {loads} loads"
+
+
+def test_concurrent_savers_each_succeed_and_leave_one_whole_folder(base, tmp_path):
+    tuned = tune_number(base, *URGE, 0.5, why="test")
+    target = tmp_path / "priors"
+    pids = _fingerprints_saved_by(2, [tuned, base], target, 3.0)
+    statuses = [os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1]) for pid in pids]
+    assert statuses == [0, 0]  # a save whose staging folder the other removed would fail
+    assert load_priors(target).fingerprint in {base.fingerprint, tuned.fingerprint}
+    assert sorted(os.listdir(tmp_path)) == ["priors"]
 
 
 def test_a_folder_with_other_files_is_never_replaced(base, tmp_path):

@@ -6,10 +6,18 @@ dies half-way) sees the old content or the new, never a part. Temporary files
 get the mode an ordinary ``open()`` would give (the process umask applies; it
 is never changed). This module imports nothing else of twitchcause, so every
 layer may use it.
+
+A folder is replaced by exchanging it with its staging folder in one step
+(``renameat2(RENAME_EXCHANGE)``; two renames where the file system lacks it),
+under a lock beside it (:func:`folder_lock`) that serialises savers. A reader
+of several files of a folder checks :func:`folder_identity` before and after
+and reads again when a save replaced the folder meanwhile; while a save is
+between its two renames (:func:`save_in_progress`) it waits.
 """
 
 from __future__ import annotations
 
+import ctypes
 import errno
 import fcntl
 import os
@@ -21,6 +29,8 @@ from contextlib import contextmanager
 from pathlib import Path
 
 PART = ".part"
+_RENAME_EXCHANGE = 2  # linux/fs.h
+_AT_FDCWD = -100
 
 
 def open_regular(path: str | Path):
@@ -147,19 +157,32 @@ def remove_stale_parts(target: str | Path) -> int:
     return removed
 
 
+def retired_copies(target: str | Path) -> list[Path]:
+    """Folders :func:`atomic_folder` moved aside and a killed process did not delete, newest first."""
+    target = Path(target)
+    found = []
+    for path in target.parent.glob(f".{target.name}.old-*"):
+        try:
+            found.append((path.lstat().st_mtime, path))
+        except OSError:
+            pass
+    return [path for _, path in sorted(found, reverse=True)]
+
+
 def recover_folder(target: str | Path) -> None:
     """Finish or undo a folder swap a killed process left half-done, and remove its leftovers.
 
     If ``target`` is missing but a retired copy exists (the process died
     between the two renames of :func:`atomic_folder`), the newest retired copy
     is put back. Staging folders (never complete content) are removed, and
-    retired folders once ``target`` is present.
+    retired folders once ``target`` is present. Only a writer holding
+    :func:`folder_lock` calls it: a reader never renames or deletes.
     """
     target = Path(target)
     parent = target.parent
     if not parent.is_dir():
         return
-    retired = sorted(parent.glob(f".{target.name}.old-*"), key=lambda p: p.stat().st_mtime, reverse=True)
+    retired = retired_copies(target)
     if not os.path.lexists(target) and retired:
         os.rename(retired.pop(0), target)
     leftovers = list(parent.glob(f".{target.name}.saving-*"))
@@ -169,34 +192,120 @@ def recover_folder(target: str | Path) -> None:
         shutil.rmtree(leftover, ignore_errors=True)
 
 
+def lock_path(target: str | Path) -> Path:
+    target = Path(target)
+    return target.with_name(f".{target.name}.lock")
+
+
+@contextmanager
+def folder_lock(target: str | Path) -> Iterator[None]:
+    """Hold the lock of the folder ``target`` (a file beside it, removed on release) while a writer works.
+
+    A waiter that wakes on a lock file already removed (or replaced) opens the
+    current one again, so two writers never hold it at once.
+    """
+    path = lock_path(target)
+    while True:
+        fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC | os.O_NOFOLLOW, 0o666)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            held = os.fstat(fd)
+            current = os.lstat(path)
+        except FileNotFoundError:
+            os.close(fd)
+            continue
+        except BaseException:
+            os.close(fd)
+            raise
+        if (held.st_dev, held.st_ino) == (current.st_dev, current.st_ino):
+            break
+        os.close(fd)
+    try:
+        yield
+    finally:
+        try:
+            os.unlink(path)
+        except OSError:
+            pass
+        os.close(fd)
+
+
+def save_in_progress(target: str | Path) -> bool:
+    """Whether a live writer holds :func:`folder_lock` of ``target`` (without taking it)."""
+    try:
+        fd = os.open(lock_path(target), os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC | os.O_NOFOLLOW)
+    except OSError:
+        return False
+    try:
+        fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+        return False
+    except OSError:
+        return True
+    finally:
+        os.close(fd)
+
+
+def folder_identity(path: str | Path) -> tuple[int, int, int, int] | None:
+    """What changes whenever a save replaces the folder at ``path`` (None when nothing is there).
+
+    A replaced folder is another inode; its change time tells it from a later
+    folder that reuses a deleted one's inode number.
+    """
+    try:
+        info = os.stat(path)
+    except OSError:
+        return None
+    return info.st_dev, info.st_ino, info.st_ctime_ns, info.st_mtime_ns
+
+
+def _exchange(a: Path, b: Path) -> bool:
+    """Swap two paths in one step (Linux ``renameat2``); False where the system or file system cannot."""
+    try:
+        renameat2 = ctypes.CDLL(None, use_errno=True).renameat2
+    except (AttributeError, OSError):
+        return False
+    if renameat2(_AT_FDCWD, os.fsencode(a), _AT_FDCWD, os.fsencode(b), _RENAME_EXCHANGE) == 0:
+        return True
+    code = ctypes.get_errno()
+    if code in (errno.EINVAL, errno.ENOSYS, errno.EOPNOTSUPP, errno.ENOTSUP):
+        return False
+    raise OSError(code, os.strerror(code), str(b))
+
+
 @contextmanager
 def atomic_folder(target: str | Path) -> Iterator[Path]:
     """A new staging folder beside ``target``; filled by the caller, it replaces ``target`` on success.
 
-    The old folder is renamed aside, the staging folder renamed into place,
-    then the old one deleted. A process killed between the two renames leaves
-    the old folder complete under a hidden name, and :func:`recover_folder`
-    (run by the next save, and by loading) puts it back. On any exception the
-    staging folder is removed and ``target`` is untouched.
+    The whole save holds :func:`folder_lock`, so savers of one folder take
+    turns and never remove each other's staging folders. The staging folder
+    and the old one are exchanged in one step, then the old one deleted;
+    without an exchange, the old folder is renamed aside and the staging
+    folder renamed into place. A process killed between those two renames
+    leaves the old folder complete under a hidden name, which the next save
+    puts back (:func:`recover_folder`). On any exception the staging folder is
+    removed and ``target`` is untouched.
     """
     target = Path(target)
-    recover_folder(target)
-    staging = _hidden_name(target, "saving")
-    staging.mkdir(mode=0o777)  # umask applies, as for mkdir
-    try:
-        yield staging
-        retired = None
-        if os.path.lexists(target):
-            retired = _hidden_name(target, "old")
-            os.rename(target, retired)
+    with folder_lock(target):
+        recover_folder(target)
+        staging = _hidden_name(target, "saving")
+        staging.mkdir(mode=0o777)  # umask applies, as for mkdir
         try:
-            os.rename(staging, target)
-        except BaseException:
+            yield staging
+            if os.path.lexists(target) and _exchange(staging, target):
+                return  # staging now holds the old folder: removed below
+            retired = None
+            if os.path.lexists(target):
+                retired = _hidden_name(target, "old")
+                os.rename(target, retired)
+            try:
+                os.rename(staging, target)
+            except BaseException:
+                if retired is not None:
+                    os.rename(retired, target)
+                raise
             if retired is not None:
-                os.rename(retired, target)
-            raise
-        if retired is not None:
-            shutil.rmtree(retired, ignore_errors=True)
-    finally:
-        if staging.exists():
-            shutil.rmtree(staging, ignore_errors=True)
+                shutil.rmtree(retired, ignore_errors=True)
+        finally:
+            if os.path.lexists(staging):
+                shutil.rmtree(staging, ignore_errors=True)
