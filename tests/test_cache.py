@@ -214,3 +214,82 @@ def test_the_package_code_is_part_of_the_snapshot_key(monkeypatch):
     key = snapshot.snapshot_key(None)
     monkeypatch.setattr(snapshot, "_source_digest", lambda: b"other code")
     assert snapshot.snapshot_key(None) != key
+
+
+# -- a cache someone else can write is never trusted ---------------------------------------------------
+def _unkeyed_hash(key: str, arrays) -> str:
+    """A plain SHA-256 of the key and arrays: what anyone who can write the folder can compute."""
+    import hashlib
+
+    digest = hashlib.sha256(key.encode() + b"\0")
+    for name in sorted(arrays):
+        array = np.ascontiguousarray(arrays[name])
+        digest.update(f"{name}\0{array.dtype.str}\0{array.shape}\0".encode())
+        digest.update(array.tobytes())
+    return digest.hexdigest()
+
+
+def test_a_forged_snapshot_with_a_recomputed_hash_changes_no_verdict(snapshot_cache, loaded_model):
+    from twitchcause.cache import CONTENT_HASH
+    from twitchcause.snapshot import PRIORS_KEY, load_for_inference
+
+    evidence = {"weakness": "yes", "muscle_wasting": "yes"}
+    assert load_for_inference().infer(evidence).escalation.level == "see_doctor_promptly"
+    (path,) = _snapshots(snapshot_cache)
+    with np.load(path) as stored:
+        arrays = {name: stored[name] for name in stored.files}
+    key = str(arrays.pop("key"))
+    arrays.pop(CONTENT_HASH)
+    arrays[PRIORS_KEY] = np.array(str(arrays[PRIORS_KEY]).replace('"see_doctor_promptly"', '"self_care"'))
+    np.savez(path, key=np.array(key), **{CONTENT_HASH: np.array(_unkeyed_hash(key, arrays))}, **arrays)
+    restored = load_for_inference()
+    assert restored.infer(evidence).escalation.level == "see_doctor_promptly"
+    assert restored.priors.fingerprint == loaded_model.priors.fingerprint
+
+
+@pytest.mark.parametrize("mode", [0o777, 0o772, 0o757])
+def test_a_cache_folder_others_can_write_is_neither_read_nor_written(store, loaded_model, mode):
+    _engine(loaded_model.priors, store)
+    key = engine_key(node_tables(loaded_model.priors))
+    assert store.load(key) is not None
+    store.directory.chmod(mode)
+    assert store.load(key) is None
+    before = sorted(p.name for p in store.directory.iterdir())
+    store.save("another key", {"a": np.zeros(2)})
+    assert sorted(p.name for p in store.directory.iterdir()) == before
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="giving a folder to another user needs root")
+def test_a_cache_folder_of_another_user_is_neither_read_nor_pruned(tmp_path, loaded_model):
+    theirs = tmp_path / "theirs"
+    theirs.mkdir()
+    files = [theirs / f"engine-{i:032x}.npz" for i in range(12)]
+    for path in files:
+        path.write_bytes(b"their engine")
+    os.chown(theirs, 12345, 12345)
+    (tmp_path / "cache").symlink_to(theirs)  # a cache folder linked to another user's
+    store = CountingCache(tmp_path / "cache")
+    _engine(loaded_model.priors, store)
+    assert all(path.exists() for path in files) and len(list(theirs.iterdir())) == 12
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="giving a file to another user needs root")
+def test_files_of_another_user_in_the_cache_folder_are_never_pruned(store, loaded_model):
+    theirs = [store.directory / f"engine-{i:032x}.npz" for i in range(12)]
+    for path in theirs:
+        path.write_bytes(b"their engine")
+        os.chown(path, 12345, 12345)
+    _engine(loaded_model.priors, store)
+    assert all(path.exists() for path in theirs)
+
+
+def test_a_symlink_in_the_cache_folder_is_neither_read_nor_pruned(store, loaded_model, tmp_path_factory):
+    elsewhere = tmp_path_factory.mktemp("elsewhere") / "precious.npz"
+    elsewhere.write_bytes(b"not an engine")
+    key = engine_key(node_tables(loaded_model.priors))
+    for i in range(12):
+        (store.directory / f"engine-link{i:027x}.npz").symlink_to(elsewhere)
+    store.path(key).symlink_to(elsewhere)
+    assert store.load(key) is None
+    _engine(loaded_model.priors, store)
+    assert elsewhere.read_bytes() == b"not an engine"
