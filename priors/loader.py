@@ -7,6 +7,7 @@ broken folder can be mended in one pass; :class:`PriorsError` carries them all.
 from __future__ import annotations
 
 import difflib
+import errno
 import hashlib
 import json
 import os
@@ -328,7 +329,8 @@ def numbers_of(priors: Priors) -> dict[EntryName, float]:
 def read_yaml(path: Path, problems: list[str]) -> tuple[str | None, Any]:
     """The text of a priors file and its data; ``(None, None)`` with a problem added when unreadable."""
     try:
-        with open(os.open(path, os.O_RDONLY | os.O_NONBLOCK), "rb") as handle:  # a FIFO must not block
+        # a FIFO must not block; a symlink could show another file's lines in the problems
+        with open(os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_NOFOLLOW), "rb") as handle:
             if not stat.S_ISREG(os.fstat(handle.fileno()).st_mode):
                 problems.append(f"{path}: not a regular file")
                 return None, None
@@ -341,6 +343,9 @@ def read_yaml(path: Path, problems: list[str]) -> tuple[str | None, Any]:
     except FileNotFoundError:
         problems.append(f"{path}: file is missing")
     except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            problems.append(f"{path}: is a symbolic link; a priors file is read only as a file of its folder")
+            return None, None
         problems.append(f"{path}: cannot be read ({exc.strerror or exc})")
     except UnicodeDecodeError as exc:
         problems.append(f"{path}: not UTF-8 text ({exc})")
@@ -545,9 +550,29 @@ def load_priors(directory: str | Path | None = None) -> Priors:
     return _build(directory, raw, texts)
 
 
+def _special_files(directory: Path) -> list[str]:
+    """A problem for each device, FIFO or socket among the folder's other entries (symlinks followed)."""
+    known = {name for name, _ in FILES.values()}
+    problems = []
+    try:
+        entries = sorted(os.scandir(directory), key=lambda e: e.name)
+    except OSError:
+        return []
+    for entry in entries:
+        if entry.name in known:
+            continue  # read_yaml names what is wrong with these
+        try:
+            mode = os.stat(entry.path).st_mode
+        except OSError:
+            continue
+        if not (stat.S_ISREG(mode) or stat.S_ISDIR(mode)):
+            problems.append(f"{entry.path}: is a device, FIFO or socket; a priors folder holds only its files")
+    return problems
+
+
 def _read_files(directory: Path) -> tuple[list[str], dict[str, BaseModel], dict[str, str]]:
     """Every file of the folder read and validated on its own: the problems, the models and the texts."""
-    problems: list[str] = []
+    problems: list[str] = _special_files(directory)
     raw: dict[str, BaseModel] = {}
     texts: dict[str, str] = {}
     for key, (name, model) in FILES.items():

@@ -859,3 +859,34 @@ def test_a_scalar_yaml_cannot_read_is_one_line_naming_its_line(folder, capsys, v
     err = capsys.readouterr().err
     assert "Traceback" not in err and len(err.splitlines()) == 1, err
     assert f"{path}: line {at + 1}: {message}" in err
+
+
+# -- what a priors folder may hold: its own regular files ----------------------------------------------
+def test_a_priors_file_symlinked_elsewhere_is_refused_unread(folder, tmp_path, capsys):
+    secret = tmp_path / "secret.txt"
+    secret.write_text("root:$6$secret-hash:20228:0:99999:7:::\n", encoding="utf-8")
+    (folder / "scale.yaml").unlink()
+    (folder / "scale.yaml").symlink_to(secret)
+    for argv in (["priors", "check", str(folder)], ["infer", "--priors", str(folder), "weakness=yes"]):
+        assert main(argv) == 2
+        err = capsys.readouterr().err
+        assert "secret-hash" not in err and "20228" not in err
+        assert f"{folder / 'scale.yaml'}: is a symbolic link; a priors file is read only as a file of its folder" in err
+
+
+@pytest.mark.parametrize("device", ["/dev/zero", "/dev/null"])
+@pytest.mark.parametrize("command", ["check", "infer"])
+def test_a_device_in_a_priors_folder_is_refused_without_reading_it(folder, capsys, device, command):
+    import time
+
+    (folder / "notes").symlink_to(device)
+    argv = ["priors", "check", str(folder)] if command == "check" else ["infer", "--priors", str(folder), "pain=yes"]
+    started = time.monotonic()
+    assert main(argv) == 2
+    assert time.monotonic() - started < 30
+    err = capsys.readouterr().err
+    assert (
+        err.strip()
+        .splitlines()[-1]
+        .endswith(f"{folder / 'notes'}: is a device, FIFO or socket; a priors folder holds only its files")
+    ), err

@@ -26,7 +26,9 @@ from __future__ import annotations
 import hashlib
 import importlib.util
 import json
+import os
 import platform
+import stat
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
@@ -34,6 +36,7 @@ from pathlib import Path
 import numpy as np
 
 from .cache import default_store
+from .files import read_regular
 
 SNAPSHOT_FORMAT = "snapshot-v2"
 PRIORS_KEY = "inference_priors"  # the array holding the priors' part, as JSON text
@@ -229,13 +232,14 @@ def snapshot_key(priors_dir: str | Path | None) -> str | None:
     )
     try:
         for path in sorted(directory.iterdir()):
-            if not path.is_file():
+            info = os.stat(path)
+            if stat.S_ISDIR(info.st_mode):
                 continue
-            if path.stat().st_size > MAX_FOLDER_FILE_BYTES:
-                return None
-            digest.update(f"{path.name}\0".encode() + path.read_bytes() + b"\0")
+            if not stat.S_ISREG(info.st_mode) or os.path.islink(path):
+                return None  # a device, FIFO or link: loading the folder names it
+            digest.update(f"{path.name}\0".encode() + read_regular(path, MAX_FOLDER_FILE_BYTES) + b"\0")
     except OSError:
-        return None  # a missing or unreadable folder: loading it says what is wrong
+        return None  # a missing, unreadable or oversized file: loading the folder says what is wrong
     digest.update(_source_digest())
     return "snapshot-" + digest.hexdigest()
 
