@@ -20,7 +20,7 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ValidationError
 
-from twitchcause.files import folder_identity, retired_copies, save_in_progress
+from twitchcause.files import folder_identity, read_regular, retired_copies, save_in_progress
 
 from . import schema
 from .names import EntryName
@@ -142,6 +142,7 @@ YAML_LOADER.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _map
 SUM_TOLERANCE = 1e-9
 SHOWN_PROBLEMS = 50  # a folder broken in thousands of places lists the first ones and a count
 MAX_FILE_BYTES = 1_000_000  # the packaged files are under 100 kB; reading and checking 1 MB takes about a second
+MAX_DOCUMENT_BYTES = 10_000_000  # a source document is an article of some tens of kB
 # A folder replaced by a save while it is read is read again: a save takes about a second, so
 # this many reads a short pause apart outlast several saves in a row.
 READ_ATTEMPTS = 200
@@ -879,22 +880,46 @@ def check_quotes(priors: Priors, documents: str | Path) -> list[str]:
     documents = Path(documents)
     if not documents.is_dir():
         return [f"{documents}: not a folder of source documents"]
-    texts = {}
+    texts, problems = {}, []
     for source_id, source in priors.sources.items():
-        path = documents / source.file
-        try:
-            texts[source_id] = " ".join(path.read_text(encoding="utf-8").split())
-        except (OSError, UnicodeDecodeError):
-            texts[source_id] = None
-    problems = []
+        texts[source_id] = _document_text(documents, source.file)
+        if isinstance(texts[source_id], _Unreadable):
+            problems.append(
+                f"{priors.directory / FILES['sources'][0]}: {source_id}: document {source.file}: {texts[source_id]}"
+            )
     for name, source, quote in iter_citations(priors):
         text = texts.get(source)
         where = f"{priors.directory / FILES[name.file][0]}: {name.path}"
-        if text is None:
+        if text is None or isinstance(text, _Unreadable):
             problems.append(f"{where}: document of source '{source}' not found or not UTF-8 text in {documents}")
         elif " ".join(quote.split()) not in text:
             problems.append(f"{where}: quote not found verbatim in '{source}': \"{quote}\"")
     return problems
+
+
+class _Unreadable(str):
+    """Why a source document could not be read (kept in place of its text)."""
+
+
+def _document_text(documents: Path, file: str) -> str:
+    """The document's text with white space folded, or why it cannot be read.
+
+    Only a regular file inside ``documents`` (symlinks resolved) is read, without
+    waiting on a FIFO and at most :data:`MAX_DOCUMENT_BYTES` of it.
+    """
+    root = documents.resolve()
+    path = (documents / file).resolve()
+    if not path.is_relative_to(root):
+        return _Unreadable("outside the documents folder; a source names a file in it")
+    try:
+        data = read_regular(path, MAX_DOCUMENT_BYTES)
+        return " ".join(data.decode("utf-8").split())
+    except FileNotFoundError:
+        return _Unreadable("not found")
+    except OSError as exc:
+        return _Unreadable(exc.strerror or str(exc))
+    except UnicodeDecodeError:
+        return _Unreadable("not UTF-8 text")
 
 
 def iter_citations(priors: Priors):

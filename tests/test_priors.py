@@ -890,3 +890,40 @@ def test_a_device_in_a_priors_folder_is_refused_without_reading_it(folder, capsy
         .splitlines()[-1]
         .endswith(f"{folder / 'notes'}: is a device, FIFO or socket; a priors folder holds only its files")
     ), err
+
+
+@pytest.mark.parametrize("kind", ["/dev/zero", "fifo", "outside", "absolute", "large"])
+def test_a_document_path_is_read_only_inside_the_documents_folder_and_bounded(folder, tmp_path, capsys, kind):
+    import time
+
+    documents = tmp_path / "documents"
+    documents.mkdir()
+    (tmp_path / "outside.txt").write_text("secret text", encoding="utf-8")
+    name = {
+        "/dev/zero": "/dev/zero",
+        "fifo": "pipe.txt",
+        "outside": "../outside.txt",
+        "absolute": "",
+        "large": "big.txt",
+    }[kind]
+    if kind == "fifo":
+        os.mkfifo(documents / name)
+    if kind == "absolute":
+        name = str(tmp_path / "outside.txt")
+    if kind == "large":
+        (documents / name).write_bytes(b"a" * (priors.loader.MAX_DOCUMENT_BYTES + 1))
+    edit(folder, "sources.yaml", lambda data: data["ankle"].update(file=name))
+    started = time.monotonic()
+    assert main(["priors", "check", str(folder), "--documents", str(documents)]) == 2
+    assert time.monotonic() - started < 30
+    err = capsys.readouterr().err
+    reason = {
+        "/dev/zero": "outside the documents folder",
+        "fifo": "not a regular file",
+        "outside": "outside the documents folder",
+        "absolute": "outside the documents folder",
+        "large": f"larger than {priors.loader.MAX_DOCUMENT_BYTES:,} bytes",
+    }[kind]
+    first = err.splitlines()[0]
+    assert first.startswith(f"{folder / 'sources.yaml'}: ankle: document {name}: {reason}"), first
+    assert "Traceback" not in err
