@@ -4,7 +4,8 @@
 "explain": cause, "next": n}`` (only ``evidence`` required; a state ``"not_sure"``
 in ``evidence`` means the same as naming the variable in ``not_sure``) and
 answers exactly what ``twitchcause infer --json`` prints, both made by
-:meth:`Model.report`. Bad input answers 400 with one line, ``{"error": "..."}``.
+:meth:`Model.report`, but for the priors folder, named without the server's
+path to it. Bad input answers 400 with one line, ``{"error": "..."}``.
 
 Answers are cached per case (:func:`app.cache.per_case`): the key is the
 validated evidence with the not-sure variables, ``explain`` and ``next``.
@@ -13,6 +14,7 @@ validated evidence with the not-sure variables, ``explain`` and ``next``.
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 from flask import Flask, Response, request
 from werkzeug.exceptions import BadRequest
@@ -24,6 +26,7 @@ from .cache import per_case
 INFER_PATH = "/api/v1/infer"
 HEALTH_PATH = "/healthz"
 FIELDS = ("evidence", "not_sure", "explain", "next")
+MAX_NAME_CHARS = 100  # a cause's name is a few words; a longer "explain" is refused without echoing it
 
 
 def register_api(server: Flask, model):
@@ -31,7 +34,9 @@ def register_api(server: Flask, model):
 
     @per_case
     def answer(evidence: dict, not_sure: tuple[str, ...], explain: str | None, next: int | None) -> bytes:
-        return json.dumps(model.report(evidence, explain=explain, next=next, not_sure=not_sure)).encode()
+        report = model.report(evidence, explain=explain, next=next, not_sure=not_sure)
+        report["priors"]["folder"] = Path(report["priors"]["folder"]).name  # not where the server keeps it
+        return json.dumps(report).encode()
 
     @server.get(HEALTH_PATH)
     def healthz():
@@ -71,6 +76,8 @@ def read_body() -> dict:
     explain, count = body.get("explain"), body.get("next")
     if explain is not None and not isinstance(explain, str):
         raise BadRequest(f'"explain" must be the name of a cause, got {json.dumps(explain)[:40]}')
+    if explain is not None and len(explain) > MAX_NAME_CHARS:
+        raise BadRequest(f'"explain" must be the name of a cause, got a text of {len(explain):,} characters')
     if count is not None and (isinstance(count, bool) or not isinstance(count, int) or count < 0):
         raise BadRequest(f'"next" must be a count of questions (0 or more), got {json.dumps(count)[:40]}')
     return body

@@ -1,25 +1,32 @@
 """The server's door: size bounds, a checked callback request, security headers and plain errors.
 
 Whatever a client sends is bounded before any work is done on it: the body's
-size (413), its JSON nesting, and for Dash's callback endpoint the request's
-shape against the callback it names, with no list or object inside it longer
-than a page can produce (400). So a malformed or oversized request costs
-microseconds and answers 4xx with one line, never 500 and never a traceback.
+size (413, a chunked body too), its JSON nesting, and for Dash's callback
+endpoint the request's shape against the callback it names, with no list or
+object inside it longer than a page can produce (400). So a malformed or
+oversized request costs microseconds and answers 4xx with one line, never 500
+and never a traceback. A method a route does not take answers 405 naming the
+ones it does (``Allow``), ``OPTIONS`` answers 204 with them, and an asset path
+Dash does not serve answers 404 without a line in the log.
 """
 
 from __future__ import annotations
 
+import io
 import json
 
+from dash.exceptions import DependencyException
 from flask import Flask, Response, request
 from flask.json.provider import DefaultJSONProvider
 from werkzeug.exceptions import (
     BadRequest,
     HTTPException,
     InternalServerError,
+    MethodNotAllowed,
     NotFound,
     RequestEntityTooLarge,
 )
+from werkzeug.routing import Map, Rule
 
 # The largest request the page sends (every answer of a full case, with ids) is under
 # 10 KB; a JSON API case is under 2 KB.
@@ -28,6 +35,7 @@ MAX_BODY_BYTES = 64 * 1024
 # longest is the list of the 32 questions' answers).
 MAX_ENTRIES = 256
 CALLBACK_ENDPOINT = "_dash-update-component"
+OVERSIZE_MARK = "twitchcause.body_too_large"  # set in the WSGI environ by BoundedBody
 WILDCARDS = ('["ALL"]', '["ALLSMALLER"]', '["MATCH"]')
 # The page's links are cases: keep crawlers to the page itself, not its infinite queries.
 ROBOTS_TXT = "User-agent: *\nAllow: /$\nDisallow: /\n"
@@ -75,6 +83,22 @@ def harden(app) -> None:
     server.add_url_rule(catch_all, "unknown_path", _not_found, methods=["POST", "PUT", "PATCH", "DELETE"])
     callback_endpoint = app.config.routes_pathname_prefix + CALLBACK_ENDPOINT
     server.add_url_rule("/robots.txt", "robots_txt", lambda: Response(ROBOTS_TXT, mimetype="text/plain"))
+    routes = Map([Rule(r.rule, methods=r.methods, endpoint=r.endpoint) for r in server.url_map.iter_rules()
+                  if r.rule != catch_all]).bind("")  # fmt: skip
+
+    @server.before_request
+    def check_method():
+        """405 with ``Allow`` for a method the path's route does not take; 204 for ``OPTIONS``."""
+        if request.environ.get(OVERSIZE_MARK):
+            raise RequestEntityTooLarge()
+        allowed = sorted(routes.allowed_methods(request.path))
+        if not allowed:
+            raise NotFound()  # an unknown path, whatever the method
+        if request.method == "OPTIONS":
+            return Response(status=204, headers={"Allow": ", ".join(allowed)})
+        if request.method not in allowed:
+            raise MethodNotAllowed(valid_methods=allowed)
+        return None
 
     @server.before_request
     def check_callback_request():
@@ -84,8 +108,11 @@ def harden(app) -> None:
                 raise BadRequest(problem)
 
     policy = CONTENT_SECURITY_POLICY.format(hashes=" ".join(app.csp_hashes()))
-    server.wsgi_app = WithHeaders(server.wsgi_app, [*HEADERS.items(), ("Content-Security-Policy", policy)])
+    headers = [*HEADERS.items(), ("Content-Security-Policy", policy)]
+    server.wsgi_app = WithHeaders(BoundedBody(server.wsgi_app), headers)
     server.register_error_handler(HTTPException, error_response)
+    # Dash raises this for a script path it does not serve (a typo, a probe, "..%2f"): not found, not a crash
+    server.register_error_handler(DependencyException, lambda error: error_response(NotFound()))
 
 
 class WithHeaders:
@@ -101,6 +128,30 @@ class WithHeaders:
         return self.wsgi_app(environ, start_with_headers)
 
 
+class BoundedBody:
+    """WSGI middleware reading a body sent without a length (chunked) up to the bound, as one with a length is.
+
+    The server would otherwise hand the application the first
+    :data:`MAX_BODY_BYTES` and drop the rest. Within the bound the body is
+    passed on with its length; past it the request is marked, and answered
+    413 before anything reads it.
+    """
+
+    def __init__(self, wsgi_app):
+        self.wsgi_app = wsgi_app
+
+    def __call__(self, environ, start_response):
+        chunked = environ.get("HTTP_TRANSFER_ENCODING", "").lower() == "chunked"  # werkzeug ignores a length then
+        if (chunked or environ.get("CONTENT_LENGTH") in (None, "")) and environ.get("wsgi.input_terminated"):
+            body = environ["wsgi.input"].read(MAX_BODY_BYTES + 1)
+            if len(body) > MAX_BODY_BYTES:
+                environ[OVERSIZE_MARK], body = True, b""
+            environ["wsgi.input"], environ["CONTENT_LENGTH"] = io.BytesIO(body), str(len(body))
+            environ.pop("wsgi.input_terminated")
+            environ.pop("HTTP_TRANSFER_ENCODING", None)
+        return self.wsgi_app(environ, start_response)
+
+
 def _not_found(path):
     raise NotFound()
 
@@ -113,12 +164,17 @@ def error_response(error: HTTPException):
         message = f"the request body is larger than {MAX_BODY_BYTES:,} bytes"
     elif isinstance(error, NotFound):
         message = "nothing here; the dashboard is at /"
+    elif isinstance(error, MethodNotAllowed) and error.valid_methods:
+        message = f"{request.method} is not allowed here; allowed: {', '.join(error.valid_methods)}"
     else:
         message = (error.description or error.name).splitlines()[0]
     code = error.code or 500
+    allow = (
+        {"Allow": ", ".join(error.valid_methods)} if isinstance(error, MethodNotAllowed) and error.valid_methods else {}
+    )
     if request.path.startswith("/api/") or request.method == "POST":
-        return Response(json.dumps({"error": message}), code, mimetype="application/json")
-    return Response(f"{code} {error.name}: {message}\n", code, mimetype="text/plain")
+        return Response(json.dumps({"error": message}), code, mimetype="application/json", headers=allow)
+    return Response(f"{code} {error.name}: {message}\n", code, mimetype="text/plain", headers=allow)
 
 
 def callback_problem(body, callback_map) -> str | None:

@@ -12,6 +12,7 @@ import subprocess
 import sys
 import threading
 import time
+from pathlib import Path
 
 import pytest
 from cli_helpers import run
@@ -350,6 +351,95 @@ def test_fuzzed_bodies_never_fail_on_the_server(client, body):
         assert b"Traceback" not in response.data
 
 
+# -- HTTP details: asset paths, methods, chunked bodies -----------------------------------------------
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/_dash-component-suites/x/y.js",
+        "/_dash-component-suites/os/path.py",
+        "/_dash-component-suites/dash/..%2f..%2fetc%2fpasswd",
+        "/_dash-component-suites/dash/deps/nope.js",
+    ],
+)
+def test_a_bad_asset_path_is_a_quiet_404(client, path, caplog):
+    with caplog.at_level("DEBUG"):
+        response = client.get(path)
+    assert response.status_code == 404
+    assert response.data == b"404 Not Found: nothing here; the dashboard is at /\n"
+    assert not [r for r in caplog.records if r.levelname in ("ERROR", "CRITICAL") or r.exc_info]
+
+
+def _chunked(client, path, data: bytes):
+    import io
+
+    return client.post(
+        path,
+        input_stream=io.BytesIO(data),
+        headers={"Transfer-Encoding": "chunked", "Content-Type": "application/json"},
+        environ_overrides={"wsgi.input_terminated": True},  # as gunicorn passes a chunked body
+    )
+
+
+@pytest.mark.parametrize("path", [INFER_PATH, CALLBACK])
+def test_a_chunked_body_over_the_limit_is_a_413_not_cut(client, path):
+    response = _chunked(client, path, b'{"evidence": {}}' + b" " * (MAX_BODY_BYTES + 6_000) + b"GARBAGE")
+    assert response.status_code == 413
+    assert str(MAX_BODY_BYTES)[:2] in one_line_error(response)
+
+
+def test_a_chunked_body_within_the_limit_is_read_whole(client):
+    response = _chunked(client, INFER_PATH, b'{"evidence": {"weakness": "yes"}}' + b" " * 1000)
+    assert response.status_code == 200 and response.get_json()["escalation"]["level"] == "see_doctor_promptly"
+    assert _chunked(client, INFER_PATH, b'{"evidence": {}}' + b" " * 1000 + b"GARBAGE").status_code == 400
+
+
+@pytest.mark.parametrize(
+    "path, allowed",
+    [(INFER_PATH, "OPTIONS, POST"), (HEALTH_PATH, "GET, HEAD, OPTIONS"), ("/", "GET, HEAD, OPTIONS")],
+)
+def test_options_answers_the_routes_own_methods_without_a_body(client, path, allowed):
+    response = client.options(path)
+    assert response.status_code == 204 and response.data == b""
+    assert response.headers["Allow"] == allowed
+
+
+@pytest.mark.parametrize("path", ["/nope", "/api/v2/infer"])
+def test_options_on_an_unknown_path_is_404(client, path):
+    assert client.options(path).status_code == 404
+
+
+@pytest.mark.parametrize(
+    "method, path, allowed",
+    [
+        ("GET", INFER_PATH, "OPTIONS, POST"),
+        ("PUT", INFER_PATH, "OPTIONS, POST"),
+        ("DELETE", HEALTH_PATH, "GET, HEAD, OPTIONS"),
+        ("POST", HEALTH_PATH, "GET, HEAD, OPTIONS"),
+    ],
+)
+def test_a_wrong_method_on_a_known_path_is_405_with_allow(client, method, path, allowed):
+    response = client.open(path, method=method)
+    assert response.status_code == 405
+    assert response.headers["Allow"] == allowed
+    assert "Traceback" not in response.get_data(as_text=True)
+
+
+def test_an_answer_names_no_folder_of_the_server(client, loaded_model):
+    answer = post(client, INFER_PATH, {"evidence": {}}).get_json()
+    assert answer["priors"] == {
+        "folder": loaded_model.priors.directory.name,
+        "fingerprint": loaded_model.priors.fingerprint,
+    }
+    assert str(loaded_model.priors.directory) not in json.dumps(answer)
+
+
+def test_an_unknown_explain_is_not_echoed_uncut(client):
+    response = post(client, INFER_PATH, {"evidence": {}, "explain": "x" * 60_000})
+    assert response.status_code == 400
+    message = one_line_error(response)
+    assert len(message) < 300 and "60,000 characters" in message
+
+
 # -- the JSON API ---------------------------------------------------------------------------------------
 def test_healthz_answers_ok(client):
     response = client.get(HEALTH_PATH)
@@ -375,7 +465,9 @@ def test_the_api_answers_what_infer_json_prints(client, capsys, body, argv):
     assert response.status_code == 200 and response.mimetype == "application/json"
     status, out, _ = run(capsys, "infer", "--json", *argv)
     assert status == 0
-    assert response.get_json() == json.loads(out)
+    printed = json.loads(out)
+    printed["priors"]["folder"] = Path(printed["priors"]["folder"]).name  # the server names no folder of its own
+    assert response.get_json() == printed
 
 
 API_ERRORS = [
@@ -425,6 +517,7 @@ def test_fuzzed_api_requests_answer_the_report_or_a_one_line_400(client, loaded_
     response = post(client, INFER_PATH, body)
     if response.status_code == 200:
         expected = loaded_model.report(body["evidence"], explain=body.get("explain"), next=body.get("next"))
+        expected["priors"]["folder"] = loaded_model.priors.directory.name
         assert response.get_json() == json.loads(json.dumps(expected))
     else:
         assert response.status_code == 400
