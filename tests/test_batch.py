@@ -740,6 +740,22 @@ def test_byte_mutated_parquet_files_are_one_line_or_read(m, tmp_path, capsys):
             one_error_line(err)
 
 
+def test_a_parquet_column_of_huge_cells_is_refused_before_it_is_read(tmp_path, capsys, monkeypatch):
+    pa = pytest.importorskip("pyarrow")
+    from twitchcause import batch
+
+    monkeypatch.setattr(batch, "MAX_PARQUET_COLUMN_BYTES", 100_000)  # the bound, scaled down for a quick test
+    source = _parquet_file(tmp_path / "cases.parquet", pa.table({"weakness": ["y" * 200_000, "no"]}))
+    status, _, err = run(capsys, "batch", str(source), "-o", str(tmp_path / "out.csv"))
+    assert status == 2
+    assert re.fullmatch(
+        re.escape(f"{source}: column 'weakness' holds ")
+        + r"[\d,]+"
+        + re.escape(" bytes in row group 1, more than 100,000; a column of answers is far smaller"),
+        one_error_line(err),
+    )
+
+
 # -- the files batch writes ---------------------------------------------------------------------------
 def test_a_replaced_output_keeps_its_mode(m, tmp_path):
     import stat

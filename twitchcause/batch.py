@@ -45,6 +45,9 @@ DEFAULT_CHUNK_ROWS = 20_000
 # A row of answers is 32 states at most (about 400 characters); this leaves room for trailing
 # empty cells and spaces, and bounds what one row, cell or header costs to read.
 MAX_ROW_CHARS = 64 * 1024
+# A Parquet column of a million answers is 0.3-6 MB uncompressed (dictionary or plain text); a
+# column chunk far past that holds cells no answer needs, and is refused before it is read.
+MAX_PARQUET_COLUMN_BYTES = 256 * 2**20
 PARQUET_SUFFIXES = (".parquet", ".pq")
 BAD = -3  # the code of a cell that names no state of its column (below UNKNOWN and NOT_SURE_CODE)
 _FACTORED: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
@@ -292,6 +295,16 @@ def _parquet_chunks(handle, source: Path, model: Model, chunk_rows: int) -> tupl
         kind = _nested_kind(pa, column.type)
         if kind is not None:
             raise TwitchcauseError(f"{source}: column '{column.name}' holds {kind} values; expected text")
+    metadata = data.metadata
+    for group in range(metadata.num_row_groups):
+        row_group = metadata.row_group(group)
+        for i in range(row_group.num_columns):
+            chunk = row_group.column(i)
+            if chunk.total_uncompressed_size > MAX_PARQUET_COLUMN_BYTES:
+                raise TwitchcauseError(
+                    f"{source}: column '{chunk.path_in_schema}' holds {chunk.total_uncompressed_size:,} bytes in row "
+                    f"group {group + 1}, more than {MAX_PARQUET_COLUMN_BYTES:,}; a column of answers is far smaller"
+                )
 
     def chunks():
         batches = data.iter_batches(batch_size=chunk_rows)
