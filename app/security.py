@@ -71,7 +71,9 @@ def harden(app) -> None:
 
     Unknown paths answer 404 (Dash would serve the page at any path); the page
     itself is ``/`` and Dash's own routes stay as they are. Call it once every
-    callback is registered: the policy names the page's inline scripts by hash.
+    callback and route is registered: the policy names the page's inline scripts
+    by hash, and a route added later would answer 404 (methods are checked
+    against the routes known here).
     """
     server: Flask = app.server
     server.config["MAX_CONTENT_LENGTH"] = MAX_BODY_BYTES
