@@ -22,7 +22,6 @@ for _variable in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
 from gunicorn.arbiter import Arbiter  # noqa: E402
 
 from twitchcause import load  # noqa: E402  (after the thread limits above)
-from twitchcause.cli import one_line  # noqa: E402
 from twitchcause.model import TwitchcauseError  # noqa: E402
 
 from .server import create_app  # noqa: E402
@@ -30,6 +29,6 @@ from .server import create_app  # noqa: E402
 try:
     server = create_app(load(os.environ.get("TWITCHCAUSE_PRIORS") or None)).server
 except (TwitchcauseError, ValueError) as exc:  # PriorsError is a ValueError
-    for problem in getattr(exc, "shown", None) or [str(exc)]:
-        print(f"twitchcause: error: {one_line(problem)}", file=sys.stderr, flush=True)
+    for problem in getattr(exc, "shown", None) or [" ".join(str(exc).split())]:  # PriorsError's are one line each
+        print(f"twitchcause: error: {problem}", file=sys.stderr, flush=True)
     raise SystemExit(Arbiter.WORKER_BOOT_ERROR) from None
