@@ -29,6 +29,7 @@ import weakref
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
+from itertools import repeat
 from pathlib import Path
 
 import numpy as np
@@ -142,18 +143,27 @@ def _check_header(source: Path, header: list[str], model: Model) -> list[str]:
 
 
 # -- reading -----------------------------------------------------------------------------------------
+class _WiderThanHeader(pd.errors.ParserError):
+    """A row with more cells than the header: the file is read again on the checked path (_RegularRows)."""
+
+
 class _BoundedText(io.TextIOBase):
     """The decoded text of a CSV file, refused at the first row longer than :data:`MAX_ROW_CHARS`.
 
     Rows are counted in physical lines, with a line break inside quotes
     continuing its row; bytes that are not UTF-8 are an error naming their line.
+    Once :attr:`width` is set, a row with more cells than that raises
+    :class:`_WiderThanHeader` before pandas reads it (pandas takes a minute
+    over rows of 40,000 cells, and keeps only as many as the header names).
     """
 
     def __init__(self, text: io.TextIOWrapper, source: Path):
         self._text, self._source = text, source
+        self.width: int | None = None  # the header's cells, for the fast path
         self.line = 1  # the line being read, from 1
         self._row_line = 1  # the line the current row starts on
         self._row_chars = 0  # characters of the current row read so far
+        self._row_commas = 0  # commas of the current row read so far (quoted ones too: they only err to safety)
         self._quoted = False  # inside a quoted cell at the end of what was read
 
     def readable(self) -> bool:
@@ -173,6 +183,12 @@ class _BoundedText(io.TextIOBase):
                 f"{self._source}: line {self._line_of_bad_byte(exc)}: not UTF-8 text ({exc.reason})"
             ) from None
         pieces = data.split("\n")
+        if self.width is not None:
+            commas = list(map(str.count, pieces, repeat(",")))
+            commas[0] += self._row_commas
+            if max(commas) >= self.width:
+                raise _WiderThanHeader(f"a row has more than {self.width} cells")
+            self._row_commas = commas[-1]
         if '"' not in data and not self._quoted:
             longest = max(self._row_chars + len(pieces[0]), max(map(len, pieces[1:]), default=0))
             if longest > MAX_ROW_CHARS:
@@ -261,6 +277,8 @@ def _csv_chunks(handle, source: Path, model: Model, chunk_rows: int, regular: bo
     except csv.Error as exc:
         raise TwitchcauseError(f"{source}: not a readable CSV file ({exc})") from None
     header = _check_header(source, header, model)
+    if not regular:
+        text.width = len(header)
     body = _RegularRows(text, source, len(header), header_reader.line_num) if regular else text
     reader = pd.read_csv(
         body,
