@@ -455,11 +455,11 @@ class Model:
         """The interview's next question (a ``NextQuestion``), or None when the interview is done.
 
         Every rule question that could still raise the level is asked first
-        (warning signs first, ``why`` "warning_sign" or "level"), then an
-        ``unless`` question that could hold back a fired rule ("level"), then
-        the most informative question ("information") while its expected gain
-        reaches ``display["interview"]["stop_below_bits"]``. A question answered
-        or answered "not sure" is never asked again.
+        (warning signs first, ``why`` "warning_sign" or "level"), then the most
+        informative question ("information") while its expected gain reaches
+        ``display["interview"]["stop_below_bits"]``. A question answered or
+        answered "not sure" is never asked again; an ``unless`` question that
+        could only hold back a rule that fired is never asked.
 
         Examples
         --------

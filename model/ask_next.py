@@ -8,10 +8,12 @@ level. Unanswered red-flag questions (those of the most urgent rules) always
 come first.
 
 :func:`next_question` is the interview: first every rule question that could
-still raise the level (warning signs first), then an ``unless`` question that
-could hold back a fired rule, then the most informative question until the
-gain falls below ``display.yaml``'s ``interview.stop_below_bits``. A question
-answered or answered "not sure" is never asked again.
+still raise the level (warning signs first), then the most informative question
+until the gain falls below ``display.yaml``'s ``interview.stop_below_bits``. A
+question answered or answered "not sure" is never asked again, and an ``unless``
+question that could only hold back a rule that fired is not asked at all: the
+interview never goes looking for the answer that would excuse a call for a
+doctor (a person can still give it in the form).
 """
 
 from __future__ import annotations
@@ -127,9 +129,13 @@ def next_question(
     rules = compiled_rules(priors)
     codes = rules.encode(evidence, unsure)
     by_name = {q.variable: q for q in ranked}
-    for name in (*rules.pending(codes), *rules.unless_that_matter(codes)):
+    for name in rules.pending(codes):
         return by_name[name]
-    best = max(ranked, key=lambda q: q.information_gain)
+    excusing = set(rules.unless_that_matter(codes))
+    informative = [q for q in ranked if q.variable not in excusing]
+    if not informative:
+        return None
+    best = max(informative, key=lambda q: q.information_gain)
     if best.information_gain < priors.display["interview"]["stop_below_bits"]:
         return None
     return replace(best, why="information")
