@@ -1,14 +1,16 @@
 """The JSON API on the dashboard's server: ``POST /api/v1/infer`` and ``GET /healthz``.
 
 ``POST /api/v1/infer`` takes ``{"evidence": {variable: state}, "not_sure": [variable],
-"explain": cause, "next": n}`` (only ``evidence`` required; a state ``"not_sure"``
-in ``evidence`` means the same as naming the variable in ``not_sure``) and
-answers exactly what ``twitchcause infer --json`` prints, both made by
-:meth:`Model.report`, but for the priors folder, named without the server's
-path to it. Bad input answers 400 with one line, ``{"error": "..."}``.
+"explain": cause, "next": n, "include": [section, ...]}`` (only ``evidence``
+required; a state ``"not_sure"`` in ``evidence`` means the same as naming the
+variable in ``not_sure``) and answers exactly what ``twitchcause infer --json``
+prints, both made by :meth:`Model.report`, but for the priors folder, named
+without the server's path to it. Bad input answers 400 with one line,
+``{"error": "..."}``.
 
 Answers are cached per case (:func:`app.cache.per_case`): the key is the
-validated evidence with the not-sure variables, ``explain`` and ``next``.
+validated evidence with the not-sure variables, ``explain``, ``next`` and the
+validated sections.
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ from .cache import per_case
 
 INFER_PATH = "/api/v1/infer"
 HEALTH_PATH = "/healthz"
-FIELDS = ("evidence", "not_sure", "explain", "next")
+FIELDS = ("evidence", "not_sure", "explain", "next", "include")
 MAX_NAME_CHARS = 100  # a cause's name is a few words; a longer "explain" is refused without echoing it
 
 
@@ -33,8 +35,10 @@ def register_api(server: Flask, model):
     """Add the API's routes to ``server``, answering from ``model``; returns the cached answer function."""
 
     @per_case
-    def answer(evidence: dict, not_sure: tuple[str, ...], explain: str | None, next: int | None) -> bytes:
-        report = model.report(evidence, explain=explain, next=next, not_sure=not_sure)
+    def answer(
+        evidence: dict, not_sure: tuple[str, ...], explain: str | None, next: int | None, sections: tuple[str, ...]
+    ) -> bytes:
+        report = model.report(evidence, explain=explain, next=next, not_sure=not_sure, include=sections)
         report["priors"]["folder"] = Path(report["priors"]["folder"]).name  # not where the server keeps it
         return json.dumps(report).encode()
 
@@ -47,7 +51,9 @@ def register_api(server: Flask, model):
         body = read_body()
         try:
             evidence, not_sure = model.parse_answers(body.get("evidence"), body.get("not_sure") or ())
-            payload = answer(evidence, not_sure, body.get("explain"), body.get("next"))
+            payload = answer(
+                evidence, not_sure, body.get("explain"), body.get("next"), model.sections(body.get("include"))
+            )
         except TwitchcauseError as exc:
             raise BadRequest(str(exc)) from None
         return Response(payload, mimetype="application/json")

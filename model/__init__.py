@@ -5,7 +5,7 @@ posterior of each cause and the escalation. Importing this package does not
 import pgmpy; the network is built when first needed.
 """
 
-from .api import DISCLAIMER, NOT_SURE, Model, Result, load
+from .api import DISCLAIMER, NOT_SURE, SECTIONS, Model, Result, load
 from .errors import (
     EvidenceError,
     ImpossibleEvidenceError,
@@ -31,6 +31,7 @@ __all__ = [
     "Model",
     "PriorsError",
     "Result",
+    "SECTIONS",
     "TwitchcauseError",
     "UnknownCauseError",
     "load",

@@ -15,7 +15,7 @@ True
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -30,6 +30,10 @@ from .evidence import NOT_SURE, parse_answers, parse_evidence
 
 if TYPE_CHECKING:
     from twitchcause.priors import Priors
+
+# The parts of a report (:meth:`Model.report`) a caller may ask for; every one by default.
+# "explanation" and "next" also need their argument (the cause to explain, the count of questions).
+SECTIONS = ("posterior", "escalation", "interval", "what_would_help", "explanation", "next")
 
 DISCLAIMER = (
     "twitchcause informs, it does not diagnose: it weighs the causes that health articles describe. "
@@ -129,23 +133,34 @@ class Result:
         """Causes from most to least probable."""
         return sorted(self.posterior, key=lambda c: -self.posterior[c])
 
-    def to_dict(self, extras: Mapping[str, object] | None = None) -> dict:
-        """A JSON-ready dict: posterior, prior, escalation, ranking, evidence, any ``extras``, disclaimer."""
-        return {
-            "posterior": dict(self.posterior),
-            "interval": {cause: list(bounds) for cause, bounds in self.interval.items()},
-            "posterior_outside_interval": {cause: not b.holds_posterior for cause, b in self.interval.items()},
-            "none_identified": self.none_identified,
-            "prior": dict(self.prior),
-            "escalation": self.escalation.to_dict(),
-            "serious_causes": [dict(item) for item in self.serious_causes],
-            "safety_net": [dict(item) for item in self.safety_net],
-            "ranking": self.ranking,
-            "evidence": dict(self.evidence),
-            "not_sure": list(self.not_sure),
-            **(extras or {}),
-            "disclaimer": DISCLAIMER,
-        }
+    def to_dict(self, extras: Mapping[str, object] | None = None, sections: tuple[str, ...] = SECTIONS) -> dict:
+        """A JSON-ready dict: posterior, interval, prior, escalation, ranking (those of ``sections``), evidence,
+        any ``extras``, disclaimer.
+
+        ``"posterior"`` brings ``posterior``, ``none_identified``, ``prior``,
+        ``serious_causes`` and ``ranking``; ``"interval"`` the intervals and
+        whether each posterior lies outside its own; ``"escalation"`` the
+        escalation and the safety net. A section left out is not computed (the
+        interval's draws).
+        """
+        out: dict = {}
+        if "posterior" in sections:
+            out["posterior"] = dict(self.posterior)
+        if "interval" in sections:
+            out["interval"] = {cause: list(bounds) for cause, bounds in self.interval.items()}
+            out["posterior_outside_interval"] = {cause: not b.holds_posterior for cause, b in self.interval.items()}
+        if "posterior" in sections:
+            out |= {"none_identified": self.none_identified, "prior": dict(self.prior)}
+        if "escalation" in sections:
+            out["escalation"] = self.escalation.to_dict()
+        if "posterior" in sections:
+            out["serious_causes"] = [dict(item) for item in self.serious_causes]
+        if "escalation" in sections:
+            out["safety_net"] = [dict(item) for item in self.safety_net]
+        if "posterior" in sections:
+            out["ranking"] = self.ranking
+        out |= {"evidence": dict(self.evidence), "not_sure": list(self.not_sure)}
+        return out | {**(extras or {}), "disclaimer": DISCLAIMER}
 
 
 class Model:
@@ -352,6 +367,7 @@ class Model:
         explain: str | None = None,
         next: int | None = None,
         not_sure: Iterable[str] = (),
+        include: object = None,
     ) -> dict:
         """One case as a JSON-ready dict: what ``twitchcause infer --json`` prints and the JSON API answers.
 
@@ -359,11 +375,14 @@ class Model:
         to the cause ``explain``) and ``next`` (the ``next`` most useful
         unanswered questions) when asked for, ``what_would_help``, and
         ``priors``: the folder and the fingerprint of the numbers behind it.
+        ``include`` names the sections to compute (see :meth:`sections`);
+        every one by default.
 
         Raises
         ------
         EvidenceError, ImpossibleEvidenceError, UnknownCauseError, TwitchcauseError
-            For bad evidence, an unknown cause or a negative count.
+            For bad evidence, an unknown cause, a negative count, an unknown
+            section, or ``explain`` or ``next`` whose section ``include`` leaves out.
 
         Examples
         --------
@@ -371,16 +390,56 @@ class Model:
         >>> r = model.load().report({"caffeine_intake": "high"}, explain="caffeine", next=1)
         >>> r["ranking"][0], r["explanation"][0]["variable"], len(r["next"])
         ('caffeine', 'caffeine_intake', 1)
+        >>> sorted(model.load().report({"weakness": "yes"}, include=["escalation"]))
+        ['disclaimer', 'escalation', 'evidence', 'priors']
         """
+        sections = self.sections(include)
+        for section, argument, value in (("explanation", "explain", explain), ("next", "next", next)):
+            if value is not None and section not in sections:
+                raise TwitchcauseError(f'"{argument}" asks for "{section}", which include leaves out')
         result = self.infer(evidence, not_sure)
         extras = {}
         if explain is not None:
             extras["explanation"] = [item.to_dict() for item in self.explain(result.evidence, explain)]
         if next is not None:
             extras["next"] = [q.to_dict() for q in self.ask_next(result.evidence, next, result.not_sure)]
-        extras["what_would_help"] = [h.to_dict() for h in self.what_would_help(result.evidence)]
+        if "what_would_help" in sections:
+            extras["what_would_help"] = [h.to_dict() for h in self.what_would_help(result.evidence)]
         extras["priors"] = {"folder": str(self.priors.directory), "fingerprint": self.priors.fingerprint}
-        return result.to_dict(extras)
+        return result.to_dict(extras, sections)
+
+    def sections(self, include: object = None) -> tuple[str, ...]:
+        """The report sections ``include`` names, validated, in :data:`SECTIONS` order (every one for None).
+
+        Raises
+        ------
+        TwitchcauseError
+            For something other than a list of section names, an unknown name or one given twice.
+
+        Examples
+        --------
+        >>> from twitchcause import model
+        >>> model.load().sections(["escalation", "posterior"])
+        ('posterior', 'escalation')
+        """
+        if include is None:
+            return SECTIONS
+        if isinstance(include, str) or not isinstance(include, Sequence):
+            raise TwitchcauseError(
+                f"include must be a list of sections ({', '.join(SECTIONS)}), got {type(include).__name__}"
+            )
+        seen = set()
+        for name in include:
+            if not isinstance(name, str) or name not in SECTIONS:
+                shown = name[:40] if isinstance(name, str) else repr(name)[:40]
+                from .evidence import suggestion
+
+                hint = suggestion(name, SECTIONS) if isinstance(name, str) else ""
+                raise TwitchcauseError(f"unknown section '{shown}'{hint}; expected one of {', '.join(SECTIONS)}")
+            if name in seen:
+                raise TwitchcauseError(f"section '{name}' is given twice; give it once")
+            seen.add(name)
+        return tuple(name for name in SECTIONS if name in seen)
 
     def what_would_help(self, evidence: Mapping[str, object] | None) -> list:
         """For each exposure answered in a risky state, what changing it would do, most helpful first.
@@ -591,4 +650,4 @@ def load(priors_dir: str | Path | None = None, engine_store: EngineStore | None 
     return Model(load_priors(priors_dir), engine_store=engine_store)
 
 
-__all__ = ["DISCLAIMER", "NOT_SURE", "ImpossibleEvidenceError", "Interval", "Model", "Result", "load"]
+__all__ = ["DISCLAIMER", "NOT_SURE", "SECTIONS", "ImpossibleEvidenceError", "Interval", "Model", "Result", "load"]

@@ -26,6 +26,7 @@ from twitchcause.app.api import HEALTH_PATH, INFER_PATH
 from twitchcause.app.security import MAX_BODY_BYTES, MAX_ENTRIES, ROBOTS_TXT
 from twitchcause.app.server import QuietRequestHandler, create_app
 from twitchcause.app.state import MAX_NOTICES, MAX_PAIRS, clean_answers
+from twitchcause.model import SECTIONS
 from twitchcause.priors import DEFAULT_DIR as priors_dir_path
 
 CALLBACK = "/_dash-update-component"
@@ -458,6 +459,14 @@ def test_healthz_answers_ok(client):
         ({"evidence": {"sleep": "short"}, "next": 0}, ["sleep=short", "--next", "0"]),
         ({"evidence": {"weakness": "not_sure"}, "next": 2}, ["weakness=not_sure", "--next", "2"]),
         ({"evidence": {}, "not_sure": ["pain", "weakness"]}, ["--not-sure", "pain", "--not-sure", "weakness"]),
+        (
+            {"evidence": {"sleep": "short"}, "include": ["escalation", "posterior"]},
+            ["sleep=short", "--include", "posterior,escalation"],
+        ),
+        (
+            {"evidence": {"caffeine_intake": "high"}, "include": ["what_would_help", "next"], "next": 2},
+            ["caffeine_intake=high", "--include", "what_would_help,next", "--next", "2"],
+        ),
     ],
 )
 def test_the_api_answers_what_infer_json_prints(client, capsys, body, argv):
@@ -488,6 +497,12 @@ API_ERRORS = [
     ({"evidence": {}, "not_sure": [1]}, '"not_sure" must be a list of variable names'),
     ({"evidence": {}, "not_sure": ["pian"]}, "unknown evidence variable 'pian' (did you mean 'pain'?)"),
     ({"evidence": {"pain": "no"}, "not_sure": ["pain"]}, "'pain' is both answered ('no') and not sure"),
+    ({"evidence": {}, "include": "posterior"}, "include must be a list of sections"),
+    ({"evidence": {}, "include": {"posterior": 1}}, "include must be a list of sections"),
+    ({"evidence": {}, "include": ["posterior", 3]}, "unknown section '3'"),
+    ({"evidence": {}, "include": ["escalaton"]}, "unknown section 'escalaton' (did you mean 'escalation'?)"),
+    ({"evidence": {}, "include": ["next", "next"]}, "section 'next' is given twice"),
+    ({"evidence": {}, "include": ["posterior"], "explain": "caffeine"}, '"explain" asks for "explanation"'),
     (b'{"evidence": {"weakness": "yes", "weakness": "no"}}', "'weakness' is given twice"),
     (b'{"evidence": ' + b"[" * 3000 + b"]" * 3000 + b"}", "nested too deeply"),
 ]
@@ -511,12 +526,15 @@ def test_fuzzed_api_requests_answer_the_report_or_a_one_line_400(client, loaded_
             optional={
                 "explain": st.sampled_from([*loaded_model.causes, "caffine"]) | JSON_VALUES,
                 "next": st.integers(-2, 40) | JSON_VALUES,
+                "include": st.lists(st.sampled_from(SECTIONS), unique=True) | JSON_VALUES,
             },
         )
     )
     response = post(client, INFER_PATH, body)
     if response.status_code == 200:
-        expected = loaded_model.report(body["evidence"], explain=body.get("explain"), next=body.get("next"))
+        expected = loaded_model.report(
+            body["evidence"], explain=body.get("explain"), next=body.get("next"), include=body.get("include")
+        )
         expected["priors"]["folder"] = loaded_model.priors.directory.name
         assert response.get_json() == json.loads(json.dumps(expected))
     else:
@@ -538,6 +556,14 @@ def test_the_api_answers_a_case_from_its_cache_whatever_the_order_of_its_answers
     assert answer.cache_info().hits == 1 and answer.cache_info().misses == 1
     post(client, INFER_PATH, {"evidence": {"caffeine_intake": "high", "weakness": "no"}, "next": 2})
     assert answer.cache_info().misses == 2
+    lean = {"evidence": {"caffeine_intake": "high", "weakness": "no"}, "include": ["escalation", "posterior"]}
+    assert set(post(client, INFER_PATH, lean).get_json()) == {
+        *("posterior", "none_identified", "prior", "serious_causes", "ranking", "escalation", "safety_net"),
+        *("evidence", "not_sure", "priors", "disclaimer"),
+    }
+    lean["include"] = ["posterior", "escalation"]  # the same sections in another order: the same answer
+    post(client, INFER_PATH, lean)
+    assert answer.cache_info().misses == 3 and answer.cache_info().hits == 2
 
 
 def test_the_main_callback_measured_by_the_load_script_takes_only_the_case(app):

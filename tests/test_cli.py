@@ -97,6 +97,55 @@ def test_schema_offers_not_sure(capsys):
     assert status == 0 and json.loads(out)["not_sure"]["answer"] == "not_sure"
 
 
+POSTERIOR = {"posterior", "none_identified", "prior", "serious_causes", "ranking"}
+ESCALATION = {"escalation", "safety_net"}
+
+
+@pytest.mark.parametrize(
+    "include, keys",
+    [
+        ("posterior,escalation", POSTERIOR | ESCALATION),
+        ("escalation", ESCALATION),
+        ("interval , what_would_help", {"interval", "what_would_help"}),
+        (
+            "posterior,escalation,interval,what_would_help,explanation,next",
+            POSTERIOR | ESCALATION | {"interval", "what_would_help"},
+        ),
+    ],
+)
+def test_infer_json_computes_only_the_included_sections(capsys, m, include, keys):
+    status, out, err = run(capsys, "infer", "--json", "caffeine_intake=high", "--include", include)
+    assert status == 0 and err == ""
+    data = json.loads(out)
+    assert set(data) == keys | {"evidence", "not_sure", "priors", "disclaimer"}
+    full = json.loads(json.dumps(m.report({"caffeine_intake": "high"})))
+    assert all(data[key] == full[key] for key in data)
+
+
+BAD_INCLUDES = [
+    (["--include", "posterir"], "unknown section 'posterir' (did you mean 'posterior'?); expected one of posterior, "),
+    (["--include", "escalation,escalation"], "section 'escalation' is given twice; give it once"),
+    (
+        ["--include", "escalation", "--explain", "caffeine"],
+        '"explain" asks for "explanation", which include leaves out',
+    ),
+    (["--include", "posterior", "--next", "2"], '"next" asks for "next", which include leaves out'),
+]
+
+
+@pytest.mark.parametrize(("argv", "message"), BAD_INCLUDES, ids=[" ".join(a) for a, _ in BAD_INCLUDES])
+def test_a_bad_include_is_one_line(capsys, argv, message):
+    status, out, err = run(capsys, "infer", "--json", "weakness=yes", *argv)
+    assert status == 2 and out == ""
+    assert one_error_line(err).startswith(message)
+
+
+def test_include_without_json_is_one_line(capsys):
+    status, out, err = run(capsys, "infer", "weakness=yes", "--include", "posterior")
+    assert status == 2 and out == ""
+    assert one_error_line(err) == "--include works with --json (the table shows every section)"
+
+
 def test_infer_without_evidence_is_the_prior(capsys, m):
     status, out, _ = run(capsys, "infer", "--json")
     assert status == 0

@@ -198,17 +198,28 @@ def format_questions(questions) -> str:
     return "\n".join(lines)
 
 
+def _sections(text: str | None) -> list[str] | None:
+    """``--include posterior,escalation`` as a list of names (checked by the model), None when not given."""
+    if text is None:
+        return None
+    return [name.strip() for name in text.split(",") if name.strip()]
+
+
 def cmd_infer(args) -> int:
     from_file = _read_evidence_file(args.evidence_file) if args.evidence_file else {}
     evidence = _merge_answers(from_file, _parse_assignments(args.evidence))
     if args.next is not None and args.next < 0:
         raise TwitchcauseError(f"--next takes a count of questions (0 or more), got {args.next}")
+    include = _sections(args.include)
+    if include is not None and not args.json:
+        raise TwitchcauseError("--include works with --json (the table shows every section)")
     from .snapshot import load_for_inference
 
     model = load_for_inference(args.priors)
     not_sure = args.not_sure or ()
     if args.json:
-        print(json.dumps(model.report(evidence, explain=args.explain, next=args.next, not_sure=not_sure), indent=2))
+        report = model.report(evidence, explain=args.explain, next=args.next, not_sure=not_sure, include=include)
+        print(json.dumps(report, indent=2))
         return 0
     result = model.infer(evidence, not_sure)
     explanation = model.explain(result.evidence, args.explain) if args.explain else None
@@ -391,6 +402,12 @@ def build_parser() -> argparse.ArgumentParser:
     infer.add_argument("--json", action="store_true", help="print JSON instead of a table")
     infer.add_argument("--explain", metavar="CAUSE", help="each answer's contribution to CAUSE")
     infer.add_argument("--next", type=int, metavar="N", help="the N most useful unanswered questions")
+    infer.add_argument(
+        "--include",
+        metavar="SECTIONS",
+        help="with --json: the sections to compute, comma-separated, of "
+        "posterior, escalation, interval, what_would_help, explanation, next (default: all)",
+    )
     infer.set_defaults(func=cmd_infer)
 
     robust = with_priors(sub.add_parser("robustness", help="how often each case keeps its top cause as numbers move"))
