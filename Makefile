@@ -27,7 +27,6 @@ test: $(STAMP) browser lint
 	$(BIN)/python -m pytest
 
 bench: $(STAMP)
-	$(BIN)/python -m pip install --quiet -e ".[bench]" || echo "pyAgrum not installed: benchmarking against pgmpy only"
 	$(BIN)/python benchmarks/run.py
 
 notebooks: $(STAMP)

@@ -1,4 +1,4 @@
-"""The ``twitchcause`` command line: infer, batch, schema, app, priors check.
+"""The ``twitchcause`` command line: infer, batch, schema, app, network export, priors check and diff.
 
 User errors print one line (per problem) on stderr and exit with status 2.
 """
@@ -345,6 +345,14 @@ def cmd_priors_diff(args) -> int:
     return 0
 
 
+def cmd_network_export(args) -> int:
+    from .export import export_network
+
+    path = export_network(load(args.priors), args.format, args.file)
+    print(one_line(f"network ({args.format}) -> {path}"), file=sys.stderr)
+    return 0
+
+
 def cmd_app(args) -> int:
     from twitchcause.app.server import serve
 
@@ -446,6 +454,13 @@ def build_parser() -> argparse.ArgumentParser:
     app.add_argument("--port", type=_port, default=8050)
     app.add_argument("--debug", action="store_true")
     app.set_defaults(func=cmd_app)
+
+    network = sub.add_parser("network", help="the Bayesian network in other tools' formats")
+    network_sub = network.add_subparsers(dest="network_command", required=True)
+    export = with_priors(network_sub.add_parser("export", help="write the network as BIF, XMLBIF or Hugin NET"))
+    export.add_argument("--format", required=True, choices=("bif", "xmlbif", "net"), help="the file format")
+    export.add_argument("file", metavar="FILE", help="the file to write (replaced atomically)")
+    export.set_defaults(func=cmd_network_export)
 
     priors = sub.add_parser("priors", help="work with priors folders")
     priors_sub = priors.add_subparsers(dest="priors_command", required=True)
