@@ -1,4 +1,4 @@
-"""The JSON API on the dashboard's server: ``POST /api/v1/infer`` and ``GET /healthz``.
+"""The JSON API on the dashboard's server: ``POST /api/v1/infer``, ``GET /healthz`` and its OpenAPI document.
 
 ``POST /api/v1/infer`` takes ``{"evidence": {variable: state}, "not_sure": [variable],
 "explain": cause, "next": n, "include": [section, ...]}`` (only ``evidence``
@@ -24,6 +24,7 @@ from werkzeug.exceptions import BadRequest
 from twitchcause.model import TwitchcauseError
 
 from .cache import per_case
+from .openapi import OPENAPI_PATH, openapi_document
 
 INFER_PATH = "/api/v1/infer"
 HEALTH_PATH = "/healthz"
@@ -45,6 +46,14 @@ def register_api(server: Flask, model):
     @server.get(HEALTH_PATH)
     def healthz():
         return Response(b"ok\n", mimetype="text/plain")
+
+    from twitchcause import __version__
+
+    document = json.dumps(openapi_document(model, FIELDS, __version__)).encode()
+
+    @server.get(OPENAPI_PATH)
+    def openapi():
+        return Response(document, mimetype="application/json")
 
     @server.post(INFER_PATH)
     def infer():

@@ -23,6 +23,7 @@ from werkzeug.serving import make_server
 from benchmarks.load import CASE_STORE, callback_request, key_bomb, main_callback, main_callback_request
 from twitchcause.app import state
 from twitchcause.app.api import HEALTH_PATH, INFER_PATH
+from twitchcause.app.openapi import OPENAPI_PATH
 from twitchcause.app.security import MAX_BODY_BYTES, MAX_ENTRIES, ROBOTS_TXT
 from twitchcause.app.server import QuietRequestHandler, create_app
 from twitchcause.app.state import MAX_NOTICES, MAX_PAIRS, clean_answers
@@ -82,6 +83,7 @@ def one_line_error(response) -> str:
         ("GET", "/nope"),
         ("GET", "/robots.txt"),
         ("GET", HEALTH_PATH),
+        ("GET", OPENAPI_PATH),
         ("POST", INFER_PATH),
         ("POST", CALLBACK),
         ("GET", "/_dash-layout"),
