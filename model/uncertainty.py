@@ -31,6 +31,7 @@ import hashlib
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
+from functools import lru_cache
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -139,12 +140,24 @@ class Ensemble:
         self.tables = [np.asarray(t, dtype=float) for t in tables]
         self.draws = self.tables[0].shape[0] if self.tables else 0
         self._base, self._deltas = prior_and_deltas(self.tables, self._local, n)  # the engine's own reading
-        joint = np.arange(2**n)
-        self._readout = np.vstack([engine.presence.T, (joint == 0)[None, :]]).T  # (joint, causes + 1)
         # An interval needs a few digits, not sixteen: single precision halves the memory each case reads.
         self._base = self._base.astype(np.float32)
         self._deltas = [delta.astype(np.float32) for delta in self._deltas]
-        self._readout = self._readout.astype(np.float32)
+        # The joint index split in two halves of the causes' bits, high and low, so that a block over
+        # causes of one half is added as a small table broadcast over the other half (most findings
+        # depend on the high half alone), and only a block over both halves is laid over the whole joint.
+        self._low_bits = n // 2
+        self._split = [self._halves(block.scope) for block in engine.blocks]
+
+    def _halves(self, scope: tuple[int, ...]) -> tuple[tuple[int, ...], np.ndarray | None, np.ndarray | None]:
+        """A block's high causes (as bits of the high half), and the column of its table for each state of
+        the low half and of the high half (None for a half it does not depend on)."""
+        from .engine import local_index
+
+        low_bits, high_bits = self._low_bits, len(self.engine.causes) - self._low_bits
+        low = tuple(c for c in scope if c < low_bits)
+        high = tuple(c - low_bits for c in scope if c >= low_bits)
+        return high, local_index(low, low_bits) if low else None, local_index(high, high_bits) if high else None
 
     @classmethod
     def build(cls, priors: Priors, engine: Engine, draws: int, seed: int, spread: float | None = None) -> Ensemble:
@@ -161,15 +174,52 @@ class Ensemble:
         return cls(engine, [np.stack(stack) for stack in stacks])
 
     def marginals(self, codes: np.ndarray) -> np.ndarray:
-        """P(cause present) for each cause, then P(no listed cause), under every draw: ``(draws, causes + 1)``."""
+        """P(cause present) for each cause, then P(no listed cause), under every draw: ``(draws, causes + 1)``.
+
+        Each draw's log joint is its prior plus the answered blocks' rows: the
+        blocks over one half of the causes summed on that half's states (64),
+        those over both halves grouped by their high causes and laid over the
+        joint once per group; then each draw is shifted by its largest entry and
+        exponentiated, and the marginals read off the sums over each half.
+        """
         patterns = self.engine.patterns(np.asarray(codes))
-        log_joint = self._base.copy()
-        for b in np.flatnonzero(patterns != self._unknown):
-            log_joint += self._deltas[b][:, patterns[b], :][:, self._local[b]]
-        log_joint -= log_joint.max(axis=1, keepdims=True)
+        low_states, high_states = 2**self._low_bits, 2 ** (len(self.engine.causes) - self._low_bits)
+        on_low = np.zeros((self.draws, low_states), dtype=np.float32)
+        on_high = np.zeros((self.draws, high_states), dtype=np.float32)
+        both: dict[tuple[int, ...], list] = {}  # high causes -> [their columns, (draws, their states, low states)]
+        for b in np.flatnonzero(patterns != self._unknown).tolist():
+            high, low_column, high_column = self._split[b]
+            row = self._deltas[b][:, patterns[b], :]
+            if high_column is None:
+                on_low += row[:, low_column]
+            elif low_column is None:
+                on_high += row[:, high_column]
+            else:
+                part = row.reshape(self.draws, -1, row.shape[1] >> len(high))[:, :, low_column]
+                if high in both:
+                    both[high][1] += part
+                else:
+                    both[high] = [high_column, part]
+        log_joint = self._base.reshape(self.draws, high_states, low_states) + on_high[:, :, None]
+        log_joint += on_low[:, None, :]
+        for high_column, part in both.values():
+            log_joint += np.take(part, high_column, axis=1)
+        flat = log_joint.reshape(self.draws, -1)
+        flat -= flat.max(axis=1, keepdims=True)
         weights = np.exp(log_joint, out=log_joint)
-        marginals = (weights @ self._readout) / weights.sum(axis=1, keepdims=True)
-        return marginals.astype(float)
+        by_low, by_high = weights.sum(axis=1), weights.sum(axis=2)  # (draws, low states), (draws, high states)
+        total = by_low.sum(axis=1, keepdims=True)
+        present = np.hstack(
+            [by_low @ self._bits(self._low_bits), by_high @ self._bits(len(self.engine.causes) - self._low_bits)]
+        )
+        return np.hstack([present, weights[:, :1, 0]]).astype(float) / total
+
+    @staticmethod
+    @lru_cache(maxsize=4)
+    def _bits(count: int) -> np.ndarray:
+        """``(2**count, count)``: 1 where bit k of the state is set (single precision)."""
+        states = np.arange(2**count)
+        return ((states[:, None] >> np.arange(count)[None, :]) & 1).astype(np.float32)
 
     def interval(self, codes: np.ndarray, level: float) -> tuple[np.ndarray, np.ndarray]:
         """The central ``level`` share of each cause's posterior (then of P(no listed cause)) over the draws.
