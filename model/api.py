@@ -457,9 +457,14 @@ class Model:
         >>> [item.variable for item in items]
         ['caffeine_intake', 'sleep']
         """
-        from .counterfactual import what_would_help
+        return self._counterfactuals.what_would_help(self.parse(evidence))
 
-        return what_would_help(self.engine, self.priors, self.parse(evidence))
+    @cached_property
+    def _counterfactuals(self):
+        """The twin-network tables of every change, compiled on first use."""
+        from .counterfactual import Counterfactuals
+
+        return Counterfactuals(self.engine, self.priors)
 
     def explain(self, evidence: Mapping[str, object] | None, cause: str) -> list:
         """Each answer's signed contribution to ``cause``, largest first.

@@ -141,123 +141,171 @@ class _Cause:
         return _p_off(shared) * (1.0 - _p_off(only_factual)) / on * _p_off(fresh)
 
 
+class _BlockTables:
+    """One block's twin-network tables for every change of an exposure in it, over every full assignment
+    of the block's exposures (mixed radix, the first exposure most significant): the factual probability
+    of each state of the block's scope, and each change's probability of each counterfactual state."""
+
+    def __init__(self, engine: Engine, b: int, changes: Mapping[str, object]):
+        block = engine.blocks[b]
+        n = len(engine.causes)
+        self.b = b
+        self.local = block.local_index(n)
+        scope = [engine.causes[i] for i in block.scope]
+        group = [c for c in scope if c in block.nodes]  # causes whose tables this block holds; others stay as they are
+        causes = {c: _Cause(engine, c) for c in group}
+        order = _topological(group, causes)
+        self.exposures = list(block.variables)
+        self.states = [engine.states[x] for x in self.exposures]
+        self.context = [  # each exposure's prior, read off the engine's own table of it
+            np.asarray(engine.factors[x][1], dtype=float) for x in self.exposures
+        ]
+        size = 2 ** len(scope)
+        on = [{c: (g >> k) & 1 for k, c in enumerate(scope)} for g in range(size)]
+        self.on = np.array([[on[g][c] for c in group] for g in range(size)], dtype=float)  # (scope states, group)
+        self.alone = np.array([sum(((g >> k) & 1) << block.scope[k] for k in range(len(scope))) for g in range(size)])
+        assignments = [dict(zip(self.exposures, combo)) for combo in itertools.product(*self.states)]
+        self.factual = np.zeros((len(assignments), size))
+        for a, values in enumerate(assignments):
+            for g in range(size):
+                p_g = 1.0
+                for c in group:
+                    off = causes[c].stays_off({**values, **on[g]})
+                    p_g *= (1.0 - off) if on[g][c] else off
+                self.factual[a, g] = p_g
+        self.group = group
+        self.changes = {}  # variable -> (change, the causes it feeds, (assignments, scope states, scope states after))
+        for variable, change in changes.items():
+            after = np.zeros((len(assignments), size, size))
+            for a, values in enumerate(assignments):
+                counterfactual_exposures = {**values, variable: change.safer}
+                for g in range(size):
+                    if self.factual[a, g] == 0.0:
+                        continue
+                    factual = {**values, **on[g]}
+                    for g_after in range(size):
+                        if any(on[g_after][c] != on[g][c] for c in scope if c not in group):
+                            continue
+                        counterfactual = {**counterfactual_exposures, **on[g_after]}
+                        p = 1.0
+                        for c in order:
+                            off = causes[c].off_after(on[g][c], factual, counterfactual)
+                            p *= (1.0 - off) if on[g_after][c] else off
+                            if p == 0.0:
+                                break
+                        after[a, g, g_after] = p
+            fed: list[str] = []  # the causes the exposure feeds, directly or through a cause it feeds
+            for c in order:
+                if variable in causes[c].links or any(q in fed for q in causes[c].links):
+                    fed.append(c)
+            self.changes[variable] = (change, fed, after)
+
+    def assignment_weights(self, evidence: Mapping[str, str]) -> np.ndarray:
+        """P(the block's unanswered exposures take each full assignment), 0 where it contradicts an answer."""
+        weights = np.ones(1)
+        for x, states, prior in zip(self.exposures, self.states, self.context):
+            answered = evidence.get(x)
+            factor = prior if answered is None else (np.arange(len(states)) == states.index(answered)).astype(float)
+            weights = np.multiply.outer(weights, factor).ravel()
+        return weights
+
+
+class Counterfactuals:
+    """What would help, compiled once for an engine and its priors (see :func:`what_would_help`)."""
+
+    def __init__(self, engine: Engine, priors: Priors):
+        if engine.factors is None:
+            raise ValueError("this engine carries no node tables; what would help reads the causes' tables")
+        self.engine = engine
+        by_block: dict[int, dict[str, object]] = {}
+        for variable, change in priors.changes.items():
+            b = next(i for i, block in enumerate(engine.blocks) if variable in block.variables)
+            by_block.setdefault(b, {})[variable] = change
+        self.blocks = {b: _BlockTables(engine, b, changes) for b, changes in by_block.items()}
+        self.block_of = {variable: b for b, changes in by_block.items() for variable in changes}
+
+    def what_would_help(self, evidence: Mapping[str, str]) -> list[Help]:
+        """Every change that applies to ``evidence`` (validated), most active causes switched off first."""
+        risky = {}
+        for variable, b in self.block_of.items():
+            change = self.blocks[b].changes[variable][0]
+            if evidence.get(variable) in change.risky:
+                risky.setdefault(b, []).append(variable)
+        if not risky:
+            return []
+        engine = self.engine
+        codes = engine.encode(evidence)
+        patterns = engine.patterns(codes)
+        # log P(causes, evidence) over the joint, as the engine weighs the case; each block with a risky
+        # answer then taken out (a joint state the weights underflow holds under e**-745 of the rest too)
+        weights, scale = engine.weights(codes, evidence)
+        with np.errstate(divide="ignore"):
+            total = np.log(weights) + scale
+        out = []
+        for b, variables in risky.items():
+            tables = self.blocks[b]
+            rest_weights = self._rest(patterns, total, b, evidence)
+            rest = np.bincount(tables.local, weights=rest_weights, minlength=tables.factual.shape[1])
+            rest_alone = rest_weights[tables.alone]  # every cause outside the scope absent
+            factual = tables.assignment_weights(evidence)[:, None] * tables.factual  # (assignments, scope states)
+            weighted, weighted_alone = factual * rest, factual * rest_alone
+            mass = weighted.sum()
+            before = weighted.sum(axis=0) @ tables.on / mass
+            for variable in variables:
+                change, fed, after_states = tables.changes[variable]
+                after = np.einsum("ag,agh->h", weighted, after_states) @ tables.on / mass
+                none_after = np.einsum("ag,ag->", weighted_alone, after_states[:, :, 0]) / mass
+                index = {c: k for k, c in enumerate(tables.group)}
+                out.append(
+                    Help(
+                        variable=variable,
+                        state=evidence[variable],
+                        change_to=change.safer,
+                        action=change.action,
+                        causes=tuple(fed),
+                        before={c: float(before[index[c]]) for c in fed},
+                        after={c: float(after[index[c]]) for c in fed},
+                        expected_drop=float((before - after).sum()),
+                        none_identified_after=float(none_after),
+                        source=change.source,
+                        quote=change.quote,
+                    )
+                )
+        return sorted(out, key=lambda h: (-h.expected_drop, h.variable))
+
+    def _rest(self, patterns: np.ndarray, total: np.ndarray, b: int, evidence) -> np.ndarray:
+        """The rest of the network without block ``b``, as weights over the joint (largest 1)."""
+        engine = self.engine
+        n = len(engine.causes)
+        own = engine.blocks[b].table[patterns[b]][self.blocks[b].local]
+        if np.all(np.isfinite(own)):
+            rest = total - own
+        else:  # a zero in the block's own row: subtracting -inf would give nan, so add the others up
+            rest = np.zeros(2**n)
+            for other, block in enumerate(engine.blocks):
+                if other != b:
+                    rest += block.table[patterns[other]][block.local_index(n)]
+        top = rest.max()
+        if not np.isfinite(top):
+            from .errors import ImpossibleEvidenceError, impossible_message
+
+            raise ImpossibleEvidenceError(impossible_message(evidence))
+        return np.exp(rest - top)
+
+
 def what_would_help(engine: Engine, priors: Priors, evidence: Mapping[str, str]) -> list[Help]:
     """Every change of ``changes.yaml`` that applies to ``evidence``, most active causes switched off first.
 
     Every number comes from ``engine``'s own tables (``Engine.factors``), the
     ones its posteriors are computed from; ``priors`` gives only the changes.
+    Compiles the tables each time; :class:`Counterfactuals` keeps them for many cases.
 
     Raises
     ------
     ValueError
         When the engine carries no node tables, or a cause's table is not a noisy-OR.
     """
-    if engine.factors is None:
-        raise ValueError("this engine carries no node tables; what would help reads the causes' tables")
-    codes = engine.encode(evidence)
-    patterns = engine.patterns(codes)
-    n = len(engine.causes)
-    locals_ = [block.local_index(n) for block in engine.blocks]
-    total = np.zeros(2**n)  # log P(causes, evidence) summed over every block, each block then taken out in turn
-    for block, pattern, local in zip(engine.blocks, patterns, locals_):
-        total += block.table[pattern][local]
-    out = []
-    for variable, change in priors.changes.items():
-        state = evidence.get(variable)
-        if state not in change.risky:
-            continue
-        b = next(i for i, block in enumerate(engine.blocks) if variable in block.variables)
-        out.append(_one_change(engine, evidence, patterns, locals_, total, b, variable, change))
-    return sorted(out, key=lambda h: (-h.expected_drop, h.variable))
-
-
-def _one_change(engine, evidence, patterns, locals_, total, b, variable, change) -> Help:
-    block = engine.blocks[b]
-    n = len(engine.causes)
-    scope = [engine.causes[i] for i in block.scope]
-    group = [c for c in scope if c in block.nodes]  # causes whose tables this block holds; others stay as they are
-    causes = {c: _Cause(engine, c) for c in group}
-    order = _topological(group, causes)
-
-    # The rest of the network, as a weight on each local state g of the block's scope: summed over the
-    # other causes (m), and with every other cause absent (m0, for "no listed cause").
-    own = block.table[patterns[b]][locals_[b]]
-    if np.all(np.isfinite(own)):
-        rest = total - own
-    else:  # a zero in the block's own row: subtracting -inf would give nan, so add the others up
-        rest = np.zeros(2**n)
-        for other, (blk, local) in enumerate(zip(engine.blocks, locals_)):
-            if other != b:
-                rest += blk.table[patterns[other]][local]
-    top = rest.max()
-    if not np.isfinite(top):
-        from .errors import ImpossibleEvidenceError, impossible_message
-
-        raise ImpossibleEvidenceError(impossible_message(evidence))
-    weights = np.exp(rest - top)
-    local = locals_[b]
-    m = np.bincount(local, weights=weights, minlength=2 ** len(scope))
-    alone = np.array([sum(((g >> k) & 1) << block.scope[k] for k in range(len(scope))) for g in range(2 ** len(scope))])
-    m0 = weights[alone]
-
-    exposures = list(block.variables)
-    unknown = [x for x in exposures if x not in evidence]
-    total = 0.0
-    on_before = dict.fromkeys(group, 0.0)
-    on_after = dict.fromkeys(group, 0.0)
-    none_after = 0.0
-    for combo in itertools.product(*(engine.states[x] for x in unknown)):
-        values = {**{x: evidence[x] for x in exposures if x in evidence}, **dict(zip(unknown, combo))}
-        p_u = math.prod(float(engine.factors[x][1][engine.states[x].index(s)]) for x, s in zip(unknown, combo))
-        counterfactual_exposures = {**values, variable: change.safer}
-        for g in range(2 ** len(scope)):
-            on = {c: (g >> k) & 1 for k, c in enumerate(scope)}
-            p_g = p_u
-            for c in group:
-                off = causes[c].stays_off({**values, **on})
-                p_g *= (1.0 - off) if on[c] else off
-            if p_g == 0.0:
-                continue
-            w, w0 = p_g * m[g], p_g * m0[g]
-            total += w
-            for c in group:
-                on_before[c] += w * on[c]
-            # the counterfactual block state g', cause by cause in topological order
-            factual = {**values, **on}
-            for g_after in range(2 ** len(scope)):
-                after = {c: (g_after >> k) & 1 for k, c in enumerate(scope)}
-                if any(after[c] != on[c] for c in scope if c not in group):
-                    continue
-                counterfactual = {**counterfactual_exposures, **after}
-                p = 1.0
-                for c in order:
-                    off = causes[c].off_after(on[c], factual, counterfactual)
-                    p *= (1.0 - off) if after[c] else off
-                    if p == 0.0:
-                        break
-                for c in group:
-                    on_after[c] += w * p * after[c]
-                if g_after == 0:
-                    none_after += w0 * p
-    before = {c: on_before[c] / total for c in group}
-    after = {c: on_after[c] / total for c in group}
-    fed: list[str] = []  # the causes the exposure feeds, directly or through a cause it feeds
-    for c in order:
-        if variable in causes[c].links or any(q in fed for q in causes[c].links):
-            fed.append(c)
-    return Help(
-        variable=variable,
-        state=evidence[variable],
-        change_to=change.safer,
-        action=change.action,
-        causes=tuple(fed),
-        before={c: float(before[c]) for c in fed},
-        after={c: float(after[c]) for c in fed},
-        expected_drop=float(sum(before[c] - after[c] for c in group)),
-        none_identified_after=float(none_after / total),
-        source=change.source,
-        quote=change.quote,
-    )
+    return Counterfactuals(engine, priors).what_would_help(evidence)
 
 
 def _topological(group: list[str], causes: Mapping[str, _Cause]) -> list[str]:
@@ -269,4 +317,4 @@ def _topological(group: list[str], causes: Mapping[str, _Cause]) -> list[str]:
     return done
 
 
-__all__ = ["Help", "what_would_help"]
+__all__ = ["Counterfactuals", "Help", "what_would_help"]
