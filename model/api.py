@@ -405,8 +405,14 @@ class Model:
             extras["next"] = [q.to_dict() for q in self.ask_next(result.evidence, next, result.not_sure)]
         if "what_would_help" in sections:
             extras["what_would_help"] = [h.to_dict() for h in self.what_would_help(result.evidence)]
-        extras["priors"] = {"folder": str(self.priors.directory), "fingerprint": self.priors.fingerprint}
+        extras["priors"] = {"folder": str(self.priors.directory), "fingerprint": self._fingerprint}
         return result.to_dict(extras, sections)
+
+    @cached_property
+    def _fingerprint(self) -> str:
+        """The priors' fingerprint, hashed once (a millisecond each time): like the engine, taken from the
+        priors on first use."""
+        return self.priors.fingerprint
 
     def sections(self, include: object = None) -> tuple[str, ...]:
         """The report sections ``include`` names, validated, in :data:`SECTIONS` order (every one for None).
