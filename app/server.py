@@ -20,7 +20,7 @@ TITLE = "twitchcause: why is my leg twitching?"
 def create_app(model: twitch_model.Model | None = None) -> Dash:
     """A ready Dash app for ``model`` (the packaged priors by default); ``app.server`` is its Flask WSGI application."""
     model = model if model is not None else twitch_model.load()
-    model.infer({})  # compile the engine now, not on the first visitor's request
+    model.report({})  # compile the engine, the interval's draws and what would help now, not on a first request
     examples = load_examples(model)
     app = Dash(
         __name__,

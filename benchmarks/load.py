@@ -9,14 +9,17 @@ faults per request:
 - ``healthz``: ``GET /healthz``, the reference every other figure is divided by;
 - ``api_repeat`` / ``api_unique``: ``POST /api/v1/infer`` with ``{"evidence": ...}``,
   cycling through the example cases / a new random case each time (each question
-  answered with probability 0.3);
+  answered with probability 0.3), every section of the answer;
+- ``api_unique_lean``: a new random case each time with ``"include": ["posterior",
+  "escalation"]``;
 - ``dash_repeat`` / ``dash_unique``: the dashboard's main callback (the one that
   redraws the page when the case changes) posted as the browser posts it.
 
 wrk is installed from Debian's packages (apt-get) when missing. The last line
 sums it up::
 
-    api_repeat_vs_healthz=.. api_unique_vs_healthz=.. dash_repeat_vs_healthz=.. dash_unique_vs_healthz=..
+    api_repeat_vs_healthz=.. api_unique_vs_healthz=.. api_unique_lean_vs_healthz=.. dash_repeat_vs_healthz=..
+    dash_unique_vs_healthz=.. api_unique_p99_ms=..
 
 ``--attack`` instead measures the dashboard's main callback (repeated, then
 unique cases) beside two clients posting 1.5 MB bodies of 100,000 unknown
@@ -56,7 +59,8 @@ WRK_THREADS = 2
 SHARE_OBSERVED = 0.3
 START_SECONDS = 60
 ROUND_SECONDS = 2
-SUMMARY = ("api_repeat", "api_unique", "dash_repeat", "dash_unique")
+SUMMARY = ("api_repeat", "api_unique", "api_unique_lean", "dash_repeat", "dash_unique")
+LEAN = ["posterior", "escalation"]  # the sections of api_unique_lean
 ATTACKED = ("dash_repeat", "dash_unique")  # the normal load beside the key bombs
 CASE_MARK = '"__CASE__"'
 
@@ -188,6 +192,7 @@ def scenarios(model, app) -> dict[str, str]:
         "healthz": GET_LUA.format(path=HEALTH_PATH),
         "api_repeat": cycle(INFER_PATH, [{"evidence": c} for c in cases]),
         "api_unique": randomly(INFER_PATH, {"evidence": "__CASE__"}),
+        "api_unique_lean": randomly(INFER_PATH, {"evidence": "__CASE__", "include": LEAN}),
         "dash_repeat": cycle(CALLBACK_PATH, [main_callback_request(app, c) for c in cases]),
         "dash_unique": randomly(CALLBACK_PATH, dash_template),
     }
@@ -364,7 +369,8 @@ def measure(seconds: int, connections: int) -> dict[str, dict]:
 
 def summary_line(results: dict[str, dict]) -> str:
     healthz = results["healthz"]["requests_per_s"]
-    return " ".join(f"{name}_vs_healthz={results[name]['requests_per_s'] / healthz:.2f}" for name in SUMMARY)
+    ratios = " ".join(f"{name}_vs_healthz={results[name]['requests_per_s'] / healthz:.2f}" for name in SUMMARY)
+    return f"{ratios} api_unique_p99_ms={results['api_unique']['p99_ms']:.1f}"
 
 
 def measure_attack(seconds: int, connections: int) -> None:
