@@ -18,6 +18,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import orjson
 from flask import Flask, Response, request
 from werkzeug.exceptions import BadRequest
 
@@ -41,7 +42,8 @@ def register_api(server: Flask, model):
     ) -> bytes:
         report = model.report(evidence, explain=explain, next=next, not_sure=not_sure, include=sections)
         report["priors"]["folder"] = Path(report["priors"]["folder"]).name  # not where the server keeps it
-        return json.dumps(report).encode()
+        # orjson: a tenth of json's time for an answer of a few kB, the same numbers (shortest round-trip floats)
+        return orjson.dumps(report)
 
     @server.get(HEALTH_PATH)
     def healthz():
