@@ -31,7 +31,7 @@ from .engine import CHUNK, Engine
 SMALLEST_WEIGHT = 1e-250
 
 
-def _split(scopes: list[frozenset[int]], causes: int) -> tuple[list[int], list[int]]:
+def halves(scopes: list[frozenset[int]], causes: int) -> tuple[list[int], list[int]]:
     """Halves A and B that cost the fewest multiplications per case.
 
     A block within a half costs that half's length; a block spanning both
@@ -49,7 +49,7 @@ def _split(scopes: list[frozenset[int]], causes: int) -> tuple[list[int], list[i
     return best[1], best[2]
 
 
-def _joint_index(causes: list[int]) -> np.ndarray:
+def joint_index(causes: list[int]) -> np.ndarray:
     """For each index over the causes listed (bit k = causes[k]), the engine's joint index."""
     local = np.arange(2 ** len(causes))
     index = np.zeros(len(local), dtype=np.int64)
@@ -72,12 +72,12 @@ class FactoredBatch:
         self.engine = engine
         n = len(engine.causes)
         scopes = [frozenset(block.scope) for block in engine.blocks]
-        self.a, self.b = _split(scopes, n)
+        self.a, self.b = halves(scopes, n)
         low = len(self.b)
         joint = np.arange(2**n)
         # a chunk's joint is laid out as (A index, B index); this maps it to the engine's order
-        as_engine = _joint_index(self.a)[joint >> low] | _joint_index(self.b)[joint & ((1 << low) - 1)]
-        to_a, to_b = _joint_index(self.a), _joint_index(self.b)
+        as_engine = joint_index(self.a)[joint >> low] | joint_index(self.b)[joint & ((1 << low) - 1)]
+        to_a, to_b = joint_index(self.a), joint_index(self.b)
         self.factors = []
         for block, scope in zip(engine.blocks, scopes):
             values = np.exp(block.expanded(n))

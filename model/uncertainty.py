@@ -31,18 +31,22 @@ import hashlib
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
-from functools import lru_cache
 from typing import TYPE_CHECKING
 
 import numpy as np
 
 from .engine import Engine, code_digest, prior_and_deltas
+from .factored import halves, joint_index
 
 if TYPE_CHECKING:
     from twitchcause.priors import Number, Priors
 
 # The priors loader (pydantic, YAML) is imported by the functions that draw priors, not by Ensemble:
 # a command-line query restores an ensemble and reads intervals without it (twitchcause.snapshot).
+
+# A draw's joint sums to at least this in single precision (its factors scaled to a largest entry of 1),
+# else the case is weighed in log space: far above the smallest normal float32 (1e-38).
+SMALLEST_TOTAL = 1e-30
 
 
 # -- drawing priors --------------------------------------------------------------------
@@ -143,21 +147,31 @@ class Ensemble:
         # An interval needs a few digits, not sixteen: single precision halves the memory each case reads.
         self._base = self._base.astype(np.float32)
         self._deltas = [delta.astype(np.float32) for delta in self._deltas]
-        # The joint index split in two halves of the causes' bits, high and low, so that a block over
-        # causes of one half is added as a small table broadcast over the other half (most findings
-        # depend on the high half alone), and only a block over both halves is laid over the whole joint.
-        self._low_bits = n // 2
-        self._split = [self._halves(block.scope) for block in engine.blocks]
-
-    def _halves(self, scope: tuple[int, ...]) -> tuple[tuple[int, ...], np.ndarray | None, np.ndarray | None]:
-        """A block's high causes (as bits of the high half), and the column of its table for each state of
-        the low half and of the high half (None for a half it does not depend on)."""
-        from .engine import local_index
-
-        low_bits, high_bits = self._low_bits, len(self.engine.causes) - self._low_bits
-        low = tuple(c for c in scope if c < low_bits)
-        high = tuple(c - low_bits for c in scope if c >= low_bits)
-        return high, local_index(low, low_bits) if low else None, local_index(high, high_bits) if high else None
+        # In probability space, the joint laid out as (half A, half B) of the causes (the halves of the batch,
+        # :func:`.factored.halves`, so that only three findings span both): each block's change from its
+        # all-unknown row (at most 1; each row scaled to a largest entry of 1, a constant a posterior does not
+        # see), the column it reads for each state of its half (or of the joint), and each draw's prior.
+        self._a, self._b = halves([frozenset(block.scope) for block in engine.blocks], n)
+        to_a, to_b = joint_index(self._a), joint_index(self._b)
+        as_engine = (to_a[:, None] | to_b[None, :]).ravel()
+        self._layout = []
+        for block, local in zip(engine.blocks, self._local):
+            if set(block.scope) <= set(self._a):
+                self._layout.append(("a", local[to_a]))
+            elif set(block.scope) <= set(self._b):
+                self._layout.append(("b", local[to_b]))
+            else:
+                self._layout.append(("both", local[as_engine]))
+        self._ratios = []
+        for delta in self._deltas:
+            ratio = np.exp(delta)
+            largest = ratio.max(axis=2, keepdims=True)
+            self._ratios.append(np.divide(ratio, largest, out=ratio, where=largest > 0))
+        prior = self._base - self._base.max(axis=1, keepdims=True)
+        self._prior = np.exp(prior)[:, as_engine].reshape(self.draws, len(to_a), len(to_b))
+        bits = lambda causes: (np.arange(2 ** len(causes))[:, None] >> np.arange(len(causes))) & 1  # noqa: E731
+        self._presence_a, self._presence_b = bits(self._a).astype(np.float32), bits(self._b).astype(np.float32)
+        self._laid_out: dict[tuple[int, int], np.ndarray] = {}  # see _spanning
 
     @classmethod
     def build(cls, priors: Priors, engine: Engine, draws: int, seed: int, spread: float | None = None) -> Ensemble:
@@ -176,50 +190,60 @@ class Ensemble:
     def marginals(self, codes: np.ndarray) -> np.ndarray:
         """P(cause present) for each cause, then P(no listed cause), under every draw: ``(draws, causes + 1)``.
 
-        Each draw's log joint is its prior plus the answered blocks' rows: the
-        blocks over one half of the causes summed on that half's states (64),
-        those over both halves grouped by their high causes and laid over the
-        joint once per group; then each draw is shifted by its largest entry and
-        exponentiated, and the marginals read off the sums over each half.
+        Each draw's joint is its prior P times the answered blocks' factors:
+        those within half A of the causes multiply into a vector ``a`` per draw
+        (16 entries), those within half B into ``b`` (256), and the few answered
+        blocks over both halves into P at full length (Q). The joint
+        ``Q[i, j] a[i] b[j]`` is never formed: its sums over each half are
+        ``a * (Q @ b)`` and ``b * (a @ Q)``, and the marginals are read off them.
+        A case whose product would underflow in single precision is weighed in
+        log space instead.
         """
         patterns = self.engine.patterns(np.asarray(codes))
-        low_states, high_states = 2**self._low_bits, 2 ** (len(self.engine.causes) - self._low_bits)
-        on_low = np.zeros((self.draws, low_states), dtype=np.float32)
-        on_high = np.zeros((self.draws, high_states), dtype=np.float32)
-        both: dict[tuple[int, ...], list] = {}  # high causes -> [their columns, (draws, their states, low states)]
+        shape = self._prior.shape
+        halves = {"a": np.ones((self.draws, shape[1]), dtype=np.float32), "b": None}
+        halves["b"] = np.ones((self.draws, shape[2]), dtype=np.float32)
+        joint = self._prior
         for b in np.flatnonzero(patterns != self._unknown).tolist():
-            high, low_column, high_column = self._split[b]
-            row = self._deltas[b][:, patterns[b], :]
-            if high_column is None:
-                on_low += row[:, low_column]
-            elif low_column is None:
-                on_high += row[:, high_column]
+            half, columns = self._layout[b]
+            if half == "both":
+                joint = joint * self._spanning(b, int(patterns[b]))
             else:
-                part = row.reshape(self.draws, -1, row.shape[1] >> len(high))[:, :, low_column]
-                if high in both:
-                    both[high][1] += part
-                else:
-                    both[high] = [high_column, part]
-        log_joint = self._base.reshape(self.draws, high_states, low_states) + on_high[:, :, None]
-        log_joint += on_low[:, None, :]
-        for high_column, part in both.values():
-            log_joint += np.take(part, high_column, axis=1)
-        flat = log_joint.reshape(self.draws, -1)
-        flat -= flat.max(axis=1, keepdims=True)
-        weights = np.exp(log_joint, out=log_joint)
-        by_low, by_high = weights.sum(axis=1), weights.sum(axis=2)  # (draws, low states), (draws, high states)
-        total = by_low.sum(axis=1, keepdims=True)
-        present = np.hstack(
-            [by_low @ self._bits(self._low_bits), by_high @ self._bits(len(self.engine.causes) - self._low_bits)]
-        )
-        return np.hstack([present, weights[:, :1, 0]]).astype(float) / total
+                halves[half] *= self._ratios[b][:, patterns[b], :][:, columns]
+        a, b = (vector / vector.max(axis=1, keepdims=True) for vector in halves.values())  # long products in range
+        by_a = a * np.matmul(joint, b[:, :, None])[:, :, 0]  # (draws, 16): summed over half B
+        by_b = b * np.matmul(a[:, None, :], joint)[:, 0, :]  # (draws, 256): summed over half A
+        total = by_a.sum(axis=1, keepdims=True)
+        if not np.all(total > SMALLEST_TOTAL):
+            return self._marginals_in_log_space(patterns)
+        out = np.empty((self.draws, len(self.engine.causes) + 1))
+        out[:, self._a] = by_a @ self._presence_a
+        out[:, self._b] = by_b @ self._presence_b
+        out[:, -1] = joint[:, 0, 0] * a[:, 0] * b[:, 0]  # every cause absent
+        return out / total
 
-    @staticmethod
-    @lru_cache(maxsize=4)
-    def _bits(count: int) -> np.ndarray:
-        """``(2**count, count)``: 1 where bit k of the state is set (single precision)."""
-        states = np.arange(2**count)
-        return ((states[:, None] >> np.arange(count)[None, :]) & 1).astype(np.float32)
+    def _spanning(self, b: int, pattern: int) -> np.ndarray:
+        """The factor of row ``pattern`` of a block over both halves, laid over the joint: (draws, 16, 256).
+
+        Laid out on first use and kept, as the engine keeps its expanded rows
+        (three findings of a few states span both halves: about 1 MB a row).
+        """
+        found = self._laid_out.get((b, pattern))
+        if found is None:
+            columns = self._layout[b][1]
+            found = np.take(self._ratios[b][:, pattern, :], columns, axis=1).reshape(self._prior.shape)
+            self._laid_out[(b, pattern)] = found
+        return found
+
+    def _marginals_in_log_space(self, patterns: np.ndarray) -> np.ndarray:
+        """:meth:`marginals` of a case whose weights would underflow: its rows summed in log space."""
+        log_joint = self._base.copy()
+        for b in np.flatnonzero(patterns != self._unknown).tolist():
+            log_joint += self._deltas[b][:, patterns[b], :][:, self._local[b]]
+        log_joint -= log_joint.max(axis=1, keepdims=True)
+        weights = np.exp(log_joint, out=log_joint)
+        readout = np.hstack([self.engine.presence, (np.arange(len(self.engine.base)) == 0)[:, None]])
+        return (weights @ readout) / weights.sum(axis=1, keepdims=True)
 
     def interval(self, codes: np.ndarray, level: float) -> tuple[np.ndarray, np.ndarray]:
         """The central ``level`` share of each cause's posterior (then of P(no listed cause)) over the draws.

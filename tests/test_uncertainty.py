@@ -195,3 +195,17 @@ def test_an_interval_is_a_pair_that_keeps_its_posterior_through_a_copy():
     for copied in (pickle.loads(pickle.dumps(interval)), copy.deepcopy(interval)):
         assert copied == (0.2, 0.3) and not copied.holds_posterior
     assert Interval(0.2, 0.3, 0.25).holds_posterior
+
+
+def test_a_case_whose_product_would_underflow_is_weighed_in_log_space(m, monkeypatch):
+    """Both ways of weighing the draws agree; a total below the floor takes the log-space way."""
+    from twitchcause.model import uncertainty
+
+    codes = m.engine.encode(m.parse({"caffeine_intake": "high", "spread": "both_legs", "timing": "at_night"}))
+    product = m.ensemble.marginals(codes)
+    calls = []
+    in_log_space = m.ensemble._marginals_in_log_space
+    monkeypatch.setattr(m.ensemble, "_marginals_in_log_space", lambda p: calls.append(p) or in_log_space(p))
+    monkeypatch.setattr(uncertainty, "SMALLEST_TOTAL", 2.0)  # every total is below it
+    np.testing.assert_allclose(m.ensemble.marginals(codes), product, atol=1e-5)
+    assert len(calls) == 1
