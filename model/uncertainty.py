@@ -147,31 +147,30 @@ class Ensemble:
         # An interval needs a few digits, not sixteen: single precision halves the memory each case reads.
         self._base = self._base.astype(np.float32)
         self._deltas = [delta.astype(np.float32) for delta in self._deltas]
-        # In probability space, the joint laid out as (half A, half B) of the causes (the halves of the batch,
-        # :func:`.factored.halves`, so that only three findings span both): each block's change from its
-        # all-unknown row (at most 1; each row scaled to a largest entry of 1, a constant a posterior does not
-        # see), the column it reads for each state of its half (or of the joint), and each draw's prior.
+        # In probability space, the joint laid out as (half A, half B) of the causes: the batch's halves
+        # (:func:`.factored.halves`), over which only three findings span both. A block within a half is, per
+        # pattern, a factor over that half's states (its change from the all-unknown row, at most 1); the
+        # all-unknown rows of the blocks within a half make that half's prior. A block over both halves is
+        # its own row over its few causes. Every row is scaled to a largest entry of 1: a constant per draw,
+        # which no posterior sees.
         self._a, self._b = halves([frozenset(block.scope) for block in engine.blocks], n)
         to_a, to_b = joint_index(self._a), joint_index(self._b)
-        as_engine = (to_a[:, None] | to_b[None, :]).ravel()
-        self._layout = []
-        for block, local in zip(engine.blocks, self._local):
-            if set(block.scope) <= set(self._a):
-                self._layout.append(("a", local[to_a]))
-            elif set(block.scope) <= set(self._b):
-                self._layout.append(("b", local[to_b]))
+        prior = {"a": np.ones((self.draws, len(to_a))), "b": np.ones((self.draws, len(to_b)))}
+        self._layout: list[tuple[str, object]] = []
+        for block, table, local in zip(engine.blocks, self.tables, self._local):
+            on_a, on_b = local[to_a], local[to_b]  # the block's column from the causes of each half alone
+            if set(block.scope) <= set(self._a) or set(block.scope) <= set(self._b):
+                half, columns = ("a", on_a) if set(block.scope) <= set(self._a) else ("b", on_b)
+                prior[half] *= np.exp(table[:, -1, :])[:, columns]
+                self._layout.append((half, columns))
             else:
-                self._layout.append(("both", local[as_engine]))
-        self._ratios = []
-        for delta in self._deltas:
-            ratio = np.exp(delta)
-            largest = ratio.max(axis=2, keepdims=True)
-            self._ratios.append(np.divide(ratio, largest, out=ratio, where=largest > 0))
-        prior = self._base - self._base.max(axis=1, keepdims=True)
-        self._prior = np.exp(prior)[:, as_engine].reshape(self.draws, len(to_a), len(to_b))
+                self._layout.append(("both", _Spanning(table, on_a, on_b)))
+        self._prior_a, self._prior_b = (_scaled(p).astype(np.float32) for p in prior.values())
+        self._always = [b for b, (half, _) in enumerate(self._layout) if half == "both" and self.tables[b][:, -1].any()]
+        self._ratios = [_scaled(np.exp(delta)) for delta in self._deltas]
         bits = lambda causes: (np.arange(2 ** len(causes))[:, None] >> np.arange(len(causes))) & 1  # noqa: E731
         self._presence_a, self._presence_b = bits(self._a).astype(np.float32), bits(self._b).astype(np.float32)
-        self._laid_out: dict[tuple[int, int], np.ndarray] = {}  # see _spanning
+        self._laid_out: dict[tuple[int, int], np.ndarray] = {}  # see _factor
 
     @classmethod
     def build(cls, priors: Priors, engine: Engine, draws: int, seed: int, spread: float | None = None) -> Ensemble:
@@ -190,49 +189,58 @@ class Ensemble:
     def marginals(self, codes: np.ndarray) -> np.ndarray:
         """P(cause present) for each cause, then P(no listed cause), under every draw: ``(draws, causes + 1)``.
 
-        Each draw's joint is its prior P times the answered blocks' factors:
-        those within half A of the causes multiply into a vector ``a`` per draw
-        (16 entries), those within half B into ``b`` (256), and the few answered
-        blocks over both halves into P at full length (Q). The joint
-        ``Q[i, j] a[i] b[j]`` is never formed: its sums over each half are
-        ``a * (Q @ b)`` and ``b * (a @ Q)``, and the marginals are read off them.
-        A case whose product would underflow in single precision is weighed in
-        log space instead.
+        Each draw's joint is ``a[i] b[j] S[i, j]``: ``a`` the prior of half A
+        of the causes times the answered blocks within it (16 states), ``b``
+        the same for half B (256), and ``S`` the product of the blocks over
+        both halves that the case reads (often none, at most three). The joint
+        is never formed for one such block: its sums over each half are taken
+        on the block's own few causes; for two or more, ``S`` is laid over the
+        joint and the sums are ``a * (S @ b)`` and ``b * (a @ S)``. A case whose
+        product would underflow in single precision is weighed in log space.
         """
         patterns = self.engine.patterns(np.asarray(codes))
-        shape = self._prior.shape
-        halves = {"a": np.ones((self.draws, shape[1]), dtype=np.float32), "b": None}
-        halves["b"] = np.ones((self.draws, shape[2]), dtype=np.float32)
-        joint = self._prior
-        for b in np.flatnonzero(patterns != self._unknown).tolist():
-            half, columns = self._layout[b]
+        a, b = self._prior_a.copy(), self._prior_b.copy()
+        spanning = []
+        for k in sorted({*np.flatnonzero(patterns != self._unknown).tolist(), *self._always}):
+            half = self._layout[k][0]
             if half == "both":
-                joint = joint * self._spanning(b, int(patterns[b]))
+                spanning.append((k, int(patterns[k])))
             else:
-                halves[half] *= self._ratios[b][:, patterns[b], :][:, columns]
-        a, b = (vector / vector.max(axis=1, keepdims=True) for vector in halves.values())  # long products in range
-        by_a = a * np.matmul(joint, b[:, :, None])[:, :, 0]  # (draws, 16): summed over half B
-        by_b = b * np.matmul(a[:, None, :], joint)[:, 0, :]  # (draws, 256): summed over half A
+                (a if half == "a" else b)[...] *= self._factor(k, int(patterns[k]))
+        a /= a.max(axis=1, keepdims=True)  # a largest entry of 1 per draw: long products stay in range
+        b /= b.max(axis=1, keepdims=True)
+        if not spanning:
+            by_a, by_b = a * b.sum(axis=1, keepdims=True), b * a.sum(axis=1, keepdims=True)
+            none = a[:, 0] * b[:, 0]
+        elif len(spanning) == 1:
+            k, pattern = spanning[0]
+            by_a, by_b, none = self._layout[k][1].sums(pattern, a, b)
+        else:
+            joint = np.prod([self._factor(k, pattern) for k, pattern in spanning], axis=0)
+            by_a = a * np.matmul(joint, b[:, :, None])[:, :, 0]
+            by_b = b * np.matmul(a[:, None, :], joint)[:, 0, :]
+            none = a[:, 0] * b[:, 0] * joint[:, 0, 0]
         total = by_a.sum(axis=1, keepdims=True)
         if not np.all(total > SMALLEST_TOTAL):
             return self._marginals_in_log_space(patterns)
         out = np.empty((self.draws, len(self.engine.causes) + 1))
         out[:, self._a] = by_a @ self._presence_a
         out[:, self._b] = by_b @ self._presence_b
-        out[:, -1] = joint[:, 0, 0] * a[:, 0] * b[:, 0]  # every cause absent
+        out[:, -1] = none  # every cause absent: state 0 of both halves
         return out / total
 
-    def _spanning(self, b: int, pattern: int) -> np.ndarray:
-        """The factor of row ``pattern`` of a block over both halves, laid over the joint: (draws, 16, 256).
-
-        Laid out on first use and kept, as the engine keeps its expanded rows
-        (three findings of a few states span both halves: about 1 MB a row).
-        """
-        found = self._laid_out.get((b, pattern))
+    def _factor(self, k: int, pattern: int) -> np.ndarray:
+        """Block ``k``'s factor for row ``pattern`` over the states of its half, or over the joint
+        ``(draws, 16, 256)`` for a block over both; laid out on first use and kept, as the engine keeps
+        its expanded rows (64 kB a row of half B, 1 MB a row over the joint)."""
+        found = self._laid_out.get((k, pattern))
         if found is None:
-            columns = self._layout[b][1]
-            found = np.take(self._ratios[b][:, pattern, :], columns, axis=1).reshape(self._prior.shape)
-            self._laid_out[(b, pattern)] = found
+            half, columns = self._layout[k]
+            if half == "both":
+                found = columns.over_joint(pattern)
+            else:
+                found = np.ascontiguousarray(self._ratios[k][:, pattern, :][:, columns])
+            self._laid_out[(k, pattern)] = found
         return found
 
     def _marginals_in_log_space(self, patterns: np.ndarray) -> np.ndarray:
@@ -272,6 +280,39 @@ class Ensemble:
             if table.ndim != 3 or table.shape[1:] != block.table.shape:
                 raise ValueError("stored draws do not fit the engine")
         return cls(engine, tables)
+
+
+def _scaled(values: np.ndarray) -> np.ndarray:
+    """``values`` over their largest entry along the last axis (rows of zeros stay zeros), single precision."""
+    largest = values.max(axis=-1, keepdims=True)
+    return np.divide(values, largest, out=np.zeros_like(values), where=largest > 0).astype(np.float32)
+
+
+class _Spanning:
+    """A block over causes of both halves, in the draws: its rows over its own causes of each half."""
+
+    def __init__(self, table: np.ndarray, on_a: np.ndarray, on_b: np.ndarray):
+        # its local state is the OR of the columns the causes of each half give alone
+        local_a, self.of_a = np.unique(on_a, return_inverse=True)
+        local_b, self.of_b = np.unique(on_b, return_inverse=True)
+        self.rows = _scaled(np.exp(table))[:, :, local_a[:, None] | local_b[None, :]]  # (draws, patterns, |a|, |b|)
+        self.sum_a = (self.of_a[:, None] == np.arange(len(local_a))).astype(np.float32)  # (16, its states of A)
+        self.sum_b = (self.of_b[:, None] == np.arange(len(local_b))).astype(np.float32)  # (256, its states of B)
+
+    def sums(self, pattern: int, a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The joint ``a[i] b[j] row[i, j]`` summed over half B, over half A, and its state 0, on its own causes."""
+        row = self.rows[:, pattern]
+        over_b = np.matmul(row, (b @ self.sum_b)[:, :, None])[:, :, 0]  # (draws, its states of A)
+        over_a = np.matmul((a @ self.sum_a)[:, None, :], row)[:, 0, :]  # (draws, its states of B)
+        return (
+            a * over_b[:, self.of_a],
+            b * over_a[:, self.of_b],
+            a[:, 0] * b[:, 0] * row[:, self.of_a[0], self.of_b[0]],
+        )
+
+    def over_joint(self, pattern: int) -> np.ndarray:
+        """Row ``pattern`` laid over the joint: ``(draws, 16, 256)``."""
+        return np.ascontiguousarray(self.rows[:, pattern][:, self.of_a][:, :, self.of_b])
 
 
 def ensemble_key(priors: Priors, engine_key: str) -> str:
