@@ -22,6 +22,19 @@ from twitchcause.model.explain import Contribution
 
 OPENAPI_PATH = "/api/v1/openapi.json"
 PROBABILITY = {"type": "number", "minimum": 0, "maximum": 1}
+TEXT = {"type": "string"}
+
+
+def _grounded(properties: dict) -> dict:
+    """A text with its grounds: a source and the quote, or an honest assumption."""
+    cited = {"source": TEXT, "quote": TEXT}
+    return {
+        "type": "object",
+        "properties": properties | cited | {"assumption": TEXT},
+        "required": list(properties),
+        "oneOf": [{"required": list(cited)}, {"required": ["assumption"]}],
+        "additionalProperties": False,
+    }
 
 
 def _items(cls, extra: dict | None = None) -> dict:
@@ -51,15 +64,23 @@ def request_schema(model: Model, fields: tuple[str, ...]) -> dict:
     """The body of ``POST /api/v1/infer``; ``fields`` are the ones the endpoint accepts."""
     vocabulary = model.schema()
     unknown = [None, ""]  # left out, null and "" all mean unknown
+    not_sure = vocabulary["not_sure"]["answer"]
+    variable = {"enum": list(vocabulary["evidence"])}
     properties = {
         "evidence": {
             "type": "object",
-            "description": "{variable: state}; a variable left out (or null, or \"\") is unknown, never 'no'",
+            "description": "{variable: state}; a variable left out (or null, or \"\") is unknown, never 'no'; "
+            f"{not_sure!r}: {vocabulary['not_sure']['meaning']}",
             "properties": {
-                name: {"enum": [*info["states"], *unknown], "description": info["question"]}
+                name: {"enum": [*info["states"], not_sure, *unknown], "description": info["question"]}
                 for name, info in vocabulary["evidence"].items()
             },
             "additionalProperties": False,
+        },
+        "not_sure": {
+            "type": ["array", "null"],
+            "items": variable,
+            "description": f"variables answered {not_sure!r} (the same as that state in evidence)",
         },
         "explain": {"enum": [*vocabulary["causes"], None], "description": "the cause whose explanation to give"},
         "next": {
@@ -89,6 +110,7 @@ def answer_schema(model: Model) -> dict:
     """What ``POST /api/v1/infer`` answers (and ``twitchcause infer --json`` prints)."""
     vocabulary = model.schema()
     causes, levels = list(vocabulary["causes"]), list(vocabulary["escalation_levels"])
+    variable = {"enum": list(vocabulary["evidence"])}
     interval = {"type": "array", "items": PROBABILITY, "minItems": 2, "maxItems": 2, "description": "[low, high]"}
     reason = _items(Reason)
     reason["properties"]["level"] = {"enum": levels}
@@ -100,16 +122,24 @@ def answer_schema(model: Model) -> dict:
         "prior": _by_name(causes, PROBABILITY),
         "escalation": {
             "type": "object",
-            "properties": {"level": {"enum": levels}, "reasons": {"type": "array", "items": reason}},
-            "required": ["level", "reasons"],
+            "properties": {
+                "level": {"enum": levels},
+                "reasons": {"type": "array", "items": reason},
+                "pending": {"type": "array", "items": variable, "description": "rule questions still open"},
+                "settled": {"type": "boolean", "description": "the level is a verdict (no question pending)"},
+            },
+            "required": ["level", "reasons", "pending", "settled"],
             "additionalProperties": False,
         },
+        "serious_causes": {"type": "array", "items": _grounded({"cause": {"enum": causes}, "text": TEXT})},
+        "safety_net": {"type": "array", "items": _grounded({"condition": TEXT})},
         "ranking": {"type": "array", "items": {"enum": causes}, "minItems": len(causes), "maxItems": len(causes)},
         "evidence": {
             "type": "object",
             "properties": {name: {"enum": info["states"]} for name, info in vocabulary["evidence"].items()},
             "additionalProperties": False,
         },
+        "not_sure": {"type": "array", "items": variable},
         "explanation": {"type": "array", "items": _items(Contribution, direction)},
         "next": {"type": "array", "items": _items(NextQuestion)},
         "what_would_help": {"type": "array", "items": _items(Help)},
@@ -124,7 +154,7 @@ def answer_schema(model: Model) -> dict:
     return {
         "type": "object",
         "properties": properties,
-        "required": ["evidence", "priors", "disclaimer"],
+        "required": ["evidence", "not_sure", "priors", "disclaimer"],
         "additionalProperties": False,
     }
 

@@ -391,7 +391,7 @@ class Model:
         >>> r["ranking"][0], r["explanation"][0]["variable"], len(r["next"])
         ('caffeine', 'caffeine_intake', 1)
         >>> sorted(model.load().report({"weakness": "yes"}, include=["escalation"]))
-        ['disclaimer', 'escalation', 'evidence', 'priors']
+        ['disclaimer', 'escalation', 'evidence', 'not_sure', 'priors', 'safety_net']
         """
         sections = self.sections(include)
         for section, argument, value in (("explanation", "explain", explain), ("next", "next", next)):

@@ -21,7 +21,7 @@ from werkzeug.serving import make_server
 from twitchcause.app.api import FIELDS, INFER_PATH
 from twitchcause.app.openapi import OPENAPI_PATH, request_schema
 from twitchcause.app.server import create_app
-from twitchcause.model import SECTIONS
+from twitchcause.model import NOT_SURE, SECTIONS
 
 # no 5xx, no status the document does not list, the documented content type, the documented body
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance]
@@ -62,7 +62,7 @@ def test_the_document_is_openapi_3_1_with_every_state_as_an_enum(document, loade
     evidence = request["properties"]["evidence"]["properties"]
     assert list(evidence) == list(loaded_model.variables)
     for name, variable in loaded_model.variables.items():
-        assert evidence[name]["enum"] == [*variable.states, None, ""]
+        assert evidence[name]["enum"] == [*variable.states, NOT_SURE, None, ""]
     assert request["properties"]["explain"]["enum"] == [*loaded_model.causes, None]
     assert request["properties"]["include"]["items"]["enum"] == list(SECTIONS)
     answer = document["components"]["schemas"]["InferAnswer"]["properties"]
@@ -72,7 +72,9 @@ def test_the_document_is_openapi_3_1_with_every_state_as_an_enum(document, loade
 
 
 def test_the_document_follows_the_fields_the_endpoint_takes(loaded_model):
-    with pytest.raises(ValueError, match=r"the endpoint takes \['evidence', 'explain', 'include', 'next', 'pool'\]"):
+    with pytest.raises(
+        ValueError, match=r"the endpoint takes \['evidence', 'explain', 'include', 'next', 'not_sure', 'pool'\]"
+    ):
         request_schema(loaded_model, (*FIELDS, "pool"))
 
 
@@ -82,7 +84,7 @@ def test_every_answer_keeps_to_the_document(document, loaded_model):
 
     answer = document["components"]["schemas"]["InferAnswer"]
     validator = jsonschema_rs.validator_for(answer)
-    for evidence in ({}, {"caffeine_intake": "high", "weakness": "yes", "cramps": "brief"}):
+    for evidence in ({}, {"caffeine_intake": "high", "weakness": "yes", "cramps": "brief", "pain": NOT_SURE}):
         report = json.loads(json.dumps(loaded_model.report(evidence, explain="caffeine", next=40)))
         assert set(report) == set(answer["properties"])
         validator.validate(report)
