@@ -348,7 +348,7 @@ class Model:
         ('see_doctor_promptly', True, ('weakness',))
         """
         parsed, unsure = parse_answers(evidence, not_sure, self.variables)
-        posterior, none_identified = self.engine.posterior_and_none(parsed)
+        posterior, none_identified = self._posterior_and_none(parsed)
         return Result(
             parsed,
             posterior,
@@ -360,6 +360,21 @@ class Model:
             self._serious_causes(posterior),
             lambda: self._interval(parsed, posterior),
         )
+
+    def _posterior_and_none(self, parsed: dict[str, str]) -> tuple[dict[str, float], float]:
+        """The posterior and P(no listed cause) of validated answers: as products of factors over the halves of
+        the causes (:class:`~twitchcause.model.factored.FactoredCase`), in log space if those would underflow."""
+        marginals = self._factored.marginals(self.engine.encode(parsed))
+        if marginals is None:
+            return self.engine.posterior_and_none(parsed)
+        *posterior, none_identified = marginals
+        return dict(zip(self.engine.causes, posterior)), none_identified
+
+    @cached_property
+    def _factored(self):
+        from .factored import FactoredCase
+
+        return FactoredCase(self.engine)
 
     def report(
         self,

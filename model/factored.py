@@ -163,3 +163,116 @@ class FactoredBatch:
         if len(redo):
             out[redo] = self.engine.marginals_codes(codes[redo])
         return out
+
+
+class FactoredCase:
+    """One coded case's marginals as products of factors over the same halves (see the module docstring).
+
+    The blocks within a half give, per pattern, their change from the
+    all-unknown row over that half's states; the all-unknown rows of all of
+    them make the half's prior. A case multiplies its answered rows into each
+    half (one gather and one product each), and the joint ``a[i] b[j] S[i, j]``
+    is summed over each half without being formed when the case reads at most
+    one block over both halves (on that block's own causes); two or more are
+    laid over the joint (16 x 256). About a third of the log-space path's time.
+    Against the engine's single path digits may differ in the last place.
+    """
+
+    def __init__(self, engine: Engine):
+        self.engine = engine
+        n = len(engine.causes)
+        scopes = [frozenset(block.scope) for block in engine.blocks]
+        self.a, self.b = halves(scopes, n)
+        to_a, to_b = joint_index(self.a), joint_index(self.b)
+        self._unknown = np.array([block.patterns - 1 for block in engine.blocks])
+        prior = {"a": np.ones(len(to_a)), "b": np.ones(len(to_b))}
+        changes: dict[str, list[np.ndarray]] = {"a": [], "b": []}
+        start = {"a": 0, "b": 0}
+        self._half = np.zeros(len(engine.blocks), dtype=np.int64)  # 0: half A, 1: half B, 2: both
+        self._row_start = np.zeros(len(engine.blocks), dtype=np.int64)
+        self._spanning: dict[int, tuple] = {}
+        for k, (block, scope) in enumerate(zip(engine.blocks, scopes)):
+            local = block.local_index(n)
+            values = np.exp(block.table)  # (patterns, local states), probabilities
+            if scope <= set(self.a) or scope <= set(self.b):
+                half, columns = ("a", local[to_a]) if scope <= set(self.a) else ("b", local[to_b])
+                unknown = values[-1]
+                prior[half] *= unknown[columns]
+                change = np.divide(values, unknown, out=np.ones_like(values), where=unknown > 0)
+                changes[half].append(change[:, columns])
+                self._half[k], self._row_start[k] = (0 if half == "a" else 1), start[half]
+                start[half] += block.patterns
+            else:
+                local_a, of_a = np.unique(local[to_a], return_inverse=True)
+                local_b, of_b = np.unique(local[to_b], return_inverse=True)
+                rows = values[:, local_a[:, None] | local_b[None, :]]  # (patterns, its states of A, of B)
+                sum_a = (of_a[:, None] == np.arange(len(local_a))).astype(float)
+                sum_b = (of_b[:, None] == np.arange(len(local_b))).astype(float)
+                self._spanning[k] = (rows, of_a, of_b, sum_a, sum_b, bool(np.all(values[-1] == 1.0)))
+                self._half[k] = 2
+        self._prior_a, self._prior_b = prior["a"], prior["b"]
+        self._changes_a = np.vstack(changes["a"]) if changes["a"] else np.ones((1, len(to_a)))
+        self._changes_b = np.vstack(changes["b"]) if changes["b"] else np.ones((1, len(to_b)))
+        self._always = [k for k, spec in self._spanning.items() if not spec[-1]]  # their unknown row is not 1
+        bits = lambda causes: ((np.arange(2 ** len(causes))[:, None] >> np.arange(len(causes))) & 1).astype(float)  # noqa: E731
+        self._presence_a, self._presence_b = bits(self.a), bits(self.b)
+        self._presence_a_and_one = np.hstack([self._presence_a, np.ones((len(to_a), 1))])
+        self._presence_b_and_one = np.hstack([self._presence_b, np.ones((len(to_b), 1))])
+        # the same as Python lists, read once per block by a case (cheaper than numpy's calls on 28 entries)
+        self._unknown_rows, self._halves, self._starts = (
+            x.tolist() for x in (self._unknown, self._half, self._row_start)
+        )
+
+    def marginals(self, codes: np.ndarray) -> list[float] | None:
+        """P(cause present) for each cause, then P(no listed cause), for one case's codes (engine order).
+
+        None when the product would underflow (the caller weighs the case in log space).
+        """
+        patterns = self.engine.patterns(codes).tolist()
+        rows_a, rows_b, spanning = [], [], []
+        for k, (pattern, unknown, half, start) in enumerate(
+            zip(patterns, self._unknown_rows, self._halves, self._starts)
+        ):
+            if half == 2:
+                if pattern != unknown or k in self._always:
+                    spanning.append(k)
+            elif pattern != unknown:
+                (rows_a if half == 0 else rows_b).append(start + pattern)
+        a, b = self._prior_a, self._prior_b
+        if rows_a:
+            a = a * self._changes_a[rows_a[0]]
+            for row in rows_a[1:]:
+                a *= self._changes_a[row]
+        if rows_b:
+            b = b * self._changes_b[rows_b[0]]
+            for row in rows_b[1:]:
+                b *= self._changes_b[row]
+        if not spanning:  # the joint is a[i] b[j]: each half's sums, its last column the half's total
+            *on_a, total_a = (a @ self._presence_a_and_one).tolist()
+            *on_b, total_b = (b @ self._presence_b_and_one).tolist()
+            total = total_a * total_b
+            on_a, on_b = [p * total_b for p in on_a], [p * total_a for p in on_b]
+            none = a[0] * b[0]
+        else:
+            if len(spanning) == 1:
+                rows_of, of_a, of_b, sum_a, sum_b, _ = self._spanning[spanning[0]]
+                row = rows_of[patterns[spanning[0]]]
+                by_a = a * (row @ (b @ sum_b))[of_a]
+                by_b = b * ((a @ sum_a) @ row)[of_b]
+                none = a[0] * b[0] * row[of_a[0], of_b[0]]
+            else:
+                joint = np.outer(a, b)
+                for k in spanning:
+                    rows_of, of_a, of_b = self._spanning[k][:3]
+                    joint *= rows_of[patterns[k]][of_a][:, of_b]
+                by_a, by_b, none = joint.sum(axis=1), joint.sum(axis=0), joint[0, 0]
+            *on_a, total = (by_a @ self._presence_a_and_one).tolist()
+            on_b = (by_b @ self._presence_b).tolist()
+        if not total > SMALLEST_WEIGHT:
+            return None
+        present = [0.0] * len(self.engine.causes)
+        for i, p in zip(self.a, on_a):
+            present[i] = p / total
+        for i, p in zip(self.b, on_b):
+            present[i] = p / total
+        return [*present, float(none) / total]

@@ -14,6 +14,7 @@ from pgmpy.models import DiscreteBayesianNetwork
 
 from twitchcause import model
 from twitchcause.model.engine import compile_factors, compile_network
+from twitchcause.model.errors import ImpossibleEvidenceError
 from twitchcause.model.network import build_network, factors, node_tables
 from twitchcause.model.reference import ReferenceInference
 
@@ -220,3 +221,37 @@ def test_the_cache_key_follows_the_code_not_a_format_number():
     assert plain == commented
     assert len({plain, changed, constant, in_a_set}) == 4
     assert code_digest("twitchcause.model.engine") == code_digest("twitchcause.model.engine")
+
+
+@settings(max_examples=60, deadline=None)
+@given(data=st.data())
+def test_one_case_as_products_over_the_halves_equals_the_log_space_path(loaded_model, data):
+    """Model.infer's path (FactoredCase): the engine's posterior to 1e-12, whatever blocks over both halves it reads."""
+    from twitchcause.model.factored import FactoredCase
+
+    engine = loaded_model.engine
+    case = data.draw(evidence_strategy(loaded_model.variables))
+    try:
+        single, none = engine.posterior_and_none(case)
+    except ImpossibleEvidenceError:
+        return
+    factored = FactoredCase(engine).marginals(engine.encode(case))
+    assert factored == pytest.approx([single[c] for c in engine.causes] + [none], abs=1e-12, rel=1e-12)
+    assert loaded_model.infer(case).posterior == pytest.approx(single, abs=1e-12)
+
+
+def test_a_product_that_would_underflow_is_weighed_in_log_space():
+    from twitchcause.model import Model
+    from twitchcause.model.factored import FactoredCase
+
+    findings = [f"f{i}" for i in range(400)]  # 400 answers of 1e-10 each: far below the smallest double
+    factors = {"c": (["c"], np.array([0.5, 0.5])), "d": (["d"], np.array([0.5, 0.5]))}
+    for f in findings:
+        factors[f] = ([f, "c"], np.array([[1 - 1e-10, 1 - 2e-10], [1e-10, 2e-10]]))
+    engine = compile_factors(factors, ["c", "d"], {f: ("no", "yes") for f in findings})
+    case = {f: "yes" for f in findings}
+    assert FactoredCase(engine).marginals(engine.encode(case)) is None
+    assert engine.posterior(case)["c"] == pytest.approx(1.0, abs=1e-12)  # 2**400 to 1
+    model = Model.__new__(Model)
+    model._engine = engine
+    assert model._posterior_and_none(case)[0] == engine.posterior(case)
