@@ -217,19 +217,25 @@ class Counterfactuals:
         if engine.factors is None:
             raise ValueError("this engine carries no node tables; what would help reads the causes' tables")
         self.engine = engine
-        by_block: dict[int, dict[str, object]] = {}
+        self.by_block: dict[int, dict[str, object]] = {}
         for variable, change in priors.changes.items():
             b = next(i for i, block in enumerate(engine.blocks) if variable in block.variables)
-            by_block.setdefault(b, {})[variable] = change
-        self.blocks = {b: _BlockTables(engine, b, changes) for b, changes in by_block.items()}
-        self.block_of = {variable: b for b, changes in by_block.items() for variable in changes}
+            self.by_block.setdefault(b, {})[variable] = change
+        self.block_of = {variable: b for b, changes in self.by_block.items() for variable in changes}
+        self._blocks: dict[int, _BlockTables] = {}  # compiled on first use: a one-case command needs one or two
+
+    def tables(self, b: int) -> _BlockTables:
+        """Block ``b``'s twin-network tables, compiled on first use and kept."""
+        found = self._blocks.get(b)
+        if found is None:
+            found = self._blocks[b] = _BlockTables(self.engine, b, self.by_block[b])
+        return found
 
     def what_would_help(self, evidence: Mapping[str, str]) -> list[Help]:
         """Every change that applies to ``evidence`` (validated), most active causes switched off first."""
         risky = {}
         for variable, b in self.block_of.items():
-            change = self.blocks[b].changes[variable][0]
-            if evidence.get(variable) in change.risky:
+            if evidence.get(variable) in self.by_block[b][variable].risky:
                 risky.setdefault(b, []).append(variable)
         if not risky:
             return []
@@ -243,8 +249,8 @@ class Counterfactuals:
             total = np.log(weights) + scale
         out = []
         for b, variables in risky.items():
-            tables = self.blocks[b]
-            rest_weights = self._rest(patterns, total, b, evidence)
+            tables = self.tables(b)
+            rest_weights = self._rest(patterns, total, b, tables.local, evidence)
             rest = np.bincount(tables.local, weights=rest_weights, minlength=tables.factual.shape[1])
             rest_alone = rest_weights[tables.alone]  # every cause outside the scope absent
             factual = tables.assignment_weights(evidence)[:, None] * tables.factual  # (assignments, scope states)
@@ -273,11 +279,11 @@ class Counterfactuals:
                 )
         return sorted(out, key=lambda h: (-h.expected_drop, h.variable))
 
-    def _rest(self, patterns: np.ndarray, total: np.ndarray, b: int, evidence) -> np.ndarray:
+    def _rest(self, patterns: np.ndarray, total: np.ndarray, b: int, local: np.ndarray, evidence) -> np.ndarray:
         """The rest of the network without block ``b``, as weights over the joint (largest 1)."""
         engine = self.engine
         n = len(engine.causes)
-        own = engine.blocks[b].table[patterns[b]][self.blocks[b].local]
+        own = engine.blocks[b].table[patterns[b]][local]
         if np.all(np.isfinite(own)):
             rest = total - own
         else:  # a zero in the block's own row: subtracting -inf would give nan, so add the others up

@@ -145,7 +145,7 @@ class Ensemble:
         self.draws = self.tables[0].shape[0] if self.tables else 0
         self._base, self._deltas = prior_and_deltas(self.tables, self._local, n)  # the engine's own reading
         # An interval needs a few digits, not sixteen: single precision halves the memory each case reads.
-        self._base = self._base.astype(np.float32)
+        self._base = self._base.astype(np.float32)  # for the log-space way only
         self._deltas = [delta.astype(np.float32) for delta in self._deltas]
         # In probability space, the joint laid out as (half A, half B) of the causes: the batch's halves
         # (:func:`.factored.halves`), over which only three findings span both. A block within a half is, per
