@@ -364,7 +364,7 @@ class Model:
     def _posterior_and_none(self, parsed: dict[str, str]) -> tuple[dict[str, float], float]:
         """The posterior and P(no listed cause) of validated answers: as products of factors over the halves of
         the causes (:class:`~twitchcause.model.factored.FactoredCase`), in log space if those would underflow."""
-        marginals = self._factored.marginals(self.engine.encode(parsed))
+        marginals = self._factored.marginals(parsed)
         if marginals is None:
             return self.engine.posterior_and_none(parsed)
         *posterior, none_identified = marginals

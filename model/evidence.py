@@ -90,7 +90,9 @@ def parse_answers(
             raise EvidenceError(unknown_variable_message(str(name), variables))
     parsed = {}
     for name, variable in variables.items():
-        state = evidence.get(name)
+        if name not in evidence:  # most variables of a case are not given: one lookup each
+            continue
+        state = evidence[name]
         if state is None or (isinstance(state, str) and not state.strip()):
             continue
         if not isinstance(state, str):

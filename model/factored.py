@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import itertools
 import threading
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import numpy as np
@@ -220,26 +221,37 @@ class FactoredCase:
         self._presence_a, self._presence_b = bits(self.a), bits(self.b)
         self._presence_a_and_one = np.hstack([self._presence_a, np.ones((len(to_a), 1))])
         self._presence_b_and_one = np.hstack([self._presence_b, np.ones((len(to_b), 1))])
-        # the same as Python lists, read once per block by a case (cheaper than numpy's calls on 28 entries)
+        # the same as Python lists, read once per block by a case (cheaper than numpy's calls on 28 entries),
+        # and each answer's block and step from the all-unknown row: the engine's own pattern numbering
         self._unknown_rows, self._halves, self._starts = (
             x.tolist() for x in (self._unknown, self._half, self._row_start)
         )
+        self._steps = {}
+        for i, name in enumerate(engine.variables):
+            codes = np.full((len(engine.states[name]), len(engine.variables)), -1)
+            codes[:, i] = np.arange(len(engine.states[name]))
+            moved = engine.patterns(codes) - self._unknown  # (states, blocks): the variable's block moves
+            k = int(np.flatnonzero(moved.any(axis=0))[0])
+            self._steps[name] = {state: (k, int(moved[s, k])) for s, state in enumerate(engine.states[name])}
 
-    def marginals(self, codes: np.ndarray) -> list[float] | None:
-        """P(cause present) for each cause, then P(no listed cause), for one case's codes (engine order).
+    def marginals(self, evidence: Mapping[str, str]) -> list[float] | None:
+        """P(cause present) for each cause, then P(no listed cause), for one case's validated answers.
 
         None when the product would underflow (the caller weighs the case in log space).
         """
-        patterns = self.engine.patterns(codes).tolist()
-        rows_a, rows_b, spanning = [], [], []
-        for k, (pattern, unknown, half, start) in enumerate(
-            zip(patterns, self._unknown_rows, self._halves, self._starts)
-        ):
-            if half == 2:
-                if pattern != unknown or k in self._always:
-                    spanning.append(k)
-            elif pattern != unknown:
-                (rows_a if half == 0 else rows_b).append(start + pattern)
+        patterns = list(self._unknown_rows)  # each block's row: all unknown, moved by each answer's step
+        for name, state in evidence.items():
+            k, step = self._steps[name][state]
+            patterns[k] += step
+        rows_a, rows_b, spanning = [], [], list(self._always)
+        for k, pattern in enumerate(patterns):
+            if pattern != self._unknown_rows[k]:
+                half = self._halves[k]
+                if half == 2:
+                    if k not in self._always:
+                        spanning.append(k)
+                else:
+                    (rows_a if half == 0 else rows_b).append(self._starts[k] + pattern)
         a, b = self._prior_a, self._prior_b
         if rows_a:
             a = a * self._changes_a[rows_a[0]]
