@@ -93,6 +93,9 @@ def parse_answers(
         if name not in evidence:  # most variables of a case are not given: one lookup each
             continue
         state = evidence[name]
+        if state.__class__ is str and state in variable.states and name not in unsure:  # already clean
+            parsed[name] = state
+            continue
         if state is None or (isinstance(state, str) and not state.strip()):
             continue
         if not isinstance(state, str):
