@@ -118,6 +118,7 @@ def answer_schema(model: Model) -> dict:
     properties = {
         "posterior": _by_name(causes, PROBABILITY),
         "interval": _by_name(causes, interval),
+        "posterior_outside_interval": _by_name(causes, {"type": "boolean"}),
         "none_identified": PROBABILITY,
         "prior": _by_name(causes, PROBABILITY),
         "escalation": {
