@@ -99,6 +99,7 @@ def test_schema_offers_not_sure(capsys):
 
 POSTERIOR = {"posterior", "none_identified", "prior", "serious_causes", "ranking"}
 ESCALATION = {"escalation", "safety_net"}
+INTERVAL = {"interval", "posterior_outside_interval"}
 
 
 @pytest.mark.parametrize(
@@ -106,10 +107,10 @@ ESCALATION = {"escalation", "safety_net"}
     [
         ("posterior,escalation", POSTERIOR | ESCALATION),
         ("escalation", ESCALATION),
-        ("interval , what_would_help", {"interval", "what_would_help"}),
+        ("interval , what_would_help", INTERVAL | {"what_would_help"}),
         (
             "posterior,escalation,interval,what_would_help,explanation,next",
-            POSTERIOR | ESCALATION | {"interval", "what_would_help"},
+            POSTERIOR | ESCALATION | INTERVAL | {"what_would_help"},
         ),
     ],
 )
