@@ -643,6 +643,31 @@ def test_a_misquoted_reconciliation_is_caught(folder, shared_dir):
     ]
 
 
+# Words of a quote that a rule's `when` cannot check: the rule says in its `reading` how it keeps
+# them (in its message or question) or why it does not wait for them.
+QUALIFIERS = ("despite", "persistent", "significantly", "shortly", "chronic")
+
+
+def unread_qualifiers(loaded) -> list[tuple[str, str]]:
+    return [
+        (rule.id, word)
+        for rule in loaded.escalation.rules
+        for word in QUALIFIERS
+        if word in rule.quote.casefold() and word not in (rule.reading or "").casefold()
+    ]
+
+
+def test_a_rule_whose_quote_carries_a_qualifier_says_how_it_keeps_it():
+    assert unread_qualifiers(load_priors()) == []
+
+
+def test_a_rule_that_drops_its_reading_is_caught(folder):
+    raw = yaml.safe_load((folder / "escalation.yaml").read_text())
+    next(rule for rule in raw["rules"] if rule["id"] == "persisting").pop("reading")
+    (folder / "escalation.yaml").write_text(yaml.safe_dump(raw, allow_unicode=True, sort_keys=False))
+    assert unread_qualifiers(load_priors(folder)) == [("persisting", "despite")]
+
+
 def test_priors_check_with_documents(shared_dir, capsys):
     seeds = shared_dir / "seeds"
     if not seeds.is_dir():
