@@ -160,6 +160,7 @@ FILES = {
     "display": ("display.yaml", schema.DisplayFile),
     "uncertainty": ("uncertainty.yaml", schema.UncertaintyFile),
     "changes": ("changes.yaml", schema.ChangesFile),
+    "followup": ("followup.yaml", schema.FollowupFile),
 }
 
 
@@ -249,6 +250,7 @@ class Priors:
     advice: dict[str, list[schema.Advice]] = field(default_factory=dict)
     display: dict[str, Any] = field(default_factory=dict)
     texts: dict[str, str] = field(default_factory=dict, repr=False)  # {file name: text as read}, kept when saving
+    followup: Any = None  # priors.followup.Followup: how causes settle over a diary of check-ins
 
     @property
     def level_descriptions(self) -> dict[str, str]:
@@ -689,6 +691,9 @@ def _build(directory: Path, raw: dict[str, BaseModel], texts: dict[str, str]) ->
             if item.source not in raw["sources"].root:
                 check.add(EntryName("advice", (cause, str(i))), f"source '{item.source}' is not in sources.yaml")
     _check_display(check, raw["display"], variables, tuple(vocab.escalation_levels))
+    from .followup import check_followup, resolve_followup
+
+    check_followup(check, raw, variables, causes, tuple(vocab.escalation_levels))
     if check.problems:
         raise PriorsError(check.problems)
 
@@ -715,6 +720,7 @@ def _build(directory: Path, raw: dict[str, BaseModel], texts: dict[str, str]) ->
         advice=dict(raw["advice"].root),
         display=_resolve_display(raw["display"], scale),
         texts=dict(texts),
+        followup=resolve_followup(raw["followup"], lambda d, s: _resolve(d, scale, s), lambda e: _word_value(e, scale)),
     )
 
 
@@ -939,6 +945,9 @@ def iter_citations(priors: Priors):
             yield EntryName("advice", (cause, str(i))), item.source, item.quote
     for variable, change in priors.changes.items():
         yield EntryName("changes", (variable,)), change.source, change.quote
+    from .followup import followup_citations
+
+    yield from followup_citations(priors.raw["followup"])
 
 
 def iter_entries(priors: Priors):

@@ -329,3 +329,37 @@ class DisplayFile(_Strict):
     safety_net: list[SafetyNet] = Field(min_length=1)
     serious_causes: SeriousCauses
     no_clear_cause: Advice
+
+
+class Settling(_Strict):
+    """How a cause settles once the person's triggers of it are removed (``followup.yaml``)."""
+
+    settles: Entry
+    half_life_days: Setting
+
+
+class TwitchNow(_Strict):
+    states: dict[str, str]
+    given: dict[Literal["all_settled", "some_settled", "none_settled", "no_listed_cause"], Distribution]
+
+
+class DiaryRule(_Strict):
+    """A time rule over a diary: the twitch persisting or worse despite the changes made."""
+
+    id: str
+    level: str
+    changes_at_least: int = Field(ge=1)
+    changes_among: list[str] = Field(default_factory=list)
+    after_days: Setting
+    twitch: list[str] = Field(min_length=1)
+    rose: list[str] = Field(default_factory=list)
+    message: str
+    source: str
+    quote: str
+
+
+class FollowupFile(_Strict):
+    settling: dict[str, Settling]
+    twitch_now: TwitchNow
+    next_check_in_days: Setting
+    rules: list[DiaryRule]
