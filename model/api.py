@@ -487,6 +487,15 @@ class Model:
 
         return Counterfactuals(self.engine, self.priors)
 
+    def follow_up(self, diary):
+        """What a diary of check-ins says: drivers with intervals, what helped, what next, the level.
+
+        See :mod:`twitchcause.model.followup`; ``diary`` is a list of check-in mappings.
+        """
+        from .followup import follow_up
+
+        return follow_up(self, diary)
+
     def explain(self, evidence: Mapping[str, object] | None, cause: str) -> list:
         """Each answer's signed contribution to ``cause``, largest first.
 

@@ -1,0 +1,633 @@
+"""Follow-up over days: one person, many check-ins, one posterior over what drives their twitching.
+
+A diary is a list of check-ins: a date, the answers true then ("not sure"
+allowed), the changes of ``changes.yaml`` made since the check-in before (a
+change is taken as made right after that check-in), and how the twitch is now
+compared with the first check-in (``followup.yaml``'s ``twitch_now``).
+
+The model. The causes at work when the diary starts, ``D`` (the engine's
+joint state over the 12 causes), are this person's *drivers* and are shared by
+every check-in: the first check-in's exposures and findings weigh ``D``
+exactly as the single-moment network does. An exposure answered only at a
+later check-in, and not changed before, is read as true from the start; a
+change names an exposure that was risky then. At a later check-in ``t`` each
+driver is still at work (``W_t``) unless it has settled; a driver ``c`` with a
+trigger removed by a change in effect settles with probability
+``q = settles * share * (1 - 2**(-days / half_life_days))``: ``settles`` and
+``half_life_days`` from ``followup.yaml``; ``share`` the chance that the
+removed triggers were what set ``c`` off, by the twin network of the noisy-OR
+(:mod:`.counterfactual`); ``days`` since the latest change that touched it.
+The findings of check-in ``t`` depend on ``W_t`` through the network's own
+tables, and how the twitch is now on which drivers settled (all, some, none,
+or no listed driver). Whether a driver has settled is drawn afresh at each
+check-in given ``D`` (settling is not carried from one check-in to the next), so
+``sum over W`` of ``P(W | D) P(findings | W)`` is the Kronecker product of one
+2 x 2 matrix per cause applied to the findings' likelihood over the 4096 joint
+states: exact, and milliseconds for a diary. pgmpy's variable elimination on
+the unrolled network (:mod:`.followup_reference`) is the reference.
+
+Examples
+--------
+>>> from twitchcause import model
+>>> m = model.load()
+>>> diary = [
+...     {"date": "2026-03-01", "answers": {"caffeine_intake": "high", "sleep": "short"}},
+...     {"date": "2026-03-04", "changes": ["caffeine_intake"], "twitch": "gone"},
+... ]
+>>> result = m.follow_up(diary)
+>>> max(result.drivers, key=result.drivers.get)
+'caffeine'
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import itertools
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from .counterfactual import _Cause
+from .errors import TwitchcauseError
+from .escalation import Reason
+
+if TYPE_CHECKING:
+    from twitchcause.priors import Priors
+
+    from .api import Model
+
+NOT_SURE = "not_sure"  # the reserved answer of the "not sure" contract (twitchcause.model.NOT_SURE)
+SETTLED = ("all_settled", "some_settled", "none_settled", "no_listed_cause")
+
+
+class DiaryError(TwitchcauseError):
+    """A diary or check-in that cannot be read."""
+
+
+# -- check-ins -------------------------------------------------------------------------
+@dataclass(frozen=True)
+class CheckIn:
+    """One check-in of a diary, validated.
+
+    Attributes
+    ----------
+    date : datetime.date
+    answers : dict
+        ``{variable: state}`` in the vocabulary's words, "not_sure" allowed.
+    changes : tuple of str
+        Exposures of ``changes.yaml`` whose action was taken since the check-in before.
+    twitch : str or None
+        How the twitch is now compared with the first check-in (``gone``, ``better``,
+        ``same``, ``worse``, or "not_sure"); None when not said.
+    """
+
+    date: dt.date
+    answers: dict[str, str] = field(default_factory=dict)
+    changes: tuple[str, ...] = ()
+    twitch: str | None = None
+
+    @property
+    def real(self) -> dict[str, str]:
+        """The answers that are not "not sure"."""
+        return {k: v for k, v in self.answers.items() if v != NOT_SURE}
+
+    @property
+    def not_sure(self) -> tuple[str, ...]:
+        return tuple(sorted(k for k, v in self.answers.items() if v == NOT_SURE))
+
+    def to_dict(self) -> dict:
+        out: dict = {"date": self.date.isoformat(), "answers": dict(self.answers), "changes": list(self.changes)}
+        if self.twitch is not None:
+            out["twitch"] = self.twitch
+        return out
+
+
+CHECK_IN_KEYS = ("date", "answers", "changes", "twitch")
+
+
+def parse_diary(model: Model, data: object) -> list[CheckIn]:
+    """Validate a diary (a list of check-in mappings, or of :class:`CheckIn`), oldest first.
+
+    Raises
+    ------
+    DiaryError
+        One line naming the check-in and what is wrong.
+    """
+    if not isinstance(data, Sequence) or isinstance(data, (str, bytes)):
+        raise DiaryError(f"a diary is a list of check-ins, got {type(data).__name__}")
+    check_ins: list[CheckIn] = []
+    for i, item in enumerate(data, 1):
+        check_in = item if isinstance(item, CheckIn) else parse_check_in(model, item, f"check-in {i}")
+        if check_ins and check_in.date < check_ins[-1].date:
+            raise DiaryError(
+                f"check-in {i}: date {check_in.date} is before the check-in before it ({check_ins[-1].date})"
+            )
+        if not check_ins and check_in.changes:
+            raise DiaryError(f"check-in {i}: the first check-in has no earlier one to change since; give changes later")
+        check_ins.append(check_in)
+    return check_ins
+
+
+def parse_check_in(model: Model, data: object, where: str = "check-in") -> CheckIn:
+    """One check-in from a JSON-like mapping; see :class:`CheckIn`. Raises :class:`DiaryError`."""
+    from .evidence import suggestion
+
+    if not isinstance(data, Mapping):
+        raise DiaryError(f"{where}: expected a mapping with {', '.join(CHECK_IN_KEYS)}, got {type(data).__name__}")
+    for key in data:
+        if key not in CHECK_IN_KEYS:
+            raise DiaryError(f"{where}: unknown key {str(key)[:40]!r}; expected {', '.join(CHECK_IN_KEYS)}")
+    text = data.get("date")
+    try:
+        date = text if isinstance(text, dt.date) else dt.date.fromisoformat(text)
+    except (TypeError, ValueError):
+        raise DiaryError(f"{where}: date {str(text)[:40]!r} is not a date like 2026-03-01") from None
+    answers = data.get("answers") or {}
+    if not isinstance(answers, Mapping):
+        raise DiaryError(f"{where}: answers must be a mapping of variable to state, got {type(answers).__name__}")
+    real = {k: v for k, v in answers.items() if v != NOT_SURE}
+    try:
+        parsed = model.parse(real)
+    except TwitchcauseError as exc:
+        raise DiaryError(f"{where}: {exc}") from None
+    for name in answers:
+        if answers[name] == NOT_SURE and name not in model.variables:
+            raise DiaryError(
+                f"{where}: unknown evidence variable {str(name)[:40]!r}{suggestion(str(name), model.variables)}"
+            )
+    parsed.update({k: NOT_SURE for k in answers if answers[k] == NOT_SURE})
+    changes = data.get("changes") or []
+    if not isinstance(changes, Sequence) or isinstance(changes, (str, bytes)):
+        raise DiaryError(f"{where}: changes must be a list of exposures of changes.yaml")
+    known = model.priors.changes
+    for name in changes:
+        if name not in known:
+            hint = suggestion(str(name), known)
+            raise DiaryError(f"{where}: unknown change {str(name)[:40]!r}{hint}; expected one of {', '.join(known)}")
+    twitch = data.get("twitch")
+    states = model.priors.followup.twitch_states
+    if twitch is not None and twitch != NOT_SURE and twitch not in states:
+        raise DiaryError(f"{where}: twitch {str(twitch)[:40]!r} is not one of {', '.join(states)}, {NOT_SURE}")
+    return CheckIn(date, parsed, tuple(dict.fromkeys(changes)), twitch)
+
+
+# -- the diary, coded -------------------------------------------------------------------
+@dataclass(frozen=True)
+class Plan:
+    """A diary coded for inference: the first check-in's evidence and each later one's settling."""
+
+    baseline: dict[str, tuple[str, ...]]  # exposure -> the states it may have had at the start (one when answered)
+    first_findings: dict[str, str]
+    later: tuple[tuple[dict[str, str], np.ndarray, str | None], ...]  # (findings, q per cause, twitch) per check-in
+    in_effect: tuple[dict[str, dt.date], ...]  # per check-in: change -> the date it took effect
+
+
+def plan(priors: Priors, engine, check_ins: Sequence[CheckIn]) -> Plan:
+    """Code a validated diary (see the module docstring for how answers and changes are read)."""
+    exposures = set(priors.context)
+    baseline: dict[str, tuple[str, ...]] = {}
+    effect: dict[str, dt.date] = {}
+    in_effect = []
+    for i, check_in in enumerate(check_ins):
+        for variable in check_in.changes:
+            change = priors.changes[variable]
+            baseline.setdefault(variable, tuple(change.risky))
+            effect[variable] = check_ins[i - 1].date
+        for variable, state in check_in.real.items():
+            if variable not in exposures:
+                continue
+            if variable in effect and state in priors.changes[variable].risky:
+                del effect[variable]  # back to the risky answer: the change is undone
+            if variable not in effect:
+                baseline.setdefault(variable, (state,))
+        in_effect.append(dict(effect))
+    findings = [{k: v for k, v in c.real.items() if k not in exposures} for c in check_ins]
+    later = []
+    for check_in, effect_now, found in zip(check_ins[1:], in_effect[1:], findings[1:]):
+        q = settling(priors, engine.causes, baseline, effect_now, check_in.date)
+        twitch = check_in.twitch if check_in.twitch != NOT_SURE else None
+        later.append((found, q, twitch))
+    return Plan(baseline, findings[0] if findings else {}, tuple(later), tuple(in_effect))
+
+
+def settling(priors: Priors, causes: Sequence[str], baseline, effect: Mapping[str, dt.date], date: dt.date):
+    """P(driver has settled by ``date``) for each cause, given the changes in effect."""
+    follow = priors.followup
+    q = np.zeros(len(causes))
+    for i, cause in enumerate(causes):
+        if cause not in follow.settles:
+            continue
+        removed = [v for v in priors.cause_priors[cause].links if v in effect]
+        if not removed:
+            continue
+        days = (date - max(effect[v] for v in removed)).days
+        share = removed_share(priors, cause, baseline, {v: priors.changes[v].safer for v in removed})
+        q[i] = follow.settles[cause] * share * (1.0 - 2.0 ** (-days / follow.half_life_days[cause]))
+    return q
+
+
+def _parent_values(priors: Priors, cause: str, baseline) -> list[tuple[float, dict]]:
+    """Every assignment of the cause's parents with its probability at the start (answers fixed)."""
+    spec = priors.cause_priors[cause]
+    choices = []
+    for parent in spec.links:
+        if parent in priors.causes:  # a cause parent: on with its own chance at the start
+            p_on = 1.0 - sum(
+                w * _Cause(priors, parent).stays_off(v) for w, v in _parent_values(priors, parent, baseline)
+            )
+            choices.append([(1.0 - p_on, (parent, 0)), (p_on, (parent, 1))])
+        else:
+            states = baseline.get(parent, priors.variables[parent].states)
+            weights = np.array([priors.context[parent][s].value for s in states])
+            choices.append([(w / weights.sum(), (parent, s)) for w, s in zip(weights, states)])
+    return [(math.prod(w for w, _ in combo), dict(v for _, v in combo)) for combo in itertools.product(*choices)]
+
+
+def removed_share(priors: Priors, cause: str, baseline, changed: Mapping[str, str]) -> float:
+    """P(the cause would be off with ``changed`` exposures | it was on at the start): the twin network.
+
+    A cause parent (dehydration for an electrolyte imbalance) keeps its value in both worlds.
+    """
+    node = _Cause(priors, cause)
+    on = off_after = 0.0
+    for weight, values in _parent_values(priors, cause, baseline):
+        p_on = 1.0 - node.stays_off(values)
+        on += weight * p_on
+        off_after += weight * p_on * node.off_after(1, values, {**values, **changed})
+    return off_after / on if on > 0 else 0.0
+
+
+# -- exact inference over the drivers ----------------------------------------------------
+def _finding_rows(engine, tables, findings: Mapping[str, str], n: int) -> np.ndarray:
+    """log P(findings | causes at work) over the joint states, per draw: ``(draws, 2**n)``."""
+    codes = engine.encode(findings)
+    patterns = engine.patterns(codes)
+    out = np.zeros((tables[0].shape[0], 2**n))
+    for b in np.flatnonzero(patterns != np.array([blk.patterns - 1 for blk in engine.blocks])):
+        out += tables[b][:, patterns[b], :][:, engine.blocks[b].local_index(n)]
+    return out
+
+
+def _baseline_prior(engine, tables, baseline, findings, n: int) -> np.ndarray:
+    """log P(D, the start's exposures (each within its allowed states), the first findings): ``(draws, 2**n)``."""
+    out = np.zeros((tables[0].shape[0], 2**n))
+    given = {**findings}
+    for b, block in enumerate(engine.blocks):
+        if block.variables and block.variables[0] in given:
+            continue
+        allowed = [
+            [engine.states[v].index(s) for s in baseline[v]] if v in baseline else [block.radices[k] - 1]
+            for k, v in enumerate(block.variables)
+        ]
+        place = [int(np.prod(block.radices[k + 1 :])) for k in range(len(block.variables))]
+        rows = [sum(c * p for c, p in zip(combo, place)) for combo in itertools.product(*allowed)]
+        summed = np.logaddexp.reduce(tables[b][:, rows, :], axis=1)
+        out += summed[:, block.local_index(n)]
+    return out + _finding_rows(engine, tables, findings, n)
+
+
+def _through_settling(values: np.ndarray, q: np.ndarray) -> np.ndarray:
+    """``sum over W of P(W | D) values[W]`` for every D: one 2 x 2 matrix per cause (``(draws, 2**n)``)."""
+    n = len(q)
+    out = values.reshape((values.shape[0],) + (2,) * n)
+    for i in np.flatnonzero(q):
+        axis = 1 + (n - 1 - i)  # bit i of a joint index is axis n - i of the (draws, 2, ..., 2) view
+        moved = np.moveaxis(out, axis, -1)
+        mixed = np.stack([moved[..., 0], q[i] * moved[..., 0] + (1.0 - q[i]) * moved[..., 1]], axis=-1)
+        out = np.moveaxis(mixed, -1, axis)
+    return out.reshape(values.shape)
+
+
+def _check_in_log_likelihood(engine, tables, priors: Priors, findings, q, twitch, presence) -> np.ndarray:
+    """log P(check-in's findings and twitch | D) per draw: ``(draws, 2**n)``."""
+    n = len(q)
+    log_l = _finding_rows(engine, tables, findings, n)
+    top = log_l.max(axis=1, keepdims=True)
+    like = np.exp(log_l - top)
+    total = _through_settling(like, q)
+    if twitch is not None:
+        given = priors.followup.twitch_given
+        at_start = presence > 0
+        stays = np.where(at_start, 1.0 - q, 1.0).prod(axis=1)  # P(W = D | D): no driver settled
+        settles = np.where(at_start, q, 1.0).prod(axis=1)  # P(W = nothing | D): every driver settled
+        all_left = stays * like
+        none_left = settles * like[:, :1]
+        some = np.maximum(total - all_left - none_left, 0.0)
+        total = given["none_settled"][twitch] * all_left + given["all_settled"][twitch] * none_left
+        total += given["some_settled"][twitch] * some
+        total[:, 0] = given["no_listed_cause"][twitch] * like[:, 0]
+    with np.errstate(divide="ignore"):
+        return np.log(total) + top
+
+
+def driver_log_posterior(model: Model, the_plan: Plan, tables=None, upto: int | None = None) -> np.ndarray:
+    """Normalised log P(D | the diary's first ``upto`` check-ins) per draw: ``(draws, 2**n)``.
+
+    ``tables`` are the block tables, per block ``(draws, patterns, local)``; the
+    model's own engine (one draw) by default, or its ensemble's.
+    """
+    engine, priors = model.engine, model.priors
+    if tables is None:
+        tables = [block.table[None] for block in engine.blocks]
+    n = len(engine.causes)
+    log_post = _baseline_prior(engine, tables, the_plan.baseline, the_plan.first_findings, n)
+    later = the_plan.later if upto is None else the_plan.later[: max(upto - 1, 0)]
+    for findings, q, twitch in later:
+        log_post += _check_in_log_likelihood(engine, tables, priors, findings, q, twitch, engine.presence)
+    top = log_post.max(axis=1, keepdims=True)
+    if not np.all(np.isfinite(top)):
+        from .errors import ImpossibleEvidenceError
+
+        raise ImpossibleEvidenceError("the network gives this diary probability zero, so no posterior exists")
+    log_post -= top
+    log_post -= np.log(np.exp(log_post).sum(axis=1, keepdims=True))
+    return log_post
+
+
+def driver_marginals(model: Model, the_plan: Plan, upto: int | None = None) -> np.ndarray:
+    """P(each cause is a driver), then P(no listed driver), under the model's own numbers."""
+    post = np.exp(driver_log_posterior(model, the_plan, upto=upto))[0]
+    return np.append(post @ model.engine.presence, post[0])
+
+
+# -- what a diary says -------------------------------------------------------------------
+@dataclass(frozen=True)
+class ChangeOutcome:
+    """Did a change help? The twitch before and after it, the drivers it feeds, and what was predicted."""
+
+    variable: str
+    action: str
+    made_after: dt.date  # the check-in after which the change was made
+    causes: tuple[str, ...]  # the causes it takes a trigger from
+    twitch_before: str | None
+    twitch_after: str | None
+    days: int  # from the change to the latest check-in since
+    driver_before: float  # P(one of ``causes`` is a driver) from the check-ins up to the change
+    driver_now: float  # the same from the whole diary
+    predicted: dict[str, tuple[float, float]]  # cause -> (P at work, P at work had it been changed) then
+    summary: str
+
+    def to_dict(self) -> dict:
+        return {
+            "variable": self.variable,
+            "action": self.action,
+            "made_after": self.made_after.isoformat(),
+            "causes": list(self.causes),
+            "twitch_before": self.twitch_before,
+            "twitch_after": self.twitch_after,
+            "days": self.days,
+            "driver_before": self.driver_before,
+            "driver_now": self.driver_now,
+            "predicted": {c: {"before": b, "after": a} for c, (b, a) in self.predicted.items()},
+            "summary": self.summary,
+        }
+
+
+@dataclass(frozen=True)
+class NextChange:
+    """A change not yet made, and how much its result at the next check-in would tell about the drivers."""
+
+    variable: str
+    action: str
+    information_bits: float  # mutual information between the drivers and how the twitch will be
+    twitch: dict[str, float]  # predicted P(how the twitch is then)
+    source: str
+    quote: str
+
+    def to_dict(self) -> dict:
+        return {
+            "variable": self.variable,
+            "action": self.action,
+            "information_bits": self.information_bits,
+            "twitch": dict(self.twitch),
+            "source": self.source,
+            "quote": self.quote,
+        }
+
+
+@dataclass(frozen=True)
+class FollowUp:
+    """What a diary says: each cause's probability of being this person's driver, what helped, what next."""
+
+    check_ins: tuple[CheckIn, ...]
+    drivers: dict[str, float]
+    interval: dict[str, tuple[float, float]]
+    none_identified: float  # P(no listed cause drives the twitching)
+    changes: tuple[ChangeOutcome, ...]
+    try_next: tuple[NextChange, ...]
+    level: str
+    reasons: tuple[Reason, ...]
+    latest: object  # the latest check-in's Result (its answers alone)
+
+    @property
+    def ranking(self) -> list[str]:
+        return sorted(self.drivers, key=lambda c: -self.drivers[c])
+
+    def to_dict(self) -> dict:
+        from .api import DISCLAIMER
+
+        return {
+            "check_ins": [c.to_dict() for c in self.check_ins],
+            "drivers": dict(self.drivers),
+            "interval": {c: list(b) for c, b in self.interval.items()},
+            "none_identified": self.none_identified,
+            "ranking": self.ranking,
+            "changes": [c.to_dict() for c in self.changes],
+            "try_next": [n.to_dict() for n in self.try_next],
+            "escalation": {"level": self.level, "reasons": [r.to_dict() for r in self.reasons]},
+            "latest": self.latest.to_dict(),
+            "disclaimer": DISCLAIMER,
+        }
+
+
+def follow_up(model: Model, diary) -> FollowUp:
+    """Read a diary (see :func:`parse_diary`) and say what it shows; see the module docstring."""
+    check_ins = parse_diary(model, diary)
+    if not check_ins:
+        raise DiaryError("the diary has no check-in yet")
+    engine, priors = model.engine, model.priors
+    the_plan = plan(priors, engine, check_ins)
+    post = np.exp(driver_log_posterior(model, the_plan))[0]
+    drivers = dict(zip(engine.causes, (post @ engine.presence).tolist()))
+    drawn = np.exp(driver_log_posterior(model, the_plan, model.ensemble.tables)) @ engine.presence
+    tail = (1.0 - priors.uncertainty.level.value) / 2.0
+    low, high = np.quantile(drawn, [tail, 1.0 - tail], axis=0)
+    interval = {c: (float(lo), float(hi)) for c, lo, hi in zip(engine.causes, low, high)}
+    latest = check_ins[-1]
+    result = model.infer(latest.real)
+    reasons = list(result.escalation.reasons) + diary_reasons(priors, check_ins, the_plan)
+    order = {level: i for i, level in enumerate(priors.levels)}
+    level = max([result.escalation.level, *(r.level for r in reasons)], key=order.__getitem__)
+    reasons.sort(key=lambda r: -order[r.level])
+    return FollowUp(
+        check_ins=tuple(check_ins),
+        drivers=drivers,
+        interval=interval,
+        none_identified=float(post[0]),
+        changes=tuple(_outcomes(model, check_ins, the_plan, post)),
+        try_next=tuple(next_changes(model, check_ins, the_plan, post)),
+        level=level,
+        reasons=tuple(reasons),
+        latest=result,
+    )
+
+
+def _fed(priors: Priors, variable: str) -> tuple[str, ...]:
+    return tuple(c for c in priors.followup.settles if variable in priors.cause_priors[c].links)
+
+
+def _share_with(post: np.ndarray, presence: np.ndarray, causes: Sequence[str], names) -> float:
+    """P(at least one of ``names`` is a driver) under the joint posterior ``post``."""
+    columns = [causes.index(c) for c in names]
+    return float(post @ (presence[:, columns].sum(axis=1) > 0)) if columns else 0.0
+
+
+def _outcomes(model: Model, check_ins, the_plan: Plan, post) -> list[ChangeOutcome]:
+    engine, priors = model.engine, model.priors
+    out = []
+    for i, check_in in enumerate(check_ins):
+        for variable in check_in.changes:
+            before = check_ins[i - 1]
+            causes = _fed(priors, variable)
+            after = [c for c in check_ins[i:] if the_plan.in_effect[check_ins.index(c)].get(variable)]
+            said = [c for c in after if c.twitch not in (None, NOT_SURE)]
+            last = said[-1] if said else after[-1]
+            earlier = np.exp(driver_log_posterior(model, the_plan, upto=i))[0]
+            evidence = {**{k: v[0] for k, v in the_plan.baseline.items() if len(v) == 1}, **before.real}
+            help_ = next((h for h in model.what_would_help(evidence) if h.variable == variable), None)
+            predicted = {c: (h_b, help_.after[c]) for c, h_b in help_.before.items()} if help_ else {}
+            outcome = ChangeOutcome(
+                variable=variable,
+                action=priors.changes[variable].action,
+                made_after=before.date,
+                causes=causes,
+                twitch_before=before.twitch if before.twitch != NOT_SURE else None,
+                twitch_after=last.twitch if last.twitch != NOT_SURE else None,
+                days=(last.date - before.date).days,
+                driver_before=_share_with(earlier, engine.presence, engine.causes, causes),
+                driver_now=_share_with(post, engine.presence, engine.causes, causes),
+                predicted=predicted,
+                summary="",
+            )
+            out.append(_with_summary(outcome))
+    return out
+
+
+def _with_summary(o: ChangeOutcome) -> ChangeOutcome:
+    """ "Did it help?" in words, from the numbers of the outcome."""
+    from dataclasses import replace
+
+    names = " or ".join(c.replace("_", " ") for c in o.causes) or "no cause it feeds"
+    moved = f"{names} is now {o.driver_now:.0%} likely to be a driver (it was {o.driver_before:.0%} before the change)"
+    if o.predicted:
+        cause, (was, would) = max(o.predicted.items(), key=lambda kv: kv[1][0] - kv[1][1])
+        moved += f"; the change was predicted to take {cause.replace('_', ' ')} from {was:.0%} to {would:.0%}"
+    if o.twitch_after in ("gone", "better"):
+        verdict = f"It seems to have helped: {o.days} days later the twitch is {o.twitch_after}"
+    elif o.twitch_after in ("same", "worse"):
+        verdict = f"No sign it helped yet: {o.days} days later the twitch is {o.twitch_after}"
+    else:
+        verdict = "Not known yet: say how the twitch is now at the next check-in"
+    return replace(o, summary=f"{o.action}. {verdict}; {moved}.")
+
+
+def _twitch_given_d(priors: Priors, presence: np.ndarray, q: np.ndarray) -> np.ndarray:
+    """P(how the twitch is | D) for every joint state, ``(2**n, states)``, without findings."""
+    given = priors.followup.twitch_given
+    states = list(priors.followup.twitch_states)
+    at_start = presence > 0
+    stays = np.where(at_start, 1.0 - q, 1.0).prod(axis=1)
+    settles = np.where(at_start, q, 1.0).prod(axis=1)
+    some = np.maximum(1.0 - stays - settles, 0.0)
+    rows = {name: np.array([given[name][s] for s in states]) for name in SETTLED}
+    table = (
+        stays[:, None] * rows["none_settled"]
+        + settles[:, None] * rows["all_settled"]
+        + some[:, None] * rows["some_settled"]
+    )
+    table[0] = rows["no_listed_cause"]
+    return table
+
+
+def _entropy(p: np.ndarray) -> np.ndarray:
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return -np.where(p > 0, p * np.log2(p), 0.0).sum(axis=-1)
+
+
+def next_changes(model: Model, check_ins, the_plan: Plan, post) -> list[NextChange]:
+    """Each change not in effect whose exposure is risky now, by what its result would tell (bits)."""
+    engine, priors = model.engine, model.priors
+    effect = dict(the_plan.in_effect[-1])
+    latest = check_ins[-1].date
+    now = {**{k: v[0] for k, v in the_plan.baseline.items() if len(v) == 1}}
+    for check_in in check_ins:
+        now.update({k: v for k, v in check_in.real.items() if k in priors.changes})
+    for variable in effect:
+        now[variable] = priors.changes[variable].safer
+    when = latest + dt.timedelta(days=priors.followup.next_check_in_days)
+    out = []
+    for variable, change in priors.changes.items():
+        if variable in effect or now.get(variable) not in change.risky:
+            continue
+        q = settling(priors, engine.causes, the_plan.baseline, {**effect, variable: latest}, when)
+        table = _twitch_given_d(priors, engine.presence, q)
+        predicted = post @ table
+        bits = float(_entropy(predicted) - post @ _entropy(table))
+        states = list(priors.followup.twitch_states)
+        out.append(
+            NextChange(
+                variable, change.action, bits, dict(zip(states, predicted.tolist())), change.source, change.quote
+            )
+        )
+    return sorted(out, key=lambda c: (-c.information_bits, c.variable))
+
+
+# -- the documents' time rules over a diary ------------------------------------------------
+def diary_reasons(priors: Priors, check_ins: Sequence[CheckIn], the_plan: Plan) -> list[Reason]:
+    """The rules of ``followup.yaml`` that fire at the latest check-in (no probability involved).
+
+    A "not sure" about how the twitch is now is read the safe way: as still there.
+    """
+    latest, first = check_ins[-1], check_ins[0]
+    effect = the_plan.in_effect[-1]
+    out = []
+    for rule in priors.followup.rules:
+        counted = [v for v in effect if not rule.changes_among or v in rule.changes_among]
+        if len(counted) < rule.changes_at_least:
+            continue
+        if (latest.date - min(effect[v] for v in counted)).days < rule.after_days.value:
+            continue
+        unsure = latest.twitch == NOT_SURE
+        rose = [v for v in rule.rose if _rank(priors, latest.real, v) > _rank(priors, first.real, v) >= 0]
+        if latest.twitch in rule.twitch or unsure or rose:
+            message = rule.message
+            if unsure and latest.twitch not in rule.twitch and not rose:
+                message = f"You were not sure how the twitch is now; read as still there. {message}"
+            out.append(Reason(rule.id, rule.level, message, rule.source, rule.quote))
+    return out
+
+
+def _rank(priors: Priors, answers: Mapping[str, str], variable: str) -> int:
+    """The answer's place among the variable's ordered states, -1 when not answered."""
+    state = answers.get(variable)
+    return priors.variables[variable].states.index(state) if state in priors.variables[variable].states else -1
+
+
+__all__ = [
+    "NOT_SURE",
+    "ChangeOutcome",
+    "CheckIn",
+    "DiaryError",
+    "FollowUp",
+    "NextChange",
+    "Plan",
+    "diary_reasons",
+    "driver_log_posterior",
+    "follow_up",
+    "next_changes",
+    "parse_diary",
+    "plan",
+]
