@@ -141,6 +141,8 @@ def parse_check_in(model: Model, data: object, where: str = "check-in") -> Check
         if key not in CHECK_IN_KEYS:
             raise DiaryError(f"{where}: unknown key {str(key)[:40]!r}; expected {', '.join(CHECK_IN_KEYS)}")
     text = data.get("date")
+    if text is None:
+        raise DiaryError(f"{where}: no date; give one like 2026-03-01")
     try:
         date = text if isinstance(text, dt.date) else dt.date.fromisoformat(text)
     except (TypeError, ValueError):
@@ -167,6 +169,11 @@ def parse_check_in(model: Model, data: object, where: str = "check-in") -> Check
         if name not in known:
             hint = suggestion(str(name), known)
             raise DiaryError(f"{where}: unknown change {str(name)[:40]!r}{hint}; expected one of {', '.join(known)}")
+    for name in changes:
+        if parsed.get(name) in known[name].risky:
+            raise DiaryError(
+                f"{where}: {name} is answered '{parsed[name]}', the answer the change '{known[name].action}' leaves"
+            )
     twitch = data.get("twitch")
     states = model.priors.followup.twitch_states
     if twitch is not None and twitch != NOT_SURE and twitch not in states:
@@ -494,7 +501,7 @@ def _outcomes(model: Model, check_ins, the_plan: Plan, post) -> list[ChangeOutco
             causes = _fed(priors, variable)
             after = [c for c in check_ins[i:] if the_plan.in_effect[check_ins.index(c)].get(variable)]
             said = [c for c in after if c.twitch not in (None, NOT_SURE)]
-            last = said[-1] if said else after[-1]
+            last = said[-1] if said else (after or [check_in])[-1]
             earlier = np.exp(driver_log_posterior(model, the_plan, upto=i))[0]
             evidence = {**{k: v[0] for k, v in the_plan.baseline.items() if len(v) == 1}, **before.real}
             help_ = next((h for h in model.what_would_help(evidence) if h.variable == variable), None)

@@ -1,0 +1,251 @@
+"""Follow-up over days: the diary model against pgmpy, the documents' scenarios, the time rules, bad diaries."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from twitchcause import model
+from twitchcause.model import followup
+from twitchcause.model.followup_reference import reference_drivers
+
+
+@pytest.fixture(scope="module")
+def m() -> model.Model:
+    return model.load()
+
+
+SHORT_DIARIES = {
+    "caffeine cut, better, fewer twitches": [
+        {"date": "2026-03-01", "answers": {"caffeine_intake": "high", "sleep": "short", "frequency": "frequent"}},
+        {
+            "date": "2026-03-04",
+            "changes": ["caffeine_intake", "tight_footwear_or_position"],
+            "twitch": "better",
+            "answers": {"frequency": "occasional"},
+        },
+    ],
+    "a change nobody answered before, then gone": [
+        {"date": "2026-03-01", "answers": {"timing": "after_exercise", "cramps": "brief"}},
+        {"date": "2026-03-02", "changes": ["recent_exercise"], "twitch": "same"},
+        {"date": "2026-03-06", "twitch": "gone", "answers": {"intensity": "flicker"}},
+    ],
+    "sweating and water: the cause parent": [
+        {"date": "2026-03-01", "answers": {"heavy_sweating": "yes", "fluid_intake": "low", "stress_level": "high"}},
+        {"date": "2026-03-03", "changes": ["heavy_sweating", "fluid_intake"], "twitch": "worse"},
+    ],
+}
+
+
+@pytest.mark.parametrize("name", sorted(SHORT_DIARIES))
+def test_drivers_agree_with_pgmpy_on_the_unrolled_network(m, name):
+    diary = SHORT_DIARIES[name]
+    reference = reference_drivers(m, diary)
+    coded = followup.plan(m.priors, m.engine, followup.parse_diary(m, diary))
+    exact = dict(zip(m.causes, followup.driver_marginals(m, coded)))
+    for cause in m.causes:
+        assert exact[cause] == pytest.approx(reference[cause], abs=1e-9), cause
+
+
+def test_a_diary_of_one_check_in_is_the_single_moment_posterior(m):
+    answers = {"caffeine_intake": "high", "sleep": "short", "urge_to_move": "yes"}
+    result = m.follow_up([{"date": "2026-03-01", "answers": answers}])
+    single = m.infer(answers)
+    for cause in m.causes:
+        assert result.drivers[cause] == pytest.approx(single.posterior[cause], abs=1e-12)
+
+
+def test_settling_by_hand(m):
+    # caffeine's only trigger removed: the twin network's share is 1 - leak/P(on) =
+    # 1 - 0.01 / (1 - 0.99 * 0.4) = 0.98344; after 3 days with a 1-day half-life 7/8 of "often" (0.6) has happened
+    check_ins = followup.parse_diary(
+        m,
+        [
+            {"date": "2026-03-01", "answers": {"caffeine_intake": "high"}},
+            {"date": "2026-03-04", "changes": ["caffeine_intake"]},
+        ],
+    )
+    q = followup.plan(m.priors, m.engine, check_ins).later[0][1]
+    share = 1 - 0.01 / (1 - 0.99 * 0.4)
+    assert q[m.causes.index("caffeine")] == pytest.approx(0.6 * share * 7 / 8)
+    assert np.count_nonzero(q) == 1
+
+
+# -- the documents' scenarios -------------------------------------------------------------
+def test_caffeine_cut_and_the_twitch_gone_names_caffeine(m):
+    result = m.follow_up(
+        [
+            {
+                "date": "2026-03-01",
+                "answers": {"caffeine_intake": "high", "sleep": "short", "stress_level": "moderate"},
+            },
+            {"date": "2026-03-05", "changes": ["caffeine_intake"], "twitch": "gone"},
+        ]
+    )
+    assert result.ranking[0] == "caffeine"
+    assert result.drivers["caffeine"] >= 0.5  # "likely" in display.yaml's words
+    before = m.infer({"caffeine_intake": "high", "sleep": "short", "stress_level": "moderate"}).posterior
+    assert result.drivers["caffeine"] > before["caffeine"]
+    assert result.drivers["sleep_loss"] < before["sleep_loss"]
+    (cut,) = result.changes
+    assert cut.variable == "caffeine_intake" and cut.twitch_after == "gone" and cut.days == 4
+    assert cut.driver_now > cut.driver_before
+    assert cut.predicted["caffeine"][1] < cut.predicted["caffeine"][0]
+    assert cut.summary.startswith("Cutting out caffeine and other stimulants. It seems to have helped")
+    assert result.level == "self_care"
+
+
+def test_weeks_of_the_same_twitch_despite_three_changes_sees_a_doctor(m):
+    result = m.follow_up(
+        [
+            {"date": "2026-03-01", "answers": {"caffeine_intake": "high", "sleep": "short", "stress_level": "high"}},
+            {"date": "2026-03-04", "changes": ["caffeine_intake", "sleep", "stress_level"], "twitch": "same"},
+            {"date": "2026-03-25", "twitch": "same"},
+        ]
+    )
+    assert result.level == "see_doctor"
+    reason = next(r for r in result.reasons if r.rule == "persists_despite_changes")
+    assert "despite addressing common causes" in reason.quote and reason.source == "ankle"
+    assert [c.summary.split(". ")[1].startswith("No sign it helped yet") for c in result.changes] == [True] * 3
+
+
+def test_worse_despite_self_care_sees_a_doctor_with_the_toe_article(m):
+    result = m.follow_up(
+        [
+            {"date": "2026-03-01", "answers": {"caffeine_intake": "high"}},
+            {"date": "2026-03-03", "changes": ["caffeine_intake"], "twitch": "worse"},
+        ]
+    )
+    assert result.level == "see_doctor"
+    reason = next(r for r in result.reasons if r.rule == "worse_despite_self_care")
+    assert reason.source == "toe" and "increases in intensity despite self-care efforts" in reason.quote
+
+
+def test_stronger_twitches_after_a_change_count_as_worse(m):
+    diary = [
+        {"date": "2026-03-01", "answers": {"sleep": "very_short", "intensity": "flicker"}},
+        {"date": "2026-03-03", "changes": ["sleep"], "answers": {"intensity": "strong_jerks"}},
+    ]
+    assert "worse_despite_self_care" in [r.rule for r in m.follow_up(diary).reasons]
+    diary[1]["answers"]["intensity"] = "flicker"
+    assert "worse_despite_self_care" not in [r.rule for r in m.follow_up(diary).reasons]
+
+
+def test_the_same_twitch_two_days_after_drinking_more_checks_minerals(m):
+    diary = [
+        {"date": "2026-03-01", "answers": {"fluid_intake": "low"}},
+        {"date": "2026-03-02", "changes": ["fluid_intake"], "twitch": "same"},
+    ]
+    assert "minerals_after_a_day" not in [r.rule for r in m.follow_up(diary).reasons]  # one day: not yet
+    diary[1]["date"] = "2026-03-03"
+    reason = next(r for r in m.follow_up(diary).reasons if r.rule == "minerals_after_a_day")
+    assert reason.source == "ankle_small" and "more than a day or so" in reason.quote
+
+
+def test_not_sure_how_the_twitch_is_reads_as_still_there_for_the_level(m):
+    diary = [
+        {"date": "2026-03-01", "answers": {"caffeine_intake": "high"}},
+        {"date": "2026-03-03", "changes": ["caffeine_intake"], "twitch": "not_sure"},
+    ]
+    result = m.follow_up(diary)
+    assert result.level == "see_doctor"
+    assert any(r.message.startswith("You were not sure how the twitch is now") for r in result.reasons)
+    # ... and as unknown for the drivers
+    diary[1].pop("twitch")
+    assert m.follow_up(diary).drivers == pytest.approx(result.drivers)
+
+
+DATES = st.dates(min_value=dt.date(2026, 1, 1), max_value=dt.date(2026, 3, 1))
+
+
+@st.composite
+def diaries(draw, m):
+    variables = list(m.variables)
+    n = draw(st.integers(1, 4))
+    start = draw(DATES)
+    gaps = draw(st.lists(st.integers(0, 30), min_size=n, max_size=n))
+    out, day = [], 0
+    for i in range(n):
+        day += gaps[i] if i else 0
+        names = draw(st.lists(st.sampled_from(variables), max_size=4, unique=True))
+        answers = {v: draw(st.sampled_from([*m.variables[v].states, "not_sure"])) for v in names}
+        check_in = {"date": (start + dt.timedelta(days=day)).isoformat(), "answers": answers}
+        if i:
+            changes = draw(st.lists(st.sampled_from(list(m.priors.changes)), max_size=2, unique=True))
+            check_in["changes"] = [c for c in changes if answers.get(c) not in m.priors.changes[c].risky]
+            check_in["twitch"] = draw(st.sampled_from([None, "gone", "better", "same", "worse", "not_sure"]))
+        out.append(check_in)
+    return out
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(data=st.data())
+def test_the_level_is_never_below_what_the_latest_check_in_alone_calls_for(m, data):
+    diary = data.draw(diaries(m))
+    result = m.follow_up(diary)
+    order = {level: i for i, level in enumerate(m.priors.levels)}
+    latest = {k: v for k, v in diary[-1]["answers"].items() if v != "not_sure"}
+    assert order[result.level] >= order[m.infer(latest).escalation.level]
+    assert all(lo <= hi for lo, hi in result.interval.values())
+    assert sum(result.drivers.values()) >= 1 - result.none_identified - 1e-9
+
+
+def test_what_to_try_next_is_the_change_whose_result_would_tell_most(m):
+    result = m.follow_up([{"date": "2026-03-01", "answers": {"caffeine_intake": "high", "sleep": "adequate"}}])
+    assert [c.variable for c in result.try_next] == ["caffeine_intake"]
+    result = m.follow_up([{"date": "2026-03-01", "answers": {"caffeine_intake": "high", "prolonged_standing": "yes"}}])
+    bits = [c.information_bits for c in result.try_next]
+    assert bits == sorted(bits, reverse=True) and all(b > 0 for b in bits)
+    assert sum(result.try_next[0].twitch.values()) == pytest.approx(1.0)
+
+
+def test_the_diary_result_is_json_ready(m):
+    import json
+
+    result = m.follow_up(SHORT_DIARIES["caffeine cut, better, fewer twitches"])
+    text = json.dumps(result.to_dict())
+    assert '"drivers"' in text and '"disclaimer"' in text
+
+
+BAD_DIARIES = [
+    ("not a list", {"date": "2026-03-01"}, "a diary is a list of check-ins, got dict"),
+    ("empty", [], "the diary has no check-in yet"),
+    ("no date", [{"answers": {}}], "check-in 1: no date; give one like 2026-03-01"),
+    ("bad date", [{"date": "yesterday"}], "check-in 1: date 'yesterday' is not a date like 2026-03-01"),
+    ("unknown key", [{"date": "2026-03-01", "mood": "ok"}], "check-in 1: unknown key 'mood'"),
+    ("answers not a mapping", [{"date": "2026-03-01", "answers": ["x"]}], "check-in 1: answers must be a mapping"),
+    ("unknown variable", [{"date": "2026-03-01", "answers": {"cafeine": "high"}}], "did you mean 'caffeine_intake'"),
+    ("unknown not-sure variable", [{"date": "2026-03-01", "answers": {"weaknes": "not_sure"}}], "'weaknes'"),
+    ("bad state", [{"date": "2026-03-01", "answers": {"caffeine_intake": "hgh"}}], "has no state 'hgh'"),
+    (
+        "dates backwards",
+        [{"date": "2026-03-02"}, {"date": "2026-03-01"}],
+        "check-in 2: date 2026-03-01 is before the check-in before it",
+    ),
+    ("change first", [{"date": "2026-03-01", "changes": ["sleep"]}], "the first check-in has no earlier one"),
+    (
+        "unknown change",
+        [{"date": "2026-03-01"}, {"date": "2026-03-02", "changes": ["coffee"]}],
+        "unknown change 'coffee'",
+    ),
+    ("changes not a list", [{"date": "2026-03-01"}, {"date": "2026-03-02", "changes": "sleep"}], "must be a list"),
+    (
+        "a change and its risky answer",
+        [{"date": "2026-03-01"}, {"date": "2026-03-02", "changes": ["sleep"], "answers": {"sleep": "short"}}],
+        "check-in 2: sleep is answered 'short', the answer the change 'Sleeping 7 hours or more' leaves",
+    ),
+    ("bad twitch", [{"date": "2026-03-01"}, {"date": "2026-03-02", "twitch": "fine"}], "twitch 'fine' is not one of"),
+    ("check-in not a mapping", ["2026-03-01"], "check-in 1: expected a mapping"),
+]
+
+
+@pytest.mark.parametrize(("name", "diary", "message"), BAD_DIARIES, ids=[b[0] for b in BAD_DIARIES])
+def test_a_bad_diary_is_one_line_naming_what_is_wrong(m, name, diary, message):
+    with pytest.raises(followup.DiaryError) as caught:
+        m.follow_up(diary)
+    assert message in str(caught.value)
+    assert "\n" not in str(caught.value)
