@@ -1,4 +1,4 @@
-"""The ``twitchcause`` command line: infer, batch, schema, app, network export, priors check and diff.
+"""The ``twitchcause`` command line: infer, batch, schema, app, network export, priors check and diff, diary.
 
 User errors print one line (per problem) on stderr and exit with status 2.
 """
@@ -473,6 +473,10 @@ def build_parser() -> argparse.ArgumentParser:
     moved.add_argument("b", metavar="B", help="the folder after, e.g. a saved tuned folder")
     moved.add_argument("--json", action="store_true", help="JSON with both folders' fingerprints")
     moved.set_defaults(func=cmd_priors_diff)
+
+    from .diary import add_parser as add_diary_parser
+
+    add_diary_parser(sub, with_priors)
     return parser
 
 

@@ -1,0 +1,375 @@
+"""Diaries of check-ins on this computer: one SQLite file, and the ``twitchcause diary`` commands.
+
+The file is ``diaries.sqlite3`` in the user data folder (platformdirs;
+``TWITCHCAUSE_DATA_DIR`` moves it). It runs in WAL mode with full syncs, and
+every command that writes does so in one transaction, so a process killed at
+any moment leaves the file as it was before the check-in it was adding, or with
+it, never in between. ``PRAGMA user_version`` is the schema version; older
+files are migrated step by step when opened, and a file from a newer
+twitchcause is refused, untouched. Export and import speak the JSON the
+dashboard keeps too: ``{"format": "twitchcause-diary", "version": 1, "name",
+"check_ins": [...]}``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import sqlite3
+import sys
+from pathlib import Path
+
+from .files import atomic_write, read_regular
+from .model import DISCLAIMER, TwitchcauseError
+
+FILE_NAME = "diaries.sqlite3"
+SCHEMA_VERSION = 2
+FORMAT = "twitchcause-diary"
+FORMAT_VERSION = 1
+IMPORT_LIMIT = 4 * 2**20  # bytes; a year of daily check-ins is well under 1 MB
+MAX_CHECK_INS = 5000
+MAX_NAME = 64
+BUSY_TIMEOUT_MS = 5000  # another twitchcause writing at the same moment: wait for it
+BAR_WIDTH = 24
+
+# MIGRATIONS[v] takes a file from schema v to v + 1, inside one transaction.
+MIGRATIONS = {
+    0: [
+        "CREATE TABLE diaries (id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE, created TEXT NOT NULL)",
+        """CREATE TABLE check_ins (
+            id INTEGER PRIMARY KEY,
+            diary INTEGER NOT NULL REFERENCES diaries(id) ON DELETE CASCADE,
+            position INTEGER NOT NULL,
+            body TEXT NOT NULL,
+            UNIQUE (diary, position)
+        )""",
+    ],
+    1: ["ALTER TABLE check_ins ADD COLUMN recorded TEXT NOT NULL DEFAULT ''"],  # when it was written down
+}
+
+
+class DiaryStoreError(TwitchcauseError):
+    """The diary file or a diary in it cannot be used as asked."""
+
+
+def data_dir() -> Path:
+    if os.environ.get("TWITCHCAUSE_DATA_DIR"):
+        return Path(os.environ["TWITCHCAUSE_DATA_DIR"])
+    from platformdirs import user_data_dir
+
+    return Path(user_data_dir("twitchcause", appauthor=False))
+
+
+def _now() -> str:
+    return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+
+
+class Store:
+    """The diaries file, opened (and migrated) on creation; use as a context manager."""
+
+    def __init__(self, path: str | Path | None = None):
+        self.path = Path(path) if path is not None else data_dir() / FILE_NAME
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self.db = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None)
+        except (OSError, sqlite3.Error) as exc:
+            raise DiaryStoreError(f"{self.path}: cannot be opened ({exc})") from None
+        try:
+            self._prepare()
+        except sqlite3.DatabaseError as exc:
+            self.db.close()
+            raise DiaryStoreError(f"{self.path}: not a twitchcause diary file ({exc}); it was left untouched") from None
+        except DiaryStoreError:
+            self.db.close()
+            raise
+
+    def _prepare(self) -> None:
+        version = self.db.execute("PRAGMA user_version").fetchone()[0]
+        if version > SCHEMA_VERSION:
+            raise DiaryStoreError(
+                f"{self.path}: written by a newer twitchcause (diary schema {version}; this one reads up to "
+                f"{SCHEMA_VERSION}); upgrade twitchcause to read it"
+            )
+        self.db.execute("PRAGMA journal_mode=WAL")
+        self.db.execute("PRAGMA synchronous=FULL")
+        self.db.execute("PRAGMA foreign_keys=ON")
+        self.db.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+        if version < SCHEMA_VERSION:
+            with self.transaction():
+                version = self.db.execute("PRAGMA user_version").fetchone()[0]  # another process may have migrated
+                for step in range(version, SCHEMA_VERSION):
+                    for statement in MIGRATIONS[step]:
+                        self.db.execute(statement)
+                self.db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.db.close()
+
+    def transaction(self):
+        store = self
+
+        class _Transaction:
+            def __enter__(self):
+                store.db.execute("BEGIN IMMEDIATE")
+
+            def __exit__(self, kind, value, traceback):
+                store.db.execute("COMMIT" if kind is None else "ROLLBACK")
+
+        return _Transaction()
+
+    # -- diaries ---------------------------------------------------------------------------
+    def _id(self, name: str) -> int:
+        row = self.db.execute("SELECT id FROM diaries WHERE name = ?", (name,)).fetchone()
+        if row is None:
+            names = [n for (n,) in self.db.execute("SELECT name FROM diaries ORDER BY name")]
+            known = f"; diaries here: {', '.join(names)}" if names else "; none yet (twitchcause diary new NAME)"
+            raise DiaryStoreError(f"no diary named {name!r}{known}")
+        return row[0]
+
+    def names(self) -> list[str]:
+        return [n for (n,) in self.db.execute("SELECT name FROM diaries ORDER BY name")]
+
+    def create(self, name: str, check_ins: list[dict] = ()) -> None:
+        name = valid_name(name)
+        with self.transaction():
+            if self.db.execute("SELECT 1 FROM diaries WHERE name = ?", (name,)).fetchone():
+                raise DiaryStoreError(f"a diary named {name!r} exists already; choose another name or delete it first")
+            diary = self.db.execute("INSERT INTO diaries (name, created) VALUES (?, ?)", (name, _now())).lastrowid
+            for position, check_in in enumerate(check_ins):
+                self._insert(diary, position, check_in)
+
+    def _insert(self, diary: int, position: int, check_in: dict) -> None:
+        body = json.dumps(check_in, sort_keys=True)
+        self.db.execute(
+            "INSERT INTO check_ins (diary, position, body, recorded) VALUES (?, ?, ?, ?)",
+            (diary, position, body, _now()),
+        )
+
+    def check_ins(self, name: str) -> list[dict]:
+        diary = self._id(name)
+        rows = self.db.execute("SELECT body FROM check_ins WHERE diary = ? ORDER BY position", (diary,))
+        return [json.loads(body) for (body,) in rows]
+
+    def add(self, name: str, check_in: dict, validate) -> dict:
+        """Append ``check_in`` as ``validate(every check-in)`` gives it back (the last one), and return that."""
+        with self.transaction():
+            diary = self._id(name)
+            existing = self.check_ins(name)
+            check_in = validate([*existing, check_in])[-1]
+            self._insert(diary, len(existing), check_in)
+        return {"check_in": len(existing) + 1, **check_in}
+
+    def delete(self, name: str) -> None:
+        with self.transaction():
+            self.db.execute("DELETE FROM diaries WHERE id = ?", (self._id(name),))
+
+
+def valid_name(name: object) -> str:
+    if not isinstance(name, str) or not name.strip():
+        raise DiaryStoreError("a diary name must be a non-empty text")
+    if len(name) > MAX_NAME or not name.isprintable():
+        shown = name[:MAX_NAME].encode("unicode_escape").decode("ascii")
+        raise DiaryStoreError(f"diary name {shown!r} must be at most {MAX_NAME} printable characters")
+    return name.strip()
+
+
+# -- the JSON that export writes and import reads ---------------------------------------------
+def exported(name: str, check_ins: list[dict]) -> dict:
+    return {"format": FORMAT, "version": FORMAT_VERSION, "name": name, "check_ins": check_ins}
+
+
+def _no_duplicates(pairs):
+    found = {}
+    for key, value in pairs:
+        if key in found:
+            raise DiaryStoreError(f"key {key[:40]!r} is given twice in one object")
+        found[key] = value
+    return found
+
+
+def read_export(path: str, model) -> tuple[str, list[dict]]:
+    """The name and validated check-ins of an exported diary file. Raises :class:`DiaryStoreError` (one line)."""
+    from .model.followup import DiaryError, parse_diary
+
+    try:
+        data = json.loads(read_regular(path, IMPORT_LIMIT).decode("utf-8-sig"), object_pairs_hook=_no_duplicates)
+    except FileNotFoundError:
+        raise DiaryStoreError(f"{path}: no such file") from None
+    except OSError as exc:
+        raise DiaryStoreError(f"{path}: cannot be read ({exc.strerror or exc})") from None
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise DiaryStoreError(f"{path}: not valid JSON ({exc})") from None
+    except RecursionError:
+        raise DiaryStoreError(f"{path}: not valid JSON (nested too deeply)") from None
+    except DiaryStoreError as exc:
+        raise DiaryStoreError(f"{path}: {exc}") from None
+    if not isinstance(data, dict) or data.get("format") != FORMAT:
+        raise DiaryStoreError(f'{path}: not a twitchcause diary (expected an object with "format": "{FORMAT}")')
+    version = data.get("version")
+    if not isinstance(version, int) or isinstance(version, bool) or version < 1:
+        raise DiaryStoreError(f"{path}: version {str(version)[:20]!r} is not a diary format version")
+    if version > FORMAT_VERSION:
+        raise DiaryStoreError(
+            f"{path}: written by a newer twitchcause (diary format {version}; this one reads up to {FORMAT_VERSION})"
+        )
+    extra = sorted(set(data) - {"format", "version", "name", "check_ins"})
+    if extra:
+        raise DiaryStoreError(f"{path}: unknown key {extra[0][:40]!r}; expected format, version, name, check_ins")
+    check_ins = data.get("check_ins")
+    if not isinstance(check_ins, list):
+        raise DiaryStoreError(f"{path}: check_ins must be a list of check-ins")
+    if len(check_ins) > MAX_CHECK_INS:
+        raise DiaryStoreError(f"{path}: {len(check_ins):,} check-ins; at most {MAX_CHECK_INS:,}")
+    try:
+        name = valid_name(data.get("name"))
+        parsed = parse_diary(model, check_ins)
+    except (DiaryError, DiaryStoreError) as exc:
+        raise DiaryStoreError(f"{path}: {exc}") from None
+    return name, [c.to_dict() for c in parsed]
+
+
+# -- the commands -----------------------------------------------------------------------------
+def _model(args):
+    from . import load
+
+    return load(args.priors)
+
+
+def _validator(model):
+    from .model.followup import parse_diary
+
+    return lambda check_ins: [c.to_dict() for c in parse_diary(model, check_ins)]
+
+
+def _print(args, data: dict, text: str) -> None:
+    print(json.dumps(data, indent=2) if args.json else text)
+
+
+def cmd_new(args) -> int:
+    with Store() as store:
+        store.create(args.name)
+    _print(args, {"diary": valid_name(args.name), "check_ins": 0}, f"diary {args.name!r} created")
+    return 0
+
+
+def cmd_add(args) -> int:
+    from .cli import _parse_assignments
+
+    answers = _parse_assignments(args.evidence)
+    for name in args.not_sure or []:
+        answers[name] = "not_sure"
+    date = args.date or dt.date.today().isoformat()
+    check_in = {"date": date, "answers": answers, "changes": list(args.changed or [])}
+    if args.twitch:
+        check_in["twitch"] = args.twitch
+    validate = _validator(_model(args))
+    with Store() as store:
+        added = store.add(args.name, check_in, validate)
+    _print(args, {"diary": args.name, **added}, f"check-in {added['check_in']} added to {args.name!r}")
+    return 0
+
+
+def cmd_show(args) -> int:
+    model = _model(args)
+    with Store() as store:
+        check_ins = store.check_ins(args.name)
+    if not check_ins:
+        raise DiaryStoreError(f"diary {args.name!r} has no check-in yet (twitchcause diary add {args.name} ...)")
+    result = model.follow_up(check_ins)
+    _print(args, {"diary": args.name, **result.to_dict()}, format_follow_up(args.name, result, model))
+    return 0
+
+
+def cmd_export(args) -> int:
+    with Store() as store:
+        data = exported(args.name, store.check_ins(args.name))
+    text = json.dumps(data, indent=2) + "\n"
+    if args.output in (None, "-"):
+        sys.stdout.write(text)
+        return 0
+    atomic_write(args.output, text)
+    _print(args, {"diary": args.name, "exported": args.output}, f"diary {args.name!r} -> {args.output}")
+    return 0
+
+
+def cmd_import(args) -> int:
+    model = _model(args)
+    name, check_ins = read_export(args.file, model)
+    name = valid_name(args.name) if args.name else name
+    with Store() as store:
+        store.create(name, check_ins)
+    message = f"diary {name!r} imported: {len(check_ins)} check-ins"
+    _print(args, {"diary": name, "check_ins": len(check_ins)}, message)
+    return 0
+
+
+def cmd_delete(args) -> int:
+    with Store() as store:
+        store.delete(args.name)
+    _print(args, {"deleted": args.name}, f"diary {args.name!r} deleted")
+    return 0
+
+
+def format_follow_up(name: str, result, model) -> str:
+    """What ``twitchcause diary show`` prints."""
+    first, last = result.check_ins[0].date, result.check_ins[-1].date
+    lines = [f"diary {name!r}: {len(result.check_ins)} check-ins, {first} to {last}", ""]
+    width = max(len(c) for c in model.causes)
+    level = f"{model.priors.uncertainty.level.value:.0%} interval"
+    lines.append(f"{'what drives it':<{width}}  {'P':>5}  {level:>15}")
+    for cause in result.ranking:
+        p = result.drivers[cause]
+        low, high = result.interval[cause]
+        lines.append(f"{cause:<{width}}  {p:>5.0%}  {f'{low:.0%} - {high:.0%}':>15}  {'#' * round(p * BAR_WIDTH)}")
+    lines.append(f"{'no listed cause':<{width}}  {result.none_identified:>5.0%}")
+    if result.changes:
+        lines += ["", "did it help?"] + [f"  - {c.summary}" for c in result.changes]
+    if result.try_next:
+        lines += ["", "what to try next (the change whose result would tell most first):"]
+        lines += [
+            f"  - {c.action}: how the twitch is after it tells {c.information_bits:.2f} bits (source: {c.source})"
+            for c in result.try_next
+        ]
+    lines += ["", f"escalation: {result.level} - {model.priors.level_descriptions[result.level]}"]
+    lines += [f"  - [{r.rule}] {r.message} (source: {r.source})" for r in result.reasons]
+    lines += ["", DISCLAIMER]
+    return "\n".join(lines)
+
+
+def add_parser(sub, with_priors) -> None:
+    """``twitchcause diary new|add|show|export|import|delete``."""
+    diary = sub.add_parser("diary", help="keep a diary of check-ins and see what it shows over days")
+    commands = diary.add_subparsers(dest="diary_command", required=True)
+
+    def command(name, func, help, priors=False):
+        p = commands.add_parser(name, help=help)
+        if priors:
+            with_priors(p)
+        p.add_argument("--json", action="store_true", help="print JSON")
+        p.set_defaults(func=func)
+        return p
+
+    command("new", cmd_new, "start a diary").add_argument("name", metavar="NAME")
+    add = command("add", cmd_add, "add a check-in", priors=True)
+    add.add_argument("name", metavar="NAME")
+    add.add_argument("evidence", nargs="*", metavar="VAR=STATE", help="answers true now, e.g. sleep=short")
+    add.add_argument("--date", metavar="YYYY-MM-DD", help="default: today")
+    add.add_argument("--changed", action="append", metavar="EXPOSURE", help="a change made since the last check-in")
+    add.add_argument("--twitch", metavar="HOW", help="how it is now vs the first check-in: gone, better, same, worse")
+    add.add_argument("--not-sure", action="append", metavar="VAR", help="a question you are not sure about")
+    show = command("show", cmd_show, "what the diary shows: drivers, what helped, what next, the level", priors=True)
+    show.add_argument("name", metavar="NAME")
+    export = command("export", cmd_export, "write a diary as JSON (the dashboard's format)")
+    export.add_argument("name", metavar="NAME")
+    export.add_argument("-o", "--output", metavar="FILE", help="default: standard output")
+    imported = command("import", cmd_import, "read a diary exported here or from the dashboard", priors=True)
+    imported.add_argument("file", metavar="FILE")
+    imported.add_argument("--name", metavar="NAME", help="store it under this name")
+    command("delete", cmd_delete, "delete a diary").add_argument("name", metavar="NAME")
+
+
+__all__ = ["DiaryStoreError", "Store", "add_parser", "exported", "read_export"]
