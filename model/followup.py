@@ -297,15 +297,26 @@ def _baseline_prior(engine, tables, baseline, findings, n: int) -> np.ndarray:
 
 
 def _through_settling(values: np.ndarray, q: np.ndarray) -> np.ndarray:
-    """``sum over W of P(W | D) values[W]`` for every D: one 2 x 2 matrix per cause (``(draws, 2**n)``)."""
+    """``sum over W of P(W | D) values[W]`` for every D: one 2 x 2 matrix per cause (``(draws, 2**n)``).
+
+    Cause i is bit i of a joint index: viewed as ``(draws, high bits, 2, low bits)``, a D with the
+    cause mixes its own entry (still at work) with the entry without it (settled).
+    """
     n = len(q)
-    out = values.reshape((values.shape[0],) + (2,) * n)
+    out = values.copy()
     for i in np.flatnonzero(q):
-        axis = 1 + (n - 1 - i)  # bit i of a joint index is axis n - i of the (draws, 2, ..., 2) view
-        moved = np.moveaxis(out, axis, -1)
-        mixed = np.stack([moved[..., 0], q[i] * moved[..., 0] + (1.0 - q[i]) * moved[..., 1]], axis=-1)
-        out = np.moveaxis(mixed, -1, axis)
-    return out.reshape(values.shape)
+        view = out.reshape(values.shape[0], 2 ** (n - 1 - i), 2, 2**i)
+        view[:, :, 1, :] *= 1.0 - q[i]
+        view[:, :, 1, :] += q[i] * view[:, :, 0, :]
+    return out
+
+
+def _none_and_all_settle(presence: np.ndarray, q: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """For every D: P(no driver settled) and P(every driver settled), products over the causes in D."""
+    stays = np.exp(presence @ np.log1p(-q))  # q < 1: settles is a probability below 1
+    never = presence @ (q == 0) > 0  # some driver that cannot settle
+    settles = np.where(never, 0.0, np.exp(presence @ np.log(np.where(q > 0, q, 1.0))))
+    return stays, settles
 
 
 def _check_in_log_likelihood(engine, tables, priors: Priors, findings, q, twitch, presence) -> np.ndarray:
@@ -317,9 +328,7 @@ def _check_in_log_likelihood(engine, tables, priors: Priors, findings, q, twitch
     total = _through_settling(like, q)
     if twitch is not None:
         given = priors.followup.twitch_given
-        at_start = presence > 0
-        stays = np.where(at_start, 1.0 - q, 1.0).prod(axis=1)  # P(W = D | D): no driver settled
-        settles = np.where(at_start, q, 1.0).prod(axis=1)  # P(W = nothing | D): every driver settled
+        stays, settles = _none_and_all_settle(presence, q)
         all_left = stays * like
         none_left = settles * like[:, :1]
         some = np.maximum(total - all_left - none_left, 0.0)
@@ -358,6 +367,102 @@ def driver_marginals(model: Model, the_plan: Plan, upto: int | None = None) -> n
     """P(each cause is a driver), then P(no listed driver), under the model's own numbers."""
     post = np.exp(driver_log_posterior(model, the_plan, upto=upto))[0]
     return np.append(post @ model.engine.presence, post[0])
+
+
+def driver_marginals_by_check_in(model: Model, the_plan: Plan) -> np.ndarray:
+    """:func:`driver_marginals` after each check-in in turn: ``(check-ins, causes + 1)``, in one pass."""
+    engine, priors = model.engine, model.priors
+    tables = [block.table[None] for block in engine.blocks]
+    n = len(engine.causes)
+    log_post = _baseline_prior(engine, tables, the_plan.baseline, the_plan.first_findings, n)[0]
+    rows = []
+    for step in (None, *the_plan.later):
+        if step is not None:
+            findings, q, twitch = step
+            log_post = (
+                log_post + _check_in_log_likelihood(engine, tables, priors, findings, q, twitch, engine.presence)[0]
+            )
+        post = np.exp(log_post - log_post.max())
+        post /= post.sum()
+        rows.append(np.append(post @ engine.presence, post[0]))
+    return np.array(rows)
+
+
+def simulate(model: Model, diaries: int, check_ins: int, rng: np.random.Generator) -> list[tuple[int, list[dict]]]:
+    """Diaries drawn from the model itself, with their true drivers (a joint index into the engine's states).
+
+    Each person's exposures and drivers come from the priors; the first check-in answers every
+    exposure and finding; each later one, ``next_check_in_days`` after the one before, makes one
+    change of a risky exposure not changed yet (chosen at random) and reports how the twitch is and
+    its frequency and intensity, drawn from the model given which drivers have settled.
+    """
+    engine, priors = model.engine, model.priors
+    gap = dt.timedelta(days=priors.followup.next_check_in_days)
+    order = _topological(priors)
+    findings = [b for b in engine.blocks if b.variables and b.variables[0] in priors.findings]
+    later_findings = {"frequency", "intensity"}
+    twitch_states = list(priors.followup.twitch_states)
+    n = len(engine.causes)
+    start = dt.date(2026, 1, 1)
+    out = []
+    for _ in range(diaries):
+        exposures = {
+            x: rng.choice(priors.variables[x].states, p=[numbers[s].value for s in priors.variables[x].states])
+            for x, numbers in priors.context.items()
+        }
+        on: dict[str, int] = {}
+        for cause in order:
+            off = _Cause(priors, cause).stays_off({**exposures, **on})
+            on[cause] = int(rng.random() >= off)
+        drivers = sum(on[c] << i for i, c in enumerate(engine.causes))
+
+        def answers_of(state: int, which) -> dict[str, str]:
+            answers = {}
+            for block in findings:
+                name = block.variables[0]
+                if which is None or name in which:
+                    p = np.exp(block.table[:-1, block.local_index(n)[state]])
+                    answers[name] = str(rng.choice(engine.states[name], p=p / p.sum()))
+            return answers
+
+        diary = [{"date": start.isoformat(), "answers": {**exposures, **answers_of(drivers, None)}}]
+        risky = [x for x, change in priors.changes.items() if exposures[x] in change.risky]
+        rng.shuffle(risky)
+        baseline = {x: (s,) for x, s in exposures.items()}
+        effect: dict[str, dt.date] = {}
+        for k in range(1, check_ins):
+            check_in = {"date": (start + k * gap).isoformat(), "changes": [risky.pop()] if risky else []}
+            diary.append(check_in)
+            effect.update({x: start + (k - 1) * gap for x in check_in["changes"]})  # as plan() reads a diary
+            q = settling(priors, engine.causes, baseline, effect, start + k * gap)
+            still = drivers
+            for i in np.flatnonzero(q):
+                if (drivers >> i) & 1 and rng.random() < q[i]:
+                    still &= ~(1 << i)
+            settled_class = (
+                "no_listed_cause"
+                if drivers == 0
+                else "all_settled"
+                if still == 0
+                else "none_settled"
+                if still == drivers
+                else "some_settled"
+            )
+            p = [priors.followup.twitch_given[settled_class][s] for s in twitch_states]
+            check_in["twitch"] = str(rng.choice(twitch_states, p=p))
+            check_in["answers"] = answers_of(still, later_findings)
+        out.append((drivers, diary))
+    return out
+
+
+def _topological(priors: Priors) -> list[str]:
+    done: list[str] = []
+    while len(done) < len(priors.causes):
+        for cause in priors.causes:
+            links = priors.cause_priors[cause].links
+            if cause not in done and all(p in done or p not in priors.causes for p in links):
+                done.append(cause)
+    return done
 
 
 # -- what a diary says -------------------------------------------------------------------
@@ -545,9 +650,7 @@ def _twitch_given_d(priors: Priors, presence: np.ndarray, q: np.ndarray) -> np.n
     """P(how the twitch is | D) for every joint state, ``(2**n, states)``, without findings."""
     given = priors.followup.twitch_given
     states = list(priors.followup.twitch_states)
-    at_start = presence > 0
-    stays = np.where(at_start, 1.0 - q, 1.0).prod(axis=1)
-    settles = np.where(at_start, q, 1.0).prod(axis=1)
+    stays, settles = _none_and_all_settle(presence, q)
     some = np.maximum(1.0 - stays - settles, 0.0)
     rows = {name: np.array([given[name][s] for s in states]) for name in SETTLED}
     table = (
@@ -637,4 +740,5 @@ __all__ = [
     "next_changes",
     "parse_diary",
     "plan",
+    "simulate",
 ]
