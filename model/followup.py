@@ -281,10 +281,9 @@ def _finding_rows(engine, tables, findings: Mapping[str, str], n: int) -> np.nda
 def _baseline_prior(engine, tables, baseline, findings, n: int) -> np.ndarray:
     """log P(D, the start's exposures (each within its allowed states), the first findings): ``(draws, 2**n)``."""
     out = np.zeros((tables[0].shape[0], 2**n))
-    given = {**findings}
     for b, block in enumerate(engine.blocks):
-        if block.variables and block.variables[0] in given:
-            continue
+        if set(block.nodes).isdisjoint(engine.causes):
+            continue  # a finding's block: its own rows come below, and unanswered it sums to 1
         allowed = [
             [engine.states[v].index(s) for s in baseline[v]] if v in baseline else [block.radices[k] - 1]
             for k, v in enumerate(block.variables)

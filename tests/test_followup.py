@@ -249,3 +249,23 @@ def test_a_bad_diary_is_one_line_naming_what_is_wrong(m, name, diary, message):
         m.follow_up(diary)
     assert message in str(caught.value)
     assert "\n" not in str(caught.value)
+
+
+def test_simulated_diaries_read_back_calibrated(m):
+    """Diaries drawn from the model and read back by the exact inference: stated P(driver) holds."""
+    simulated = followup.simulate(m, 300, 4, np.random.default_rng(7))
+    stated, actual = [], []
+    for drivers, diary in simulated:
+        check_ins = followup.parse_diary(m, diary)
+        assert [c.date for c in check_ins] == sorted(c.date for c in check_ins)
+        marginals = followup.driver_marginals_by_check_in(m, followup.plan(m.priors, m.engine, check_ins))
+        assert marginals[-1] == pytest.approx(
+            followup.driver_marginals(m, followup.plan(m.priors, m.engine, check_ins))
+        )
+        stated.append(marginals[-1][:-1])
+        actual.append(m.engine.presence[drivers])
+    stated, actual = np.concatenate(stated), np.concatenate(actual)
+    assert abs(stated.mean() - actual.mean()) < 0.02
+    for low, high in [(0.0, 0.2), (0.2, 0.6), (0.6, 1.0)]:
+        pick = (stated >= low) & (stated < high)
+        assert abs(stated[pick].mean() - actual[pick].mean()) < 0.08, (low, high)

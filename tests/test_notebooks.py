@@ -37,6 +37,7 @@ def test_the_notebooks_are_there():
         "03_tune_and_save",
         "04_learn_from_cases",
         "05_one_case",
+        "06_follow_up",
     ]
 
 
