@@ -42,6 +42,7 @@ Examples
 from __future__ import annotations
 
 import datetime as dt
+import inspect
 import itertools
 import math
 from collections.abc import Mapping, Sequence
@@ -52,7 +53,7 @@ import numpy as np
 
 from .counterfactual import _Cause
 from .errors import TwitchcauseError
-from .escalation import Reason
+from .escalation import Reason, rule_fires
 
 if TYPE_CHECKING:
     from twitchcause.priors import Priors
@@ -567,9 +568,8 @@ def follow_up(model: Model, diary) -> FollowUp:
     tail = (1.0 - priors.uncertainty.level.value) / 2.0
     low, high = np.quantile(drawn, [tail, 1.0 - tail], axis=0)
     interval = {c: (float(lo), float(hi)) for c, lo, hi in zip(engine.causes, low, high)}
-    latest = check_ins[-1]
-    result = model.infer(latest.real)
-    reasons = list(result.escalation.reasons) + diary_reasons(priors, check_ins, the_plan)
+    result, unsure = _latest(model, check_ins[-1])
+    reasons = list(result.escalation.reasons) + unsure + diary_reasons(priors, check_ins, the_plan)
     order = {level: i for i, level in enumerate(priors.levels)}
     level = max([result.escalation.level, *(r.level for r in reasons)], key=order.__getitem__)
     reasons.sort(key=lambda r: -order[r.level])
@@ -584,6 +584,28 @@ def follow_up(model: Model, diary) -> FollowUp:
         reasons=tuple(reasons),
         latest=result,
     )
+
+
+def _latest(model: Model, check_in: CheckIn) -> tuple[object, list[Reason]]:
+    """The latest check-in on its own, and the rules its "not sure" answers fire when read the safe way.
+
+    ``Model.infer(evidence, not_sure=...)`` reads them so itself; a model without that parameter
+    (before the "not sure" contract) gets them read here: a not-sure variable holds every rule
+    condition on it.
+    """
+    if "not_sure" in inspect.signature(model.infer).parameters:
+        return model.infer(check_in.real, not_sure=check_in.not_sure), []
+    evidence, unsure = check_in.real, set(check_in.not_sure)
+    reasons = []
+    for rule in model.priors.escalation.rules:
+        named = sorted(unsure & set(rule.when))
+        holds = all(evidence.get(name) in states or name in unsure for name, states in rule.when.items())
+        blocked = any(evidence.get(name) in states for name, states in rule.unless.items())
+        if named and holds and not blocked and not rule_fires(rule, evidence):
+            said = ", ".join(name.replace("_", " ") for name in named)
+            message = f"You were not sure about {said}: a doctor can check it. {rule.message}"
+            reasons.append(Reason(rule.id, rule.level, message, rule.source, rule.quote))
+    return model.infer(evidence), reasons
 
 
 def _fed(priors: Priors, variable: str) -> tuple[str, ...]:

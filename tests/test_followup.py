@@ -159,6 +159,18 @@ def test_not_sure_how_the_twitch_is_reads_as_still_there_for_the_level(m):
     assert m.follow_up(diary).drivers == pytest.approx(result.drivers)
 
 
+def test_not_sure_about_a_warning_sign_at_the_latest_check_in_is_read_the_safe_way(m):
+    diary = [
+        {"date": "2026-03-01", "answers": {"caffeine_intake": "high", "weakness": "no"}},
+        {"date": "2026-03-04", "changes": ["caffeine_intake"], "twitch": "gone", "answers": {"weakness": "not_sure"}},
+    ]
+    result = m.follow_up(diary)
+    assert result.level == "see_doctor_promptly"
+    reason = next(r for r in result.reasons if r.rule == "weakness")
+    assert "not sure about weakness" in reason.message
+    assert result.drivers == pytest.approx(m.follow_up([diary[0], {**diary[1], "answers": {}}]).drivers)
+
+
 DATES = st.dates(min_value=dt.date(2026, 1, 1), max_value=dt.date(2026, 3, 1))
 
 
