@@ -492,7 +492,7 @@ class Model:
 
         See :mod:`twitchcause.model.followup`; ``diary`` is a list of check-in mappings.
         """
-        from .followup import follow_up
+        from .followup_report import follow_up
 
         return follow_up(self, diary)
 

@@ -24,7 +24,8 @@ check-in given ``D`` (settling is not carried from one check-in to the next), so
 ``sum over W`` of ``P(W | D) P(findings | W)`` is the Kronecker product of one
 2 x 2 matrix per cause applied to the findings' likelihood over the 4096 joint
 states: exact, and milliseconds for a diary. pgmpy's variable elimination on
-the unrolled network (:mod:`.followup_reference`) is the reference.
+the unrolled network (:mod:`.followup_reference`) is the reference; :mod:`.followup_report`
+says what a diary shows (what helped, what next, the level).
 
 Examples
 --------
@@ -42,7 +43,6 @@ Examples
 from __future__ import annotations
 
 import datetime as dt
-import inspect
 import itertools
 import math
 from collections.abc import Mapping, Sequence
@@ -53,7 +53,6 @@ import numpy as np
 
 from .counterfactual import _Cause
 from .errors import TwitchcauseError
-from .escalation import Reason, rule_fires
 
 if TYPE_CHECKING:
     from twitchcause.priors import Priors
@@ -465,301 +464,16 @@ def _topological(priors: Priors) -> list[str]:
     return done
 
 
-# -- what a diary says -------------------------------------------------------------------
-@dataclass(frozen=True)
-class ChangeOutcome:
-    """Did a change help? The twitch before and after it, the drivers it feeds, and what was predicted."""
-
-    variable: str
-    action: str
-    made_after: dt.date  # the check-in after which the change was made
-    causes: tuple[str, ...]  # the causes it takes a trigger from
-    twitch_before: str | None
-    twitch_after: str | None
-    days: int  # from the change to the latest check-in since
-    driver_before: float  # P(one of ``causes`` is a driver) from the check-ins up to the change
-    driver_now: float  # the same from the whole diary
-    predicted: dict[str, tuple[float, float]]  # cause -> (P at work, P at work had it been changed) then
-    summary: str
-
-    def to_dict(self) -> dict:
-        return {
-            "variable": self.variable,
-            "action": self.action,
-            "made_after": self.made_after.isoformat(),
-            "causes": list(self.causes),
-            "twitch_before": self.twitch_before,
-            "twitch_after": self.twitch_after,
-            "days": self.days,
-            "driver_before": self.driver_before,
-            "driver_now": self.driver_now,
-            "predicted": {c: {"before": b, "after": a} for c, (b, a) in self.predicted.items()},
-            "summary": self.summary,
-        }
-
-
-@dataclass(frozen=True)
-class NextChange:
-    """A change not yet made, and how much its result at the next check-in would tell about the drivers."""
-
-    variable: str
-    action: str
-    information_bits: float  # mutual information between the drivers and how the twitch will be
-    twitch: dict[str, float]  # predicted P(how the twitch is then)
-    source: str
-    quote: str
-
-    def to_dict(self) -> dict:
-        return {
-            "variable": self.variable,
-            "action": self.action,
-            "information_bits": self.information_bits,
-            "twitch": dict(self.twitch),
-            "source": self.source,
-            "quote": self.quote,
-        }
-
-
-@dataclass(frozen=True)
-class FollowUp:
-    """What a diary says: each cause's probability of being this person's driver, what helped, what next."""
-
-    check_ins: tuple[CheckIn, ...]
-    drivers: dict[str, float]
-    interval: dict[str, tuple[float, float]]
-    none_identified: float  # P(no listed cause drives the twitching)
-    changes: tuple[ChangeOutcome, ...]
-    try_next: tuple[NextChange, ...]
-    level: str
-    reasons: tuple[Reason, ...]
-    latest: object  # the latest check-in's Result (its answers alone)
-
-    @property
-    def ranking(self) -> list[str]:
-        return sorted(self.drivers, key=lambda c: -self.drivers[c])
-
-    def to_dict(self) -> dict:
-        from .api import DISCLAIMER
-
-        return {
-            "check_ins": [c.to_dict() for c in self.check_ins],
-            "drivers": dict(self.drivers),
-            "interval": {c: list(b) for c, b in self.interval.items()},
-            "none_identified": self.none_identified,
-            "ranking": self.ranking,
-            "changes": [c.to_dict() for c in self.changes],
-            "try_next": [n.to_dict() for n in self.try_next],
-            "escalation": {"level": self.level, "reasons": [r.to_dict() for r in self.reasons]},
-            "latest": self.latest.to_dict(),
-            "disclaimer": DISCLAIMER,
-        }
-
-
-def follow_up(model: Model, diary) -> FollowUp:
-    """Read a diary (see :func:`parse_diary`) and say what it shows; see the module docstring."""
-    check_ins = parse_diary(model, diary)
-    if not check_ins:
-        raise DiaryError("the diary has no check-in yet")
-    engine, priors = model.engine, model.priors
-    the_plan = plan(priors, engine, check_ins)
-    post = np.exp(driver_log_posterior(model, the_plan))[0]
-    drivers = dict(zip(engine.causes, (post @ engine.presence).tolist()))
-    drawn = np.exp(driver_log_posterior(model, the_plan, model.ensemble.tables)) @ engine.presence
-    tail = (1.0 - priors.uncertainty.level.value) / 2.0
-    low, high = np.quantile(drawn, [tail, 1.0 - tail], axis=0)
-    interval = {c: (float(lo), float(hi)) for c, lo, hi in zip(engine.causes, low, high)}
-    result, unsure = _latest(model, check_ins[-1])
-    reasons = list(result.escalation.reasons) + unsure + diary_reasons(priors, check_ins, the_plan)
-    order = {level: i for i, level in enumerate(priors.levels)}
-    level = max([result.escalation.level, *(r.level for r in reasons)], key=order.__getitem__)
-    reasons.sort(key=lambda r: -order[r.level])
-    return FollowUp(
-        check_ins=tuple(check_ins),
-        drivers=drivers,
-        interval=interval,
-        none_identified=float(post[0]),
-        changes=tuple(_outcomes(model, check_ins, the_plan, post)),
-        try_next=tuple(next_changes(model, check_ins, the_plan, post)),
-        level=level,
-        reasons=tuple(reasons),
-        latest=result,
-    )
-
-
-def _latest(model: Model, check_in: CheckIn) -> tuple[object, list[Reason]]:
-    """The latest check-in on its own, and the rules its "not sure" answers fire when read the safe way.
-
-    ``Model.infer(evidence, not_sure=...)`` reads them so itself; a model without that parameter
-    (before the "not sure" contract) gets them read here: a not-sure variable holds every rule
-    condition on it.
-    """
-    if "not_sure" in inspect.signature(model.infer).parameters:
-        return model.infer(check_in.real, not_sure=check_in.not_sure), []
-    evidence, unsure = check_in.real, set(check_in.not_sure)
-    reasons = []
-    for rule in model.priors.escalation.rules:
-        named = sorted(unsure & set(rule.when))
-        holds = all(evidence.get(name) in states or name in unsure for name, states in rule.when.items())
-        blocked = any(evidence.get(name) in states for name, states in rule.unless.items())
-        if named and holds and not blocked and not rule_fires(rule, evidence):
-            said = ", ".join(name.replace("_", " ") for name in named)
-            message = f"You were not sure about {said}: a doctor can check it. {rule.message}"
-            reasons.append(Reason(rule.id, rule.level, message, rule.source, rule.quote))
-    return model.infer(evidence), reasons
-
-
-def _fed(priors: Priors, variable: str) -> tuple[str, ...]:
-    return tuple(c for c in priors.followup.settles if variable in priors.cause_priors[c].links)
-
-
-def _share_with(post: np.ndarray, presence: np.ndarray, causes: Sequence[str], names) -> float:
-    """P(at least one of ``names`` is a driver) under the joint posterior ``post``."""
-    columns = [causes.index(c) for c in names]
-    return float(post @ (presence[:, columns].sum(axis=1) > 0)) if columns else 0.0
-
-
-def _outcomes(model: Model, check_ins, the_plan: Plan, post) -> list[ChangeOutcome]:
-    engine, priors = model.engine, model.priors
-    out = []
-    for i, check_in in enumerate(check_ins):
-        for variable in check_in.changes:
-            before = check_ins[i - 1]
-            causes = _fed(priors, variable)
-            after = [c for c in check_ins[i:] if the_plan.in_effect[check_ins.index(c)].get(variable)]
-            said = [c for c in after if c.twitch not in (None, NOT_SURE)]
-            last = said[-1] if said else (after or [check_in])[-1]
-            earlier = np.exp(driver_log_posterior(model, the_plan, upto=i))[0]
-            evidence = {**{k: v[0] for k, v in the_plan.baseline.items() if len(v) == 1}, **before.real}
-            help_ = next((h for h in model.what_would_help(evidence) if h.variable == variable), None)
-            predicted = {c: (h_b, help_.after[c]) for c, h_b in help_.before.items()} if help_ else {}
-            outcome = ChangeOutcome(
-                variable=variable,
-                action=priors.changes[variable].action,
-                made_after=before.date,
-                causes=causes,
-                twitch_before=before.twitch if before.twitch != NOT_SURE else None,
-                twitch_after=last.twitch if last.twitch != NOT_SURE else None,
-                days=(last.date - before.date).days,
-                driver_before=_share_with(earlier, engine.presence, engine.causes, causes),
-                driver_now=_share_with(post, engine.presence, engine.causes, causes),
-                predicted=predicted,
-                summary="",
-            )
-            out.append(_with_summary(outcome))
-    return out
-
-
-def _with_summary(o: ChangeOutcome) -> ChangeOutcome:
-    """ "Did it help?" in words, from the numbers of the outcome."""
-    from dataclasses import replace
-
-    names = " or ".join(c.replace("_", " ") for c in o.causes) or "no cause it feeds"
-    moved = f"{names} is now {o.driver_now:.0%} likely to be a driver (it was {o.driver_before:.0%} before the change)"
-    if o.predicted:
-        cause, (was, would) = max(o.predicted.items(), key=lambda kv: kv[1][0] - kv[1][1])
-        moved += f"; the change was predicted to take {cause.replace('_', ' ')} from {was:.0%} to {would:.0%}"
-    if o.twitch_after in ("gone", "better"):
-        verdict = f"It seems to have helped: {o.days} days later the twitch is {o.twitch_after}"
-    elif o.twitch_after in ("same", "worse"):
-        verdict = f"No sign it helped yet: {o.days} days later the twitch is {o.twitch_after}"
-    else:
-        verdict = "Not known yet: say how the twitch is now at the next check-in"
-    return replace(o, summary=f"{o.action}. {verdict}; {moved}.")
-
-
-def _twitch_given_d(priors: Priors, presence: np.ndarray, q: np.ndarray) -> np.ndarray:
-    """P(how the twitch is | D) for every joint state, ``(2**n, states)``, without findings."""
-    given = priors.followup.twitch_given
-    states = list(priors.followup.twitch_states)
-    stays, settles = _none_and_all_settle(presence, q)
-    some = np.maximum(1.0 - stays - settles, 0.0)
-    rows = {name: np.array([given[name][s] for s in states]) for name in SETTLED}
-    table = (
-        stays[:, None] * rows["none_settled"]
-        + settles[:, None] * rows["all_settled"]
-        + some[:, None] * rows["some_settled"]
-    )
-    table[0] = rows["no_listed_cause"]
-    return table
-
-
-def _entropy(p: np.ndarray) -> np.ndarray:
-    with np.errstate(divide="ignore", invalid="ignore"):
-        return -np.where(p > 0, p * np.log2(p), 0.0).sum(axis=-1)
-
-
-def next_changes(model: Model, check_ins, the_plan: Plan, post) -> list[NextChange]:
-    """Each change not in effect whose exposure is risky now, by what its result would tell (bits)."""
-    engine, priors = model.engine, model.priors
-    effect = dict(the_plan.in_effect[-1])
-    latest = check_ins[-1].date
-    now = {**{k: v[0] for k, v in the_plan.baseline.items() if len(v) == 1}}
-    for check_in in check_ins:
-        now.update({k: v for k, v in check_in.real.items() if k in priors.changes})
-    for variable in effect:
-        now[variable] = priors.changes[variable].safer
-    when = latest + dt.timedelta(days=priors.followup.next_check_in_days)
-    out = []
-    for variable, change in priors.changes.items():
-        if variable in effect or now.get(variable) not in change.risky:
-            continue
-        q = settling(priors, engine.causes, the_plan.baseline, {**effect, variable: latest}, when)
-        table = _twitch_given_d(priors, engine.presence, q)
-        predicted = post @ table
-        bits = float(_entropy(predicted) - post @ _entropy(table))
-        states = list(priors.followup.twitch_states)
-        out.append(
-            NextChange(
-                variable, change.action, bits, dict(zip(states, predicted.tolist())), change.source, change.quote
-            )
-        )
-    return sorted(out, key=lambda c: (-c.information_bits, c.variable))
-
-
-# -- the documents' time rules over a diary ------------------------------------------------
-def diary_reasons(priors: Priors, check_ins: Sequence[CheckIn], the_plan: Plan) -> list[Reason]:
-    """The rules of ``followup.yaml`` that fire at the latest check-in (no probability involved).
-
-    A "not sure" about how the twitch is now is read the safe way: as still there.
-    """
-    latest, first = check_ins[-1], check_ins[0]
-    effect = the_plan.in_effect[-1]
-    out = []
-    for rule in priors.followup.rules:
-        counted = [v for v in effect if not rule.changes_among or v in rule.changes_among]
-        if len(counted) < rule.changes_at_least:
-            continue
-        if (latest.date - min(effect[v] for v in counted)).days < rule.after_days.value:
-            continue
-        unsure = latest.twitch == NOT_SURE
-        rose = [v for v in rule.rose if _rank(priors, latest.real, v) > _rank(priors, first.real, v) >= 0]
-        if latest.twitch in rule.twitch or unsure or rose:
-            message = rule.message
-            if unsure and latest.twitch not in rule.twitch and not rose:
-                message = f"You were not sure how the twitch is now; read as still there. {message}"
-            out.append(Reason(rule.id, rule.level, message, rule.source, rule.quote))
-    return out
-
-
-def _rank(priors: Priors, answers: Mapping[str, str], variable: str) -> int:
-    """The answer's place among the variable's ordered states, -1 when not answered."""
-    state = answers.get(variable)
-    return priors.variables[variable].states.index(state) if state in priors.variables[variable].states else -1
-
-
 __all__ = [
     "NOT_SURE",
-    "ChangeOutcome",
     "CheckIn",
     "DiaryError",
-    "FollowUp",
-    "NextChange",
     "Plan",
-    "diary_reasons",
     "driver_log_posterior",
-    "follow_up",
-    "next_changes",
+    "driver_marginals",
+    "driver_marginals_by_check_in",
     "parse_diary",
     "plan",
+    "settling",
     "simulate",
 ]
