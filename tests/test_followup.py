@@ -281,3 +281,69 @@ def test_simulated_diaries_read_back_calibrated(m):
     for low, high in [(0.0, 0.2), (0.2, 0.6), (0.6, 1.0)]:
         pick = (stated >= low) & (stated < high)
         assert abs(stated[pick].mean() - actual[pick].mean()) < 0.08, (low, high)
+
+
+# -- followup.yaml: each kind of broken entry is one problem naming file and entry --------------
+from test_priors import assign, delete, edit, folder, problem  # noqa: E402, F401  (the priors tests' helpers)
+
+from twitchcause.priors import PriorsError, check_quotes, load_priors  # noqa: E402
+
+BROKEN_FOLLOWUP = [
+    (assign("settling", "caffeine", "settles", "word", "oftn"), "settling -> caffeine -> settles", "word 'oftn'"),
+    (assign("settling", "caffeine", "halflife", 1), "settling -> caffeine -> halflife", "Extra inputs"),
+    (
+        assign(
+            "settling",
+            "medication",
+            {"settles": {"word": "often", "assumption": "x"}, "half_life_days": {"value": 1, "assumption": "x"}},
+        ),
+        "settling -> medication",
+        "no change of changes.yaml takes away a trigger of this cause",
+    ),
+    (
+        assign(
+            "settling",
+            "cafeine",
+            {"settles": {"word": "often", "assumption": "x"}, "half_life_days": {"value": 1, "assumption": "x"}},
+        ),
+        "settling -> cafeine",
+        "not a cause (did you mean 'caffeine'?)",
+    ),
+    (
+        assign("settling", "stress", "half_life_days", "value", 0),
+        "settling -> stress -> half_life_days -> value",
+        "Input should be greater than 0",
+    ),
+    (delete("twitch_now", "given", "all_settled"), "twitch_now -> all_settled", "missing"),
+    (
+        assign("twitch_now", "given", "some_settled", "gone", {"word": "likely", "assumption": "x"}),
+        "twitch_now -> some_settled",
+        "the given states sum to",
+    ),
+    (assign("rules", 0, "level", "urgent"), "rules -> minerals_after_a_day", "unknown level 'urgent'"),
+    (assign("rules", 0, "changes_among", ["coffee"]), "rules -> minerals_after_a_day", "'coffee' is not a change"),
+    (assign("rules", 0, "twitch", ["fine"]), "rules -> minerals_after_a_day", "unknown state 'fine'"),
+    (assign("rules", 2, "rose", ["loudness"]), "rules -> worse_despite_self_care", "'loudness' is not an evidence"),
+    (assign("rules", 1, "source", "blog"), "rules -> persists_despite_changes", "source 'blog' is not in sources.yaml"),
+    (
+        assign("rules", 1, "changes_at_least", 0),
+        "rules -> 1 -> changes_at_least",
+        "Input should be greater than or equal to 1",
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("change", "entry", "message"), BROKEN_FOLLOWUP, ids=[b[1] + ": " + b[2][:30] for b in BROKEN_FOLLOWUP]
+)
+def test_a_broken_followup_file_is_rejected_naming_the_entry(folder, change, entry, message):  # noqa: F811
+    edit(folder, "followup.yaml", change)
+    with pytest.raises(PriorsError, match=problem(folder, "followup.yaml", entry, message)):
+        load_priors(folder)
+
+
+def test_followup_quotes_are_checked_against_the_documents(folder, shared_dir):  # noqa: F811
+    assert check_quotes(load_priors(), shared_dir / "seeds") == []
+    edit(folder, "followup.yaml", assign("rules", 2, "quote", "If the twitching gets worse, see a doctor."))
+    (found,) = check_quotes(load_priors(folder), shared_dir / "seeds")
+    assert "followup.yaml: rules -> worse_despite_self_care: quote not found verbatim in 'toe'" in found
