@@ -125,8 +125,9 @@ def parse_diary(model: Model, data: object) -> list[CheckIn]:
             raise DiaryError(
                 f"check-in {i}: date {check_in.date} is before the check-in before it ({check_ins[-1].date})"
             )
-        if not check_ins and check_in.changes:
-            raise DiaryError(f"check-in {i}: the first check-in has no earlier one to change since; give changes later")
+        if not check_ins and (check_in.changes or check_in.twitch is not None):
+            what = "changes" if check_in.changes else "how the twitch is now"
+            raise DiaryError(f"check-in {i}: the first check-in is what later ones compare with; give {what} later")
         check_ins.append(check_in)
     return check_ins
 

@@ -51,7 +51,7 @@ def test_new_add_show_export_import_delete(capsys, data_dir, tmp_path):
     assert _json(capsys, "diary", "delete", "copy") == {"deleted": "copy"}
     status, _, err = run(capsys, "diary", "show", "copy")
     assert status == 2 and one_error_line(err) == "no diary named 'copy'; diaries here: me"
-    assert (data_dir / "diaries.sqlite3").exists()
+    assert (data_dir / "diaries.sqlite3").stat().st_mode & 0o077 == 0  # health notes: readable by this user only
     with sqlite3.connect(data_dir / "diaries.sqlite3") as db:
         assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
         assert db.execute("PRAGMA user_version").fetchone()[0] == diary.SCHEMA_VERSION

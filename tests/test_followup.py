@@ -238,7 +238,8 @@ BAD_DIARIES = [
         [{"date": "2026-03-02"}, {"date": "2026-03-01"}],
         "check-in 2: date 2026-03-01 is before the check-in before it",
     ),
-    ("change first", [{"date": "2026-03-01", "changes": ["sleep"]}], "the first check-in has no earlier one"),
+    ("change first", [{"date": "2026-03-01", "changes": ["sleep"]}], "check-in 1: the first check-in is what later"),
+    ("twitch first", [{"date": "2026-03-01", "twitch": "same"}], "give how the twitch is now later"),
     (
         "unknown change",
         [{"date": "2026-03-01"}, {"date": "2026-03-02", "changes": ["coffee"]}],
