@@ -193,7 +193,7 @@ def _outcomes(model: Model, check_ins, the_plan: Plan, post) -> list[ChangeOutco
         for variable in check_in.changes:
             before = check_ins[i - 1]
             causes = _fed(priors, variable)
-            after = [c for c in check_ins[i:] if the_plan.in_effect[check_ins.index(c)].get(variable)]
+            after = [c for k, c in enumerate(check_ins) if k >= i and variable in the_plan.in_effect[k]]
             said = [c for c in after if c.twitch not in (None, NOT_SURE)]
             last = said[-1] if said else (after or [check_in])[-1]
             earlier = np.exp(driver_log_posterior(model, the_plan, upto=i))[0]
