@@ -136,7 +136,11 @@ def follow_up(model: Model, diary) -> FollowUp:
     tail = (1.0 - priors.uncertainty.level.value) / 2.0
     low, high = np.quantile(drawn, [tail, 1.0 - tail], axis=0)
     interval = {c: (float(lo), float(hi)) for c, lo, hi in zip(engine.causes, low, high)}
-    result, unsure = _latest(model, check_ins[-1])
+    latest = check_ins[-1]
+    lasted = duration_now(priors, check_ins)
+    if lasted is not None:  # the diary itself says how long it has lasted
+        latest = replace(latest, answers={**latest.answers, "duration": lasted})
+    result, unsure = _latest(model, latest)
     reasons = list(result.escalation.reasons) + unsure + diary_reasons(priors, check_ins, the_plan)
     order = {level: i for i, level in enumerate(priors.levels)}
     level = max([result.escalation.level, *(r.level for r in reasons)], key=order.__getitem__)
@@ -152,6 +156,25 @@ def follow_up(model: Model, diary) -> FollowUp:
         reasons=tuple(reasons),
         latest=result,
     )
+
+
+def duration_now(priors: Priors, check_ins: Sequence[CheckIn]) -> str | None:
+    """How long the twitch has lasted at the latest check-in, when it does not say and the diary tells more.
+
+    The latest check-in that gave ``duration`` (else the first check-in, from no time at all),
+    advanced by the days since (``followup.yaml``'s ``duration_from_days``); None when the latest
+    check-in answers it, the twitch is gone, or the days say no more than was answered.
+    """
+    latest = check_ins[-1]
+    if "duration" in latest.answers or latest.twitch == "gone":
+        return None
+    states = priors.variables["duration"].states
+    bounds = priors.followup.duration_from_days
+    said = next((c for c in reversed(check_ins) if c.real.get("duration") in states), None)
+    start, answered = (said.date, said.real["duration"]) if said else (check_ins[0].date, states[0])
+    days = bounds.get(answered, 0.0) + (latest.date - start).days
+    now = max((s for s in bounds if days >= bounds[s]), key=bounds.get, default=states[0])
+    return now if states.index(now) > states.index(answered) else None
 
 
 def _latest(model: Model, check_in: CheckIn) -> tuple[object, list[Reason]]:
@@ -310,4 +333,4 @@ def _rank(priors: Priors, answers: Mapping[str, str], variable: str) -> int:
     return priors.variables[variable].states.index(state) if state in priors.variables[variable].states else -1
 
 
-__all__ = ["ChangeOutcome", "FollowUp", "NextChange", "diary_reasons", "follow_up", "next_changes"]
+__all__ = ["ChangeOutcome", "FollowUp", "NextChange", "diary_reasons", "duration_now", "follow_up", "next_changes"]

@@ -22,6 +22,7 @@ class Followup:
     half_life_days: dict[str, float]
     twitch_states: dict[str, str]  # state -> label
     twitch_given: dict[str, dict[str, float]]  # settled class -> state -> P(how the twitch is now)
+    duration_from_days: dict[str, float]  # state of `duration` -> the least days it stands for
     next_check_in_days: float
     rules: tuple[schema.DiaryRule, ...]
 
@@ -46,6 +47,12 @@ def check_followup(check, raw: dict, variables, causes, levels) -> None:
             check.add(where, "missing; every settled class needs a distribution")
             continue
         check.distribution(where, followup.twitch_now.given[name], states)
+    durations = variables["duration"].states
+    where = EntryName("followup", ("duration_from_days",))
+    check.states(where, followup.duration_from_days, durations[1:])
+    days = [followup.duration_from_days[s].value for s in durations[1:] if s in followup.duration_from_days]
+    if len(days) != len(durations) - 1 or days != sorted(days):
+        check.add(where, f"give each of {', '.join(durations[1:])} its least number of days, in increasing order")
     for rule in followup.rules:
         where = EntryName("followup", ("rules", rule.id))
         if rule.level not in levels:
@@ -72,6 +79,7 @@ def resolve_followup(followup: schema.FollowupFile, resolve, value) -> Followup:
             name: {s: n.value for s, n in resolve(dist, states).items()}
             for name, dist in followup.twitch_now.given.items()
         },
+        duration_from_days={s: setting.value for s, setting in followup.duration_from_days.items()},
         next_check_in_days=followup.next_check_in_days.value,
         rules=tuple(followup.rules),
     )

@@ -361,5 +361,6 @@ class DiaryRule(_Strict):
 class FollowupFile(_Strict):
     settling: dict[str, Settling]
     twitch_now: TwitchNow
+    duration_from_days: dict[str, Setting]
     next_check_in_days: Setting
     rules: list[DiaryRule]

@@ -146,6 +146,20 @@ def test_the_same_twitch_two_days_after_drinking_more_checks_minerals(m):
     assert reason.source == "ankle_small" and "more than a day or so" in reason.quote
 
 
+def test_weeks_in_the_diary_count_as_weeks_of_twitching_without_any_change(m):
+    diary = [
+        {"date": "2026-03-01", "answers": {"stress_level": "high", "duration": "days"}},
+        {"date": "2026-03-15", "twitch": "same"},
+    ]
+    assert m.follow_up(diary).level == "self_care"  # 1 + 14 days: not yet "several weeks"
+    diary[1]["date"] = "2026-03-21"  # 1 + 20 = 21 days
+    result = m.follow_up(diary)
+    assert result.level == "see_doctor" and result.latest.evidence["duration"] == "weeks"
+    assert next(r for r in result.reasons if r.rule == "persisting").source == "ankle"
+    diary[1]["twitch"] = "gone"
+    assert m.follow_up(diary).level == "self_care"
+
+
 def test_not_sure_how_the_twitch_is_reads_as_still_there_for_the_level(m):
     diary = [
         {"date": "2026-03-01", "answers": {"caffeine_intake": "high"}},
@@ -320,6 +334,16 @@ BROKEN_FOLLOWUP = [
         assign("twitch_now", "given", "some_settled", "gone", {"word": "likely", "assumption": "x"}),
         "twitch_now -> some_settled",
         "the given states sum to",
+    ),
+    (
+        assign("duration_from_days", "weeks", "value", 0.5),
+        "duration_from_days",
+        "give each of days, weeks, months its least number of days, in increasing order",
+    ),
+    (
+        assign("duration_from_days", "fortnights", {"value": 14, "assumption": "x"}),
+        "duration_from_days",
+        "unknown state 'fortnights'",
     ),
     (assign("rules", 0, "level", "urgent"), "rules -> minerals_after_a_day", "unknown level 'urgent'"),
     (assign("rules", 0, "changes_among", ["coffee"]), "rules -> minerals_after_a_day", "'coffee' is not a change"),
