@@ -53,13 +53,13 @@ import numpy as np
 
 from .counterfactual import _Cause
 from .errors import TwitchcauseError
+from .evidence import NOT_SURE, parse_answers
 
 if TYPE_CHECKING:
     from twitchcause.priors import Priors
 
     from .api import Model
 
-NOT_SURE = "not_sure"  # the reserved answer of the "not sure" contract (twitchcause.model.NOT_SURE)
 SETTLED = ("all_settled", "some_settled", "none_settled", "no_listed_cause")
 
 
@@ -151,17 +151,11 @@ def parse_check_in(model: Model, data: object, where: str = "check-in") -> Check
     answers = data.get("answers") or {}
     if not isinstance(answers, Mapping):
         raise DiaryError(f"{where}: answers must be a mapping of variable to state, got {type(answers).__name__}")
-    real = {k: v for k, v in answers.items() if v != NOT_SURE}
     try:
-        parsed = model.parse(real)
+        parsed, unsure = parse_answers(answers, (), model.variables)
     except TwitchcauseError as exc:
         raise DiaryError(f"{where}: {exc}") from None
-    for name in answers:
-        if answers[name] == NOT_SURE and name not in model.variables:
-            raise DiaryError(
-                f"{where}: unknown evidence variable {str(name)[:40]!r}{suggestion(str(name), model.variables)}"
-            )
-    parsed.update({k: NOT_SURE for k in answers if answers[k] == NOT_SURE})
+    parsed.update(dict.fromkeys(unsure, NOT_SURE))
     changes = data.get("changes") or []
     if not isinstance(changes, Sequence) or isinstance(changes, (str, bytes)):
         raise DiaryError(f"{where}: changes must be a list of exposures of changes.yaml")

@@ -8,14 +8,13 @@ made) to what the latest check-in alone calls for; the level is never below the 
 from __future__ import annotations
 
 import datetime as dt
-import inspect
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 import numpy as np
 
-from .escalation import Reason, rule_fires
+from .escalation import Reason
 from .followup import (
     NOT_SURE,
     CheckIn,
@@ -106,6 +105,11 @@ class FollowUp:
     def ranking(self) -> list[str]:
         return sorted(self.drivers, key=lambda c: -self.drivers[c])
 
+    @property
+    def pending(self) -> tuple[str, ...]:
+        """The latest check-in's open rule questions: the level is a verdict only when there are none."""
+        return self.latest.escalation.pending
+
     def to_dict(self) -> dict:
         from .api import DISCLAIMER
 
@@ -117,7 +121,12 @@ class FollowUp:
             "ranking": self.ranking,
             "changes": [c.to_dict() for c in self.changes],
             "try_next": [n.to_dict() for n in self.try_next],
-            "escalation": {"level": self.level, "reasons": [r.to_dict() for r in self.reasons]},
+            "escalation": {
+                "level": self.level,
+                "reasons": [r.to_dict() for r in self.reasons],
+                "pending": list(self.pending),
+                "settled": not self.pending,
+            },
             "latest": self.latest.to_dict(),
             "disclaimer": DISCLAIMER,
         }
@@ -140,8 +149,8 @@ def follow_up(model: Model, diary) -> FollowUp:
     lasted = duration_now(priors, check_ins)
     if lasted is not None:  # the diary itself says how long it has lasted
         latest = replace(latest, answers={**latest.answers, "duration": lasted})
-    result, unsure = _latest(model, latest)
-    reasons = list(result.escalation.reasons) + unsure + diary_reasons(priors, check_ins, the_plan)
+    result = model.infer(latest.real, not_sure=latest.not_sure)  # "not sure" read the safe way for the level
+    reasons = list(result.escalation.reasons) + diary_reasons(priors, check_ins, the_plan)
     order = {level: i for i, level in enumerate(priors.levels)}
     level = max([result.escalation.level, *(r.level for r in reasons)], key=order.__getitem__)
     reasons.sort(key=lambda r: -order[r.level])
@@ -175,28 +184,6 @@ def duration_now(priors: Priors, check_ins: Sequence[CheckIn]) -> str | None:
     days = bounds.get(answered, 0.0) + (latest.date - start).days
     now = max((s for s in bounds if days >= bounds[s]), key=bounds.get, default=states[0])
     return now if states.index(now) > states.index(answered) else None
-
-
-def _latest(model: Model, check_in: CheckIn) -> tuple[object, list[Reason]]:
-    """The latest check-in on its own, and the rules its "not sure" answers fire when read the safe way.
-
-    ``Model.infer(evidence, not_sure=...)`` reads them so itself; a model without that parameter
-    (before the "not sure" contract) gets them read here: a not-sure variable holds every rule
-    condition on it.
-    """
-    if "not_sure" in inspect.signature(model.infer).parameters:
-        return model.infer(check_in.real, not_sure=check_in.not_sure), []
-    evidence, unsure = check_in.real, set(check_in.not_sure)
-    reasons = []
-    for rule in model.priors.escalation.rules:
-        named = sorted(unsure & set(rule.when))
-        holds = all(evidence.get(name) in states or name in unsure for name, states in rule.when.items())
-        blocked = any(evidence.get(name) in states for name, states in rule.unless.items())
-        if named and holds and not blocked and not rule_fires(rule, evidence):
-            said = ", ".join(name.replace("_", " ") for name in named)
-            message = f"You were not sure about {said}: a doctor can check it. {rule.message}"
-            reasons.append(Reason(rule.id, rule.level, message, rule.source, rule.quote))
-    return model.infer(evidence), reasons
 
 
 def _fed(priors: Priors, variable: str) -> tuple[str, ...]:
@@ -320,10 +307,11 @@ def diary_reasons(priors: Priors, check_ins: Sequence[CheckIn], the_plan: Plan) 
         unsure = latest.twitch == NOT_SURE
         rose = [v for v in rule.rose if _rank(priors, latest.real, v) > _rank(priors, first.real, v) >= 0]
         if latest.twitch in rule.twitch or unsure or rose:
+            only_not_sure = unsure and not rose
             message = rule.message
-            if unsure and latest.twitch not in rule.twitch and not rose:
+            if only_not_sure:
                 message = f"You were not sure how the twitch is now; read as still there. {message}"
-            out.append(Reason(rule.id, rule.level, message, rule.source, rule.quote))
+            out.append(Reason(rule.id, rule.level, message, rule.source, rule.quote, only_not_sure))
     return out
 
 

@@ -337,6 +337,10 @@ def format_follow_up(name: str, result, model) -> str:
         ]
     lines += ["", f"escalation: {result.level} - {model.priors.level_descriptions[result.level]}"]
     lines += [f"  - [{r.rule}] {r.message} (source: {r.source})" for r in result.reasons]
+    if result.pending:
+        lines.append(
+            f"not yet a verdict: {len(result.pending)} warning-sign questions left: {', '.join(result.pending)}"
+        )
     lines += ["", DISCLAIMER]
     return "\n".join(lines)
 
