@@ -22,6 +22,7 @@ from .followup import (
     Plan,
     _check_in_log_likelihood,
     driver_log_posterior,
+    driver_marginals_by_check_in,
     parse_diary,
     plan,
     settling,
@@ -88,6 +89,53 @@ class NextChange:
 
 
 @dataclass(frozen=True)
+class TimelineRow:
+    """One check-in for a doctor: when, what was changed, how the twitch was, what moved, the top driver then."""
+
+    date: dt.date
+    day: int  # days since the first check-in
+    changes: tuple[str, ...]  # the actions taken since the check-in before
+    twitch: str | None
+    moved: dict[str, tuple[str | None, str]]  # variable -> (answer before, answer now), new or changed answers
+    top: str  # the most probable driver after this check-in
+    p_top: float
+
+    def to_dict(self) -> dict:
+        return {
+            "date": self.date.isoformat(),
+            "day": self.day,
+            "changes": list(self.changes),
+            "twitch": self.twitch,
+            "moved": {v: {"before": b, "now": a} for v, (b, a) in self.moved.items()},
+            "top": self.top,
+            "p_top": self.p_top,
+        }
+
+
+def timeline(model: Model, check_ins: Sequence[CheckIn], the_plan: Plan) -> list[TimelineRow]:
+    """The diary as a doctor reads it: one row per check-in (see :class:`TimelineRow`)."""
+    by_check_in = driver_marginals_by_check_in(model, the_plan)
+    known: dict[str, str] = {}
+    rows = []
+    for check_in, marginals in zip(check_ins, by_check_in):
+        moved = {v: (known.get(v), s) for v, s in check_in.answers.items() if known.get(v) != s}
+        known.update(check_in.answers)
+        top = int(np.argmax(marginals[:-1]))
+        rows.append(
+            TimelineRow(
+                check_in.date,
+                (check_in.date - check_ins[0].date).days,
+                tuple(model.priors.changes[v].action for v in check_in.changes),
+                check_in.twitch,
+                moved,
+                model.causes[top],
+                float(marginals[top]),
+            )
+        )
+    return rows
+
+
+@dataclass(frozen=True)
 class FollowUp:
     """What a diary says: each cause's probability of being this person's driver, what helped, what next."""
 
@@ -100,6 +148,7 @@ class FollowUp:
     level: str
     reasons: tuple[Reason, ...]
     latest: object  # the latest check-in's Result (its answers alone)
+    timeline: tuple[TimelineRow, ...] = ()
 
     @property
     def ranking(self) -> list[str]:
@@ -127,6 +176,7 @@ class FollowUp:
                 "pending": list(self.pending),
                 "settled": not self.pending,
             },
+            "timeline": [row.to_dict() for row in self.timeline],
             "latest": self.latest.to_dict(),
             "disclaimer": DISCLAIMER,
         }
@@ -164,6 +214,7 @@ def follow_up(model: Model, diary) -> FollowUp:
         level=level,
         reasons=tuple(reasons),
         latest=result,
+        timeline=tuple(timeline(model, check_ins, the_plan)),
     )
 
 
@@ -234,8 +285,10 @@ def _with_summary(o: ChangeOutcome) -> ChangeOutcome:
     if o.predicted:
         cause, (was, would) = max(o.predicted.items(), key=lambda kv: kv[1][0] - kv[1][1])
         moved += f"; the change was predicted to take {cause.replace('_', ' ')} from {was:.0%} to {would:.0%}"
-    if o.twitch_after in ("gone", "better"):
+    if o.twitch_after in ("gone", "better") and o.driver_now > o.driver_before:
         verdict = f"It seems to have helped: {o.days} days later the twitch is {o.twitch_after}"
+    elif o.twitch_after in ("gone", "better"):
+        verdict = f"{o.days} days later the twitch is {o.twitch_after}, but other causes explain that better"
     elif o.twitch_after in ("same", "worse"):
         verdict = f"No sign it helped yet: {o.days} days later the twitch is {o.twitch_after}"
     else:
@@ -321,4 +374,14 @@ def _rank(priors: Priors, answers: Mapping[str, str], variable: str) -> int:
     return priors.variables[variable].states.index(state) if state in priors.variables[variable].states else -1
 
 
-__all__ = ["ChangeOutcome", "FollowUp", "NextChange", "diary_reasons", "duration_now", "follow_up", "next_changes"]
+__all__ = [
+    "ChangeOutcome",
+    "FollowUp",
+    "NextChange",
+    "TimelineRow",
+    "timeline",
+    "diary_reasons",
+    "duration_now",
+    "follow_up",
+    "next_changes",
+]

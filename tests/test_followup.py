@@ -230,6 +230,30 @@ def test_what_to_try_next_is_the_change_whose_result_would_tell_most(m):
     assert sum(result.try_next[0].twitch.values()) == pytest.approx(1.0)
 
 
+def test_the_timeline_lists_each_check_in_with_what_moved(m):
+    result = m.follow_up(SHORT_DIARIES["caffeine cut, better, fewer twitches"])
+    first, second = result.timeline
+    assert (first.day, first.changes, first.twitch) == (0, (), None)
+    assert first.moved["caffeine_intake"] == (None, "high")
+    assert second.day == 3 and second.twitch == "better" and second.moved == {"frequency": ("frequent", "occasional")}
+    assert second.changes[0] == m.priors.changes["caffeine_intake"].action
+    assert second.top == result.ranking[0] and second.p_top == pytest.approx(result.drivers[second.top])
+
+
+def test_a_change_followed_by_relief_that_other_causes_explain_is_not_credited(m):
+    result = m.follow_up(
+        [
+            {"date": "2026-03-01", "answers": {"caffeine_intake": "high", "sleep": "short", "frequency": "frequent"}},
+            {"date": "2026-03-05", "changes": ["caffeine_intake"], "twitch": "better"},
+            {"date": "2026-03-08", "changes": ["sleep"], "twitch": "gone"},
+        ]
+    )
+    caffeine, sleep = result.changes
+    assert caffeine.summary.split(". ")[1].startswith("It seems to have helped")
+    assert sleep.driver_now < sleep.driver_before
+    assert "but other causes explain that better" in sleep.summary
+
+
 def test_the_diary_result_is_json_ready(m):
     import json
 

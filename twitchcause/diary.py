@@ -327,6 +327,11 @@ def format_follow_up(name: str, result, model) -> str:
         low, high = result.interval[cause]
         lines.append(f"{cause:<{width}}  {p:>5.0%}  {f'{low:.0%} - {high:.0%}':>15}  {'#' * round(p * BAR_WIDTH)}")
     lines.append(f"{'no listed cause':<{width}}  {result.none_identified:>5.0%}")
+    lines += ["", "timeline (for a doctor):"]
+    for row in result.timeline:
+        said = [f"{v}={a}" if b is None else f"{v} {b} -> {a}" for v, (b, a) in row.moved.items()]
+        parts = [*(f"changed: {c}" for c in row.changes), *([f"twitch {row.twitch}"] if row.twitch else []), *said]
+        lines.append(f"  {row.date} (day {row.day}): {'; '.join(parts) or 'no answer'}; top {row.top} {row.p_top:.0%}")
     if result.changes:
         lines += ["", "did it help?"] + [f"  - {c.summary}" for c in result.changes]
     if result.try_next:
