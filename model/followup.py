@@ -333,8 +333,8 @@ def _check_in_log_likelihood(engine, tables, priors: Priors, findings, q, twitch
         return np.log(total) + top
 
 
-def driver_log_posterior(model: Model, the_plan: Plan, tables=None, upto: int | None = None) -> np.ndarray:
-    """Normalised log P(D | the diary's first ``upto`` check-ins) per draw: ``(draws, 2**n)``.
+def driver_log_posterior(model: Model, the_plan: Plan, tables=None) -> np.ndarray:
+    """Normalised log P(D | the whole diary) per draw: ``(draws, 2**n)``.
 
     ``tables`` are the block tables, per block ``(draws, patterns, local)``; the
     model's own engine (one draw) by default, or its ensemble's.
@@ -342,44 +342,47 @@ def driver_log_posterior(model: Model, the_plan: Plan, tables=None, upto: int | 
     engine, priors = model.engine, model.priors
     if tables is None:
         tables = [block.table[None] for block in engine.blocks]
-    n = len(engine.causes)
-    log_post = _baseline_prior(engine, tables, the_plan.baseline, the_plan.first_findings, n)
-    later = the_plan.later if upto is None else the_plan.later[: max(upto - 1, 0)]
-    for findings, q, twitch in later:
+    log_post = _baseline_prior(engine, tables, the_plan.baseline, the_plan.first_findings, len(engine.causes))
+    for findings, q, twitch in the_plan.later:
         log_post += _check_in_log_likelihood(engine, tables, priors, findings, q, twitch, engine.presence)
-    top = log_post.max(axis=1, keepdims=True)
+    return _normalised(log_post)
+
+
+def _normalised(log_post: np.ndarray) -> np.ndarray:
+    top = log_post.max(axis=-1, keepdims=True)
     if not np.all(np.isfinite(top)):
         from .errors import ImpossibleEvidenceError
 
         raise ImpossibleEvidenceError("the network gives this diary probability zero, so no posterior exists")
-    log_post -= top
-    log_post -= np.log(np.exp(log_post).sum(axis=1, keepdims=True))
-    return log_post
+    log_post = log_post - top
+    return log_post - np.log(np.exp(log_post).sum(axis=-1, keepdims=True))
 
 
-def driver_marginals(model: Model, the_plan: Plan, upto: int | None = None) -> np.ndarray:
-    """P(each cause is a driver), then P(no listed driver), under the model's own numbers."""
-    post = np.exp(driver_log_posterior(model, the_plan, upto=upto))[0]
-    return np.append(post @ model.engine.presence, post[0])
+def driver_posteriors(model: Model, the_plan: Plan) -> np.ndarray:
+    """P(D | the first k check-ins) for k = 1, 2, ... in one pass, the model's own numbers: ``(check-ins, 2**n)``."""
+    engine, priors = model.engine, model.priors
+    tables = [block.table[None] for block in engine.blocks]
+    log_post = _baseline_prior(engine, tables, the_plan.baseline, the_plan.first_findings, len(engine.causes))[0]
+    rows = [np.exp(_normalised(log_post))]
+    for findings, q, twitch in the_plan.later:
+        log_post = log_post + _check_in_log_likelihood(engine, tables, priors, findings, q, twitch, engine.presence)[0]
+        rows.append(np.exp(_normalised(log_post)))
+    return np.array(rows)
+
+
+def marginals(model: Model, posterior: np.ndarray) -> np.ndarray:
+    """P(each cause is a driver), then P(no listed driver), from joint posteriors (last axis)."""
+    return np.concatenate([posterior @ model.engine.presence, posterior[..., :1]], axis=-1)
+
+
+def driver_marginals(model: Model, the_plan: Plan) -> np.ndarray:
+    """P(each cause is a driver | the whole diary), then P(no listed driver), under the model's own numbers."""
+    return marginals(model, np.exp(driver_log_posterior(model, the_plan))[0])
 
 
 def driver_marginals_by_check_in(model: Model, the_plan: Plan) -> np.ndarray:
     """:func:`driver_marginals` after each check-in in turn: ``(check-ins, causes + 1)``, in one pass."""
-    engine, priors = model.engine, model.priors
-    tables = [block.table[None] for block in engine.blocks]
-    n = len(engine.causes)
-    log_post = _baseline_prior(engine, tables, the_plan.baseline, the_plan.first_findings, n)[0]
-    rows = []
-    for step in (None, *the_plan.later):
-        if step is not None:
-            findings, q, twitch = step
-            log_post = (
-                log_post + _check_in_log_likelihood(engine, tables, priors, findings, q, twitch, engine.presence)[0]
-            )
-        post = np.exp(log_post - log_post.max())
-        post /= post.sum()
-        rows.append(np.append(post @ engine.presence, post[0]))
-    return np.array(rows)
+    return marginals(model, driver_posteriors(model, the_plan))
 
 
 def simulate(model: Model, diaries: int, check_ins: int, rng: np.random.Generator) -> list[tuple[int, list[dict]]]:
@@ -466,6 +469,7 @@ __all__ = [
     "Plan",
     "driver_log_posterior",
     "driver_marginals",
+    "driver_posteriors",
     "driver_marginals_by_check_in",
     "parse_diary",
     "plan",

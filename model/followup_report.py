@@ -22,7 +22,8 @@ from .followup import (
     Plan,
     _check_in_log_likelihood,
     driver_log_posterior,
-    driver_marginals_by_check_in,
+    driver_posteriors,
+    marginals,
     parse_diary,
     plan,
     settling,
@@ -112,15 +113,15 @@ class TimelineRow:
         }
 
 
-def timeline(model: Model, check_ins: Sequence[CheckIn], the_plan: Plan) -> list[TimelineRow]:
-    """The diary as a doctor reads it: one row per check-in (see :class:`TimelineRow`)."""
-    by_check_in = driver_marginals_by_check_in(model, the_plan)
+def timeline(model: Model, check_ins: Sequence[CheckIn], posteriors: np.ndarray) -> list[TimelineRow]:
+    """The diary as a doctor reads it, from the drivers' posterior after each check-in (:func:`driver_posteriors`)."""
+    by_check_in = marginals(model, posteriors)
     known: dict[str, str] = {}
     rows = []
-    for check_in, marginals in zip(check_ins, by_check_in):
+    for check_in, now in zip(check_ins, by_check_in):
         moved = {v: (known.get(v), s) for v, s in check_in.answers.items() if known.get(v) != s}
         known.update(check_in.answers)
-        top = int(np.argmax(marginals[:-1]))
+        top = int(np.argmax(now[:-1]))
         rows.append(
             TimelineRow(
                 check_in.date,
@@ -129,7 +130,7 @@ def timeline(model: Model, check_ins: Sequence[CheckIn], the_plan: Plan) -> list
                 check_in.twitch,
                 moved,
                 model.causes[top],
-                float(marginals[top]),
+                float(now[top]),
             )
         )
     return rows
@@ -189,7 +190,8 @@ def follow_up(model: Model, diary) -> FollowUp:
         raise DiaryError("the diary has no check-in yet")
     engine, priors = model.engine, model.priors
     the_plan = plan(priors, engine, check_ins)
-    post = np.exp(driver_log_posterior(model, the_plan))[0]
+    posteriors = driver_posteriors(model, the_plan)  # after each check-in; the last is the whole diary's
+    post = posteriors[-1]
     drivers = dict(zip(engine.causes, (post @ engine.presence).tolist()))
     drawn = np.exp(driver_log_posterior(model, the_plan, model.ensemble.tables)) @ engine.presence
     tail = (1.0 - priors.uncertainty.level.value) / 2.0
@@ -209,12 +211,12 @@ def follow_up(model: Model, diary) -> FollowUp:
         drivers=drivers,
         interval=interval,
         none_identified=float(post[0]),
-        changes=tuple(_outcomes(model, check_ins, the_plan, post)),
+        changes=tuple(_outcomes(model, check_ins, the_plan, posteriors)),
         try_next=tuple(next_changes(model, check_ins, the_plan, post)),
         level=level,
         reasons=tuple(reasons),
         latest=result,
-        timeline=tuple(timeline(model, check_ins, the_plan)),
+        timeline=tuple(timeline(model, check_ins, posteriors)),
     )
 
 
@@ -247,7 +249,7 @@ def _share_with(post: np.ndarray, presence: np.ndarray, causes: Sequence[str], n
     return float(post @ (presence[:, columns].sum(axis=1) > 0)) if columns else 0.0
 
 
-def _outcomes(model: Model, check_ins, the_plan: Plan, post) -> list[ChangeOutcome]:
+def _outcomes(model: Model, check_ins, the_plan: Plan, posteriors: np.ndarray) -> list[ChangeOutcome]:
     engine, priors = model.engine, model.priors
     out = []
     for i, check_in in enumerate(check_ins):
@@ -257,7 +259,7 @@ def _outcomes(model: Model, check_ins, the_plan: Plan, post) -> list[ChangeOutco
             after = [c for k, c in enumerate(check_ins) if k >= i and variable in the_plan.in_effect[k]]
             said = [c for c in after if c.twitch not in (None, NOT_SURE)]
             last = said[-1] if said else (after or [check_in])[-1]
-            earlier = np.exp(driver_log_posterior(model, the_plan, upto=i))[0]
+            earlier = posteriors[i - 1]
             evidence = {**{k: v[0] for k, v in the_plan.baseline.items() if len(v) == 1}, **before.real}
             help_ = next((h for h in model.what_would_help(evidence) if h.variable == variable), None)
             predicted = {c: (h_b, help_.after[c]) for c, h_b in help_.before.items()} if help_ else {}
@@ -270,7 +272,7 @@ def _outcomes(model: Model, check_ins, the_plan: Plan, post) -> list[ChangeOutco
                 twitch_after=last.twitch if last.twitch != NOT_SURE else None,
                 days=(last.date - before.date).days,
                 driver_before=_share_with(earlier, engine.presence, engine.causes, causes),
-                driver_now=_share_with(post, engine.presence, engine.causes, causes),
+                driver_now=_share_with(posteriors[-1], engine.presence, engine.causes, causes),
                 predicted=predicted,
                 summary="",
             )

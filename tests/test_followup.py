@@ -397,3 +397,14 @@ def test_followup_quotes_are_checked_against_the_documents(folder, shared_dir): 
     edit(folder, "followup.yaml", assign("rules", 2, "quote", "If the twitching gets worse, see a doctor."))
     (found,) = check_quotes(load_priors(folder), shared_dir / "seeds")
     assert "followup.yaml: rules -> worse_despite_self_care: quote not found verbatim in 'toe'" in found
+
+
+def test_the_follow_up_benchmark_checks_against_pgmpy_and_prints_its_summary(capsys):
+    import re
+    import runpy
+    from pathlib import Path
+
+    script = Path(__file__).resolve().parents[1] / "benchmarks" / "followup.py"
+    assert runpy.run_path(str(script))["main"](["--diaries", "3", "--reference", "1"]) == 0
+    last = capsys.readouterr().out.strip().splitlines()[-1]
+    assert re.fullmatch(r"followup_vs_ve_x=\d+ diaries_per_s=\d+ drivers_only_per_s=\d+", last), last
