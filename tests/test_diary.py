@@ -91,6 +91,15 @@ def test_bad_commands_are_one_line_and_change_nothing(capsys, data_dir, argv, me
     assert diary.Store().check_ins("me") == before
 
 
+def test_export_never_writes_over_the_diaries_file(capsys, data_dir):
+    run(capsys, "diary", "new", "me")
+    path = data_dir / "diaries.sqlite3"
+    before = path.read_bytes()
+    status, _, err = run(capsys, "diary", "export", "me", "-o", str(path))
+    assert status == 2 and one_error_line(err).endswith("that is where the diaries are kept; export to another file")
+    assert path.read_bytes() == before and diary.Store().names() == ["me"]
+
+
 def test_a_file_from_a_newer_schema_is_refused_in_one_line_and_left_alone(capsys, data_dir):
     data_dir.mkdir()
     path = data_dir / "diaries.sqlite3"

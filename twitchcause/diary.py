@@ -288,6 +288,9 @@ def cmd_show(args) -> int:
 def cmd_export(args) -> int:
     with Store() as store:
         data = exported(args.name, store.check_ins(args.name))
+        kept = [store.path, *(store.path.with_name(store.path.name + end) for end in ("-wal", "-shm", "-journal"))]
+    if args.output not in (None, "-") and any(_same_file(args.output, path) for path in kept):
+        raise DiaryStoreError(f"{args.output}: that is where the diaries are kept; export to another file")
     text = json.dumps(data, indent=2) + "\n"
     if args.output in (None, "-"):
         sys.stdout.write(text)
@@ -295,6 +298,13 @@ def cmd_export(args) -> int:
     atomic_write(args.output, text)
     _print(args, {"diary": args.name, "exported": args.output}, f"diary {args.name!r} -> {args.output}")
     return 0
+
+
+def _same_file(a: str | Path, b: Path) -> bool:
+    try:
+        return os.path.samefile(a, b)
+    except OSError:  # one of them does not exist
+        return False
 
 
 def cmd_import(args) -> int:
