@@ -198,9 +198,13 @@ def follow_up(model: Model, diary) -> FollowUp:
     low, high = np.quantile(drawn, [tail, 1.0 - tail], axis=0)
     interval = {c: (float(lo), float(hi)) for c, lo, hi in zip(engine.causes, low, high)}
     latest = check_ins[-1]
+    told = {}  # what the diary itself says of the latest check-in's twitch, where that check-in does not
     lasted = duration_now(priors, check_ins)
-    if lasted is not None:  # the diary itself says how long it has lasted
-        latest = replace(latest, answers={**latest.answers, "duration": lasted})
+    if lasted is not None:
+        told["duration"] = lasted
+    if latest.twitch is not None and len(check_ins) > 1:
+        told["trend"] = NOT_SURE if latest.twitch == NOT_SURE else priors.followup.twitch_as_trend[latest.twitch]
+    latest = replace(latest, answers={**told, **latest.answers})
     result = model.infer(latest.real, not_sure=latest.not_sure)  # "not sure" read the safe way for the level
     reasons = list(result.escalation.reasons) + diary_reasons(priors, check_ins, the_plan)
     order = {level: i for i, level in enumerate(priors.levels)}

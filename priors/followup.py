@@ -22,6 +22,7 @@ class Followup:
     half_life_days: dict[str, float]
     twitch_states: dict[str, str]  # state -> label
     twitch_given: dict[str, dict[str, float]]  # settled class -> state -> P(how the twitch is now)
+    twitch_as_trend: dict[str, str]  # how the twitch is now -> the state of `trend` it means
     duration_from_days: dict[str, float]  # state of `duration` -> the least days it stands for
     next_check_in_days: float
     rules: tuple[schema.DiaryRule, ...]
@@ -47,6 +48,12 @@ def check_followup(check, raw: dict, variables, causes, levels) -> None:
             check.add(where, "missing; every settled class needs a distribution")
             continue
         check.distribution(where, followup.twitch_now.given[name], states)
+    where = EntryName("followup", ("twitch_as_trend",))
+    check.states(where, followup.twitch_as_trend, states)
+    check.states(where, followup.twitch_as_trend.values(), variables["trend"].states)
+    missing = [s for s in states if s not in followup.twitch_as_trend]
+    if missing:
+        check.add(where, f"state(s) {', '.join(missing)} of twitch_now have no trend")
     durations = variables["duration"].states
     where = EntryName("followup", ("duration_from_days",))
     check.states(where, followup.duration_from_days, durations[1:])
@@ -79,6 +86,7 @@ def resolve_followup(followup: schema.FollowupFile, resolve, value) -> Followup:
             name: {s: n.value for s, n in resolve(dist, states).items()}
             for name, dist in followup.twitch_now.given.items()
         },
+        twitch_as_trend=dict(followup.twitch_as_trend),
         duration_from_days={s: setting.value for s, setting in followup.duration_from_days.items()},
         next_check_in_days=followup.next_check_in_days.value,
         rules=tuple(followup.rules),

@@ -361,6 +361,7 @@ class DiaryRule(_Strict):
 class FollowupFile(_Strict):
     settling: dict[str, Settling]
     twitch_now: TwitchNow
+    twitch_as_trend: dict[str, str]
     duration_from_days: dict[str, Setting]
     next_check_in_days: Setting
     rules: list[DiaryRule]

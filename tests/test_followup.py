@@ -135,6 +135,16 @@ def test_stronger_twitches_after_a_change_count_as_worse(m):
     assert "worse_despite_self_care" not in [r.rule for r in m.follow_up(diary).reasons]
 
 
+def test_worse_without_any_change_is_the_worsening_trend(m):
+    result = m.follow_up(
+        [{"date": "2026-03-01", "answers": {"stress_level": "high"}}, {"date": "2026-03-03", "twitch": "worse"}]
+    )
+    assert result.level == "see_doctor" and result.latest.evidence["trend"] == "worsening"
+    assert next(r for r in result.reasons if r.rule == "worsening").source == "toe"
+    said = [{"date": "2026-03-01"}, {"date": "2026-03-03", "twitch": "worse", "answers": {"trend": "improving"}}]
+    assert m.follow_up(said).latest.evidence["trend"] == "improving"  # an answer given wins
+
+
 def test_the_same_twitch_two_days_after_drinking_more_checks_minerals(m):
     diary = [
         {"date": "2026-03-01", "answers": {"fluid_intake": "low"}},
@@ -370,6 +380,8 @@ BROKEN_FOLLOWUP = [
         "duration_from_days",
         "unknown state 'fortnights'",
     ),
+    (assign("twitch_as_trend", "worse", "faster"), "twitch_as_trend", "unknown state 'faster'"),
+    (delete("twitch_as_trend", "same"), "twitch_as_trend", "state(s) same of twitch_now have no trend"),
     (assign("rules", 0, "level", "urgent"), "rules -> minerals_after_a_day", "unknown level 'urgent'"),
     (assign("rules", 0, "changes_among", ["coffee"]), "rules -> minerals_after_a_day", "'coffee' is not a change"),
     (assign("rules", 0, "twitch", ["fine"]), "rules -> minerals_after_a_day", "unknown state 'fine'"),
