@@ -263,31 +263,63 @@ def removed_share(priors: Priors, cause: str, baseline, changed: Mapping[str, st
 
 
 # -- exact inference over the drivers ----------------------------------------------------
-def _finding_rows(engine, tables, findings: Mapping[str, str], n: int) -> np.ndarray:
+class BlockRows:
+    """Every block's rows over the joint cause states per draw, as changes from its all-unknown row.
+
+    ``base`` is log P(causes) (every block's all-unknown row): ``(draws, 2**n)``. The model's own
+    engine (one draw) keeps its rows expanded (``Engine.joint_rows``); an ensemble's stacked tables
+    (per block ``(draws, patterns, local)``) are expanded on use.
+    """
+
+    def __init__(self, engine, stacks=None):
+        self.engine = engine
+        self.stacks = stacks
+        if stacks is None:
+            self.base = engine.base[None]
+            return
+        self._deltas = []
+        self.base = np.zeros((stacks[0].shape[0], len(engine.base)))
+        for block, table in zip(engine.blocks, stacks):
+            unknown = table[:, -1:, :]
+            with np.errstate(invalid="ignore"):
+                self._deltas.append(np.where(np.isfinite(unknown), table - unknown, 0.0))
+            if unknown.any():  # a finding's all-unknown row is log 1 = 0
+                self.base += unknown[:, 0, :][:, block.local_index(len(engine.causes))]
+
+    def row(self, b: int, patterns: Sequence[int]) -> np.ndarray:
+        """log of the summed factors of block ``b``'s ``patterns`` (one pattern, or the states allowed)."""
+        engine = self.engine
+        if self.stacks is None:
+            rows = engine.joint_rows([b])[engine._offsets[b] + np.asarray(patterns)]
+            return (rows[0] if len(rows) == 1 else np.logaddexp.reduce(rows, axis=0))[None]
+        summed = np.logaddexp.reduce(self._deltas[b][:, list(patterns), :], axis=1)
+        return summed[:, engine.blocks[b].local_index(len(engine.causes))]
+
+
+def _finding_rows(rows: BlockRows, findings: Mapping[str, str]) -> np.ndarray:
     """log P(findings | causes at work) over the joint states, per draw: ``(draws, 2**n)``."""
-    codes = engine.encode(findings)
-    patterns = engine.patterns(codes)
-    out = np.zeros((tables[0].shape[0], 2**n))
-    for b in np.flatnonzero(patterns != np.array([blk.patterns - 1 for blk in engine.blocks])):
-        out += tables[b][:, patterns[b], :][:, engine.blocks[b].local_index(n)]
+    engine = rows.engine
+    patterns = engine.patterns(engine.encode(findings))
+    out = np.zeros_like(rows.base)
+    for b in np.flatnonzero(patterns != engine._all_unknown):
+        out += rows.row(b, [patterns[b]])
     return out
 
 
-def _baseline_prior(engine, tables, baseline, findings, n: int) -> np.ndarray:
+def _baseline_prior(rows: BlockRows, baseline, findings) -> np.ndarray:
     """log P(D, the start's exposures (each within its allowed states), the first findings): ``(draws, 2**n)``."""
-    out = np.zeros((tables[0].shape[0], 2**n))
+    engine = rows.engine
+    out = rows.base.copy()
     for b, block in enumerate(engine.blocks):
-        if set(block.nodes).isdisjoint(engine.causes):
-            continue  # a finding's block: its own rows come below, and unanswered it sums to 1
+        if not set(block.variables) & set(baseline):
+            continue  # a finding's block (below), or exposures none of which is answered
         allowed = [
             [engine.states[v].index(s) for s in baseline[v]] if v in baseline else [block.radices[k] - 1]
             for k, v in enumerate(block.variables)
         ]
         place = [int(np.prod(block.radices[k + 1 :])) for k in range(len(block.variables))]
-        rows = [sum(c * p for c, p in zip(combo, place)) for combo in itertools.product(*allowed)]
-        summed = np.logaddexp.reduce(tables[b][:, rows, :], axis=1)
-        out += summed[:, block.local_index(n)]
-    return out + _finding_rows(engine, tables, findings, n)
+        out += rows.row(b, [sum(c * p for c, p in zip(combo, place)) for combo in itertools.product(*allowed)])
+    return out + _finding_rows(rows, findings)
 
 
 def _through_settling(values: np.ndarray, q: np.ndarray) -> np.ndarray:
@@ -313,10 +345,10 @@ def _none_and_all_settle(presence: np.ndarray, q: np.ndarray) -> tuple[np.ndarra
     return stays, settles
 
 
-def _check_in_log_likelihood(engine, tables, priors: Priors, findings, q, twitch, presence) -> np.ndarray:
+def _check_in_log_likelihood(rows: BlockRows, priors: Priors, findings, q, twitch) -> np.ndarray:
     """log P(check-in's findings and twitch | D) per draw: ``(draws, 2**n)``."""
-    n = len(q)
-    log_l = _finding_rows(engine, tables, findings, n)
+    presence = rows.engine.presence
+    log_l = _finding_rows(rows, findings)
     top = log_l.max(axis=1, keepdims=True)
     like = np.exp(log_l - top)
     total = _through_settling(like, q)
@@ -333,18 +365,15 @@ def _check_in_log_likelihood(engine, tables, priors: Priors, findings, q, twitch
         return np.log(total) + top
 
 
-def driver_log_posterior(model: Model, the_plan: Plan, tables=None) -> np.ndarray:
+def driver_log_posterior(model: Model, the_plan: Plan, stacks=None) -> np.ndarray:
     """Normalised log P(D | the whole diary) per draw: ``(draws, 2**n)``.
 
-    ``tables`` are the block tables, per block ``(draws, patterns, local)``; the
-    model's own engine (one draw) by default, or its ensemble's.
+    ``stacks``: an ensemble's tables (see :class:`BlockRows`); the model's own engine by default.
     """
-    engine, priors = model.engine, model.priors
-    if tables is None:
-        tables = [block.table[None] for block in engine.blocks]
-    log_post = _baseline_prior(engine, tables, the_plan.baseline, the_plan.first_findings, len(engine.causes))
+    rows = BlockRows(model.engine, stacks)
+    log_post = _baseline_prior(rows, the_plan.baseline, the_plan.first_findings)
     for findings, q, twitch in the_plan.later:
-        log_post += _check_in_log_likelihood(engine, tables, priors, findings, q, twitch, engine.presence)
+        log_post += _check_in_log_likelihood(rows, model.priors, findings, q, twitch)
     return _normalised(log_post)
 
 
@@ -360,14 +389,13 @@ def _normalised(log_post: np.ndarray) -> np.ndarray:
 
 def driver_posteriors(model: Model, the_plan: Plan) -> np.ndarray:
     """P(D | the first k check-ins) for k = 1, 2, ... in one pass, the model's own numbers: ``(check-ins, 2**n)``."""
-    engine, priors = model.engine, model.priors
-    tables = [block.table[None] for block in engine.blocks]
-    log_post = _baseline_prior(engine, tables, the_plan.baseline, the_plan.first_findings, len(engine.causes))[0]
-    rows = [np.exp(_normalised(log_post))]
+    rows = BlockRows(model.engine)
+    log_post = _baseline_prior(rows, the_plan.baseline, the_plan.first_findings)[0]
+    out = [np.exp(_normalised(log_post))]
     for findings, q, twitch in the_plan.later:
-        log_post = log_post + _check_in_log_likelihood(engine, tables, priors, findings, q, twitch, engine.presence)[0]
-        rows.append(np.exp(_normalised(log_post)))
-    return np.array(rows)
+        log_post = log_post + _check_in_log_likelihood(rows, model.priors, findings, q, twitch)[0]
+        out.append(np.exp(_normalised(log_post)))
+    return np.array(out)
 
 
 def marginals(model: Model, posterior: np.ndarray) -> np.ndarray:

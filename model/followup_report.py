@@ -17,6 +17,7 @@ import numpy as np
 from .escalation import Reason
 from .followup import (
     NOT_SURE,
+    BlockRows,
     CheckIn,
     DiaryError,
     Plan,
@@ -304,15 +305,9 @@ def _with_summary(o: ChangeOutcome) -> ChangeOutcome:
 
 def _twitch_given_d(model: Model, q: np.ndarray) -> np.ndarray:
     """P(how the twitch is | D) for every joint state, ``(2**n, states)``: a check-in with no finding."""
-    engine, priors = model.engine, model.priors
-    tables = [block.table[None] for block in engine.blocks]
-    return np.stack(
-        [
-            np.exp(_check_in_log_likelihood(engine, tables, priors, {}, q, state, engine.presence)[0])
-            for state in priors.followup.twitch_states
-        ],
-        axis=1,
-    )
+    rows = BlockRows(model.engine)
+    states = model.priors.followup.twitch_states
+    return np.stack([np.exp(_check_in_log_likelihood(rows, model.priors, {}, q, s)[0]) for s in states], axis=1)
 
 
 def _entropy(p: np.ndarray) -> np.ndarray:
