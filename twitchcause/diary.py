@@ -18,6 +18,7 @@ import json
 import os
 import sqlite3
 import sys
+from contextlib import contextmanager
 from pathlib import Path
 
 from .files import atomic_write, read_regular
@@ -110,17 +111,16 @@ class Store:
     def __exit__(self, *exc) -> None:
         self.db.close()
 
+    @contextmanager
     def transaction(self):
-        store = self
-
-        class _Transaction:
-            def __enter__(self):
-                store.db.execute("BEGIN IMMEDIATE")
-
-            def __exit__(self, kind, value, traceback):
-                store.db.execute("COMMIT" if kind is None else "ROLLBACK")
-
-        return _Transaction()
+        """One write transaction, taken at once (another writer waits for it), committed or rolled back whole."""
+        self.db.execute("BEGIN IMMEDIATE")
+        try:
+            yield
+        except BaseException:
+            self.db.execute("ROLLBACK")
+            raise
+        self.db.execute("COMMIT")
 
     # -- diaries ---------------------------------------------------------------------------
     def _id(self, name: str) -> int:
