@@ -291,7 +291,10 @@ def _with_summary(o: ChangeOutcome) -> ChangeOutcome:
     moved = f"{names} is now {o.driver_now:.0%} likely to be a driver (it was {o.driver_before:.0%} before the change)"
     if o.predicted:
         cause, (was, would) = max(o.predicted.items(), key=lambda kv: kv[1][0] - kv[1][1])
-        moved += f"; the change was predicted to take {cause.replace('_', ' ')} from {was:.0%} to {would:.0%}"
+        moved += (
+            f"; from the answers of the check-in before it alone, the change was predicted to take"
+            f" {cause.replace('_', ' ')} from {was:.0%} to {would:.0%}"
+        )
     if o.twitch_after in ("gone", "better") and o.driver_now > o.driver_before:
         verdict = f"It seems to have helped: {o.days} days later the twitch is {o.twitch_after}"
     elif o.twitch_after in ("gone", "better"):
