@@ -59,6 +59,18 @@ def test_a_diary_of_one_check_in_is_the_single_moment_posterior(m):
         assert result.drivers[cause] == pytest.approx(single.posterior[cause], abs=1e-12)
 
 
+def test_a_finding_repeated_unchanged_at_a_later_check_in_is_not_counted_again(m):
+    first = {
+        "date": "2026-03-01",
+        "answers": {"caffeine_intake": "high", "urge_to_move": "yes", "frequency": "frequent"},
+    }
+    plain = m.follow_up([first, {"date": "2026-03-04", "twitch": "same"}]).drivers
+    repeated = {"date": "2026-03-04", "twitch": "same", "answers": {"urge_to_move": "yes", "frequency": "frequent"}}
+    assert m.follow_up([first, repeated]).drivers == pytest.approx(plain, abs=1e-12)
+    moved = {**repeated, "answers": {"frequency": "occasional"}}
+    assert m.follow_up([first, moved]).drivers != pytest.approx(plain)
+
+
 def test_settling_by_hand(m):
     # caffeine's only trigger removed: the twin network's share is 1 - leak/P(on) =
     # 1 - 0.01 / (1 - 0.99 * 0.4) = 0.98344; after 3 days with a 1-day half-life 7/8 of "often" (0.6) has happened
