@@ -37,6 +37,7 @@ def test_new_add_show_export_import_delete(capsys, data_dir, tmp_path):
         capsys, "diary", "add", "me", "--date", "2026-03-05", "--changed", "caffeine_intake", "--twitch", "gone"
     )
     assert second["check_in"] == 2 and second["changes"] == ["caffeine_intake"]
+    assert second["escalation"]["level"] == "self_care"
     shown = _json(capsys, "diary", "show", "me")
     assert shown["ranking"][0] == "caffeine" and shown["escalation"]["level"] == "self_care"
     assert shown["changes"][0]["summary"].startswith("Cutting out caffeine")
@@ -55,6 +56,13 @@ def test_new_add_show_export_import_delete(capsys, data_dir, tmp_path):
     with sqlite3.connect(data_dir / "diaries.sqlite3") as db:
         assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
         assert db.execute("PRAGMA user_version").fetchone()[0] == diary.SCHEMA_VERSION
+
+
+def test_add_shows_the_level_at_once(capsys):
+    run(capsys, "diary", "new", "me")
+    run(capsys, "diary", "add", "me", "caffeine_intake=high", "--date", "2026-03-01")
+    status, out, _ = run(capsys, "diary", "add", "me", "weakness=yes", "--date", "2026-03-02")
+    assert status == 0 and "escalation now: see_doctor_promptly" in out and "[weakness]" in out
 
 
 def test_export_to_standard_output_is_the_file_format(capsys):

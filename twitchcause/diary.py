@@ -267,10 +267,16 @@ def cmd_add(args) -> int:
     check_in = {"date": date, "answers": answers, "changes": list(args.changed or [])}
     if args.twitch:
         check_in["twitch"] = args.twitch
-    validate = _validator(_model(args))
+    model = _model(args)
     with Store() as store:
-        added = store.add(args.name, check_in, validate)
-    _print(args, {"diary": args.name, **added}, f"check-in {added['check_in']} added to {args.name!r}")
+        added = store.add(args.name, check_in, _validator(model))
+        result = model.follow_up(store.check_ins(args.name))
+    # the level is the product: shown at once, whatever else the person looks at later
+    level = f"escalation now: {result.level} - {model.priors.level_descriptions[result.level]}"
+    lines = [f"check-in {added['check_in']} added to {args.name!r}", level]
+    lines += [f"  - [{r.rule}] {r.message} (source: {r.source})" for r in result.reasons]
+    escalation = result.to_dict()["escalation"]
+    _print(args, {"diary": args.name, **added, "escalation": escalation}, "\n".join(lines))
     return 0
 
 
