@@ -53,6 +53,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from .counterfactual import _Cause
+from .engine import prior_and_deltas
 from .errors import TwitchcauseError
 from .evidence import NOT_SURE, parse_answers
 
@@ -213,53 +214,60 @@ def plan(priors: Priors, engine, check_ins: Sequence[CheckIn]) -> Plan:
         last.update(check_in.answers)
     later = []
     for check_in, effect_now, found in zip(check_ins[1:], in_effect[1:], findings[1:]):
-        q = settling(priors, engine.causes, baseline, effect_now, check_in.date)
+        q = settling(priors, engine, baseline, effect_now, check_in.date)
         twitch = check_in.twitch if check_in.twitch != NOT_SURE else None
         later.append((found, q, twitch))
     return Plan(baseline, findings[0] if findings else {}, tuple(later), tuple(in_effect))
 
 
-def settling(priors: Priors, causes: Sequence[str], baseline, effect: Mapping[str, dt.date], date: dt.date):
+def parents(engine, node: str) -> list[str]:
+    """The parents of a node of the engine's own network (exposures and causes, for a cause)."""
+    return list(engine.factors[node][0][1:])
+
+
+def settling(priors: Priors, engine, baseline, effect: Mapping[str, dt.date], date: dt.date) -> np.ndarray:
     """P(driver has settled by ``date``) for each cause, given the changes in effect."""
     follow = priors.followup
-    q = np.zeros(len(causes))
-    for i, cause in enumerate(causes):
+    q = np.zeros(len(engine.causes))
+    for i, cause in enumerate(engine.causes):
         if cause not in follow.settles:
             continue
-        removed = [v for v in priors.cause_priors[cause].links if v in effect]
+        removed = [v for v in parents(engine, cause) if v in effect]
         if not removed:
             continue
         days = (date - max(effect[v] for v in removed)).days
-        share = removed_share(priors, cause, baseline, {v: priors.changes[v].safer for v in removed})
+        share = removed_share(engine, cause, baseline, {v: priors.changes[v].safer for v in removed})
         q[i] = follow.settles[cause] * share * (1.0 - 2.0 ** (-days / follow.half_life_days[cause]))
     return q
 
 
-def _parent_values(priors: Priors, cause: str, baseline) -> list[tuple[float, dict]]:
-    """Every assignment of the cause's parents with its probability at the start (answers fixed)."""
-    spec = priors.cause_priors[cause]
+def _parent_values(engine, cause: str, baseline) -> list[tuple[float, dict]]:
+    """Every assignment of the cause's parents with its probability at the start (answers fixed).
+
+    The numbers are the engine's own tables: an exposure's prior, a cause parent's noisy-OR.
+    """
     choices = []
-    for parent in spec.links:
-        if parent in priors.causes:  # a cause parent: on with its own chance at the start
-            p_on = 1.0 - sum(
-                w * _Cause(priors, parent).stays_off(v) for w, v in _parent_values(priors, parent, baseline)
-            )
+    for parent in parents(engine, cause):
+        if parent in engine.causes:  # a cause parent: on with its own chance at the start
+            node = _Cause(engine, parent)
+            p_on = 1.0 - sum(w * node.stays_off(v) for w, v in _parent_values(engine, parent, baseline))
             choices.append([(1.0 - p_on, (parent, 0)), (p_on, (parent, 1))])
         else:
-            states = baseline.get(parent, priors.variables[parent].states)
-            weights = np.array([priors.context[parent][s].value for s in states])
-            choices.append([(w / weights.sum(), (parent, s)) for w, s in zip(weights, states)])
+            states = engine.states[parent]
+            allowed = baseline.get(parent, states)
+            weights = np.array([engine.factors[parent][1][states.index(s)] for s in allowed])
+            choices.append([(w / weights.sum(), (parent, s)) for w, s in zip(weights, allowed)])
     return [(math.prod(w for w, _ in combo), dict(v for _, v in combo)) for combo in itertools.product(*choices)]
 
 
-def removed_share(priors: Priors, cause: str, baseline, changed: Mapping[str, str]) -> float:
+def removed_share(engine, cause: str, baseline, changed: Mapping[str, str]) -> float:
     """P(the cause would be off with ``changed`` exposures | it was on at the start): the twin network.
 
     A cause parent (dehydration for an electrolyte imbalance) keeps its value in both worlds.
     """
-    node = _Cause(priors, cause)
+    node = _Cause(engine, cause)
     on = off_after = 0.0
-    for weight, values in _parent_values(priors, cause, baseline):
+    for weight, values in _parent_values(engine, cause, baseline):
         p_on = 1.0 - node.stays_off(values)
         on += weight * p_on
         off_after += weight * p_on * node.off_after(1, values, {**values, **changed})
@@ -281,14 +289,8 @@ class BlockRows:
         if stacks is None:
             self.base = engine.base[None]
             return
-        self._deltas = []
-        self.base = np.zeros((stacks[0].shape[0], len(engine.base)))
-        for block, table in zip(engine.blocks, stacks):
-            unknown = table[:, -1:, :]
-            with np.errstate(invalid="ignore"):
-                self._deltas.append(np.where(np.isfinite(unknown), table - unknown, 0.0))
-            if unknown.any():  # a finding's all-unknown row is log 1 = 0
-                self.base += unknown[:, 0, :][:, block.local_index(len(engine.causes))]
+        locals_ = [block.local_index(len(engine.causes)) for block in engine.blocks]
+        self.base, self._deltas = prior_and_deltas(stacks, locals_, len(engine.causes))
 
     def row(self, b: int, patterns: Sequence[int]) -> np.ndarray:
         """log of the summed factors of block ``b``'s ``patterns`` (one pattern, or the states allowed)."""
@@ -427,7 +429,8 @@ def simulate(model: Model, diaries: int, check_ins: int, rng: np.random.Generato
     """
     engine, priors = model.engine, model.priors
     gap = dt.timedelta(days=priors.followup.next_check_in_days)
-    order = _topological(priors)
+    order = _topological(engine)
+    causes = {cause: _Cause(engine, cause) for cause in engine.causes}
     findings = [b for b in engine.blocks if b.variables and b.variables[0] in priors.findings]
     later_findings = {"frequency", "intensity"}
     twitch_states = list(priors.followup.twitch_states)
@@ -435,13 +438,10 @@ def simulate(model: Model, diaries: int, check_ins: int, rng: np.random.Generato
     start = dt.date(2026, 1, 1)
     out = []
     for _ in range(diaries):
-        exposures = {
-            x: rng.choice(priors.variables[x].states, p=[numbers[s].value for s in priors.variables[x].states])
-            for x, numbers in priors.context.items()
-        }
+        exposures = {x: str(rng.choice(engine.states[x], p=engine.factors[x][1])) for x in priors.context}
         on: dict[str, int] = {}
         for cause in order:
-            off = _Cause(priors, cause).stays_off({**exposures, **on})
+            off = causes[cause].stays_off({**exposures, **on})
             on[cause] = int(rng.random() >= off)
         drivers = sum(on[c] << i for i, c in enumerate(engine.causes))
 
@@ -463,7 +463,7 @@ def simulate(model: Model, diaries: int, check_ins: int, rng: np.random.Generato
             check_in = {"date": (start + k * gap).isoformat(), "changes": [risky.pop()] if risky else []}
             diary.append(check_in)
             effect.update({x: start + (k - 1) * gap for x in check_in["changes"]})  # as plan() reads a diary
-            q = settling(priors, engine.causes, baseline, effect, start + k * gap)
+            q = settling(priors, engine, baseline, effect, start + k * gap)
             still = drivers
             for i in np.flatnonzero(q):
                 if (drivers >> i) & 1 and rng.random() < q[i]:
@@ -486,12 +486,11 @@ def simulate(model: Model, diaries: int, check_ins: int, rng: np.random.Generato
     return out
 
 
-def _topological(priors: Priors) -> list[str]:
+def _topological(engine) -> list[str]:
     done: list[str] = []
-    while len(done) < len(priors.causes):
-        for cause in priors.causes:
-            links = priors.cause_priors[cause].links
-            if cause not in done and all(p in done or p not in priors.causes for p in links):
+    while len(done) < len(engine.causes):
+        for cause in engine.causes:
+            if cause not in done and all(p in done or p not in engine.causes for p in parents(engine, cause)):
                 done.append(cause)
     return done
 
@@ -506,6 +505,7 @@ __all__ = [
     "driver_posteriors",
     "driver_marginals_by_check_in",
     "parse_diary",
+    "parents",
     "plan",
     "settling",
     "simulate",

@@ -25,6 +25,7 @@ from .followup import (
     driver_log_posterior,
     driver_posteriors,
     marginals,
+    parents,
     parse_diary,
     plan,
     settling,
@@ -244,8 +245,9 @@ def duration_now(priors: Priors, check_ins: Sequence[CheckIn]) -> str | None:
     return now if states.index(now) > states.index(answered) else None
 
 
-def _fed(priors: Priors, variable: str) -> tuple[str, ...]:
-    return tuple(c for c in priors.followup.settles if variable in priors.cause_priors[c].links)
+def _fed(model: Model, variable: str) -> tuple[str, ...]:
+    """The causes a change of ``variable`` can settle: those it is a parent of."""
+    return tuple(c for c in model.priors.followup.settles if variable in parents(model.engine, c))
 
 
 def _share_with(post: np.ndarray, presence: np.ndarray, causes: Sequence[str], names) -> float:
@@ -260,7 +262,7 @@ def _outcomes(model: Model, check_ins, the_plan: Plan, posteriors: np.ndarray) -
     for i, check_in in enumerate(check_ins):
         for variable in check_in.changes:
             before = check_ins[i - 1]
-            causes = _fed(priors, variable)
+            causes = _fed(model, variable)
             after = [c for k, c in enumerate(check_ins) if k >= i and variable in the_plan.in_effect[k]]
             said = [c for c in after if c.twitch not in (None, NOT_SURE)]
             last = said[-1] if said else (after or [check_in])[-1]
@@ -333,7 +335,7 @@ def next_changes(model: Model, check_ins, the_plan: Plan, post) -> list[NextChan
     for variable, change in priors.changes.items():
         if variable in effect or now.get(variable) not in change.risky:
             continue
-        q = settling(priors, engine.causes, the_plan.baseline, {**effect, variable: latest}, when)
+        q = settling(priors, engine, the_plan.baseline, {**effect, variable: latest}, when)
         table = _twitch_given_d(model, q)
         predicted = post @ table
         bits = float(_entropy(predicted) - post @ _entropy(table))
