@@ -10,8 +10,10 @@ joint state over the 12 causes), are this person's *drivers* and are shared by
 every check-in: the first check-in's exposures and findings weigh ``D``
 exactly as the single-moment network does. An exposure answered only at a
 later check-in, and not changed before, is read as true from the start; a
-change names an exposure that was risky then. A later check-in's finding counts
-where it differs from the answer given before (a repeat says nothing new). At a later check-in ``t`` each
+change names an exposure that was risky then. Each check-in's findings are its
+own: an answer given again at a later check-in is evidence again, about the causes
+still at work then (so a check-in should give what is true of the twitch now). At
+a later check-in ``t`` each
 driver is still at work (``W_t``) unless it has settled; a driver ``c`` with a
 trigger removed by a change in effect settles with probability
 ``q = settles * share * (1 - 2**(-days / half_life_days))``: ``settles`` and
@@ -208,10 +210,7 @@ def plan(priors: Priors, engine, check_ins: Sequence[CheckIn]) -> Plan:
             if variable not in effect:
                 baseline.setdefault(variable, (state,))
         in_effect.append(dict(effect))
-    findings, last = [], {}  # a later check-in's finding counts where it moved: a repeat says nothing new
-    for check_in in check_ins:
-        findings.append({k: v for k, v in check_in.real.items() if k not in exposures and last.get(k) != v})
-        last.update(check_in.answers)
+    findings = [{k: v for k, v in c.real.items() if k not in exposures} for c in check_ins]
     later = []
     for check_in, effect_now, found in zip(check_ins[1:], in_effect[1:], findings[1:]):
         q = settling(priors, engine, baseline, effect_now, check_in.date)
@@ -425,7 +424,7 @@ def simulate(model: Model, diaries: int, check_ins: int, rng: np.random.Generato
     Each person's exposures and drivers come from the priors; the first check-in answers every
     exposure and finding; each later one, ``next_check_in_days`` after the one before, makes one
     change of a risky exposure not changed yet (chosen at random) and reports how the twitch is and
-    its frequency and intensity where they moved, drawn from the model given which drivers have settled.
+    its frequency and intensity, drawn from the model given which drivers have settled.
     """
     engine, priors = model.engine, model.priors
     gap = dt.timedelta(days=priors.followup.next_check_in_days)
@@ -479,9 +478,7 @@ def simulate(model: Model, diaries: int, check_ins: int, rng: np.random.Generato
             )
             p = [priors.followup.twitch_given[settled_class][s] for s in twitch_states]
             check_in["twitch"] = str(rng.choice(twitch_states, p=p))
-            drawn = answers_of(still, later_findings)
-            told = {**diary[0]["answers"], **{k: v for c in diary[1:-1] for k, v in c["answers"].items()}}
-            check_in["answers"] = {k: v for k, v in drawn.items() if told.get(k) != v}  # only what moved
+            check_in["answers"] = answers_of(still, later_findings)
         out.append((drivers, diary))
     return out
 
