@@ -204,11 +204,14 @@ def follow_up(model: Model, diary) -> FollowUp:
     lasted = duration_now(priors, check_ins)
     if lasted is not None:
         told["duration"] = lasted
-    if latest.twitch is not None and len(check_ins) > 1:
+    if latest.twitch is not None and len(check_ins) > 1 and "trend" not in latest.answers:
         told["trend"] = NOT_SURE if latest.twitch == NOT_SURE else priors.followup.twitch_as_trend[latest.twitch]
-    latest = replace(latest, answers={**told, **latest.answers})
-    result = model.infer(latest.real, not_sure=latest.not_sure)  # "not sure" read the safe way for the level
-    reasons = list(result.escalation.reasons) + diary_reasons(priors, check_ins, the_plan)
+    # the latest check-in read with what the diary tells of it, and alone: the level is never below either
+    result = model.infer(latest.real | told, not_sure=latest.not_sure)  # "not sure" read the safe way
+    alone = model.infer(latest.real, not_sure=latest.not_sure) if told else result
+    reasons = list(result.escalation.reasons)
+    reasons += [r for r in alone.escalation.reasons if r.rule not in {k.rule for k in reasons}]
+    reasons += diary_reasons(priors, check_ins, the_plan)
     order = {level: i for i, level in enumerate(priors.levels)}
     level = max([result.escalation.level, *(r.level for r in reasons)], key=order.__getitem__)
     reasons.sort(key=lambda r: -order[r.level])

@@ -162,6 +162,16 @@ def test_worse_without_any_change_is_the_worsening_trend(m):
     assert m.follow_up(said).latest.evidence["trend"] == "improving"  # an answer given wins
 
 
+def test_what_the_diary_tells_never_lowers_what_the_latest_check_in_alone_calls_for(m):
+    # constant twitching alone lifts a cause's posterior past its threshold; "gone" read as an
+    # improving trend would lower it again: the level keeps the higher of the two readings
+    answers = {"intensity": "flicker", "caffeine_intake": "none", "frequency": "constant", "fluid_intake": "adequate"}
+    alone = m.infer(answers).escalation
+    result = m.follow_up([{"date": "2026-01-01"}, {"date": "2026-01-01", "answers": answers, "twitch": "gone"}])
+    assert result.level == alone.level != "self_care"
+    assert {r.rule for r in alone.reasons} <= {r.rule for r in result.reasons}
+
+
 def test_the_same_twitch_two_days_after_drinking_more_checks_minerals(m):
     diary = [
         {"date": "2026-03-01", "answers": {"fluid_intake": "low"}},
