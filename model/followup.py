@@ -289,7 +289,9 @@ class BlockRows:
             self.base = engine.base[None]
             return
         locals_ = [block.local_index(len(engine.causes)) for block in engine.blocks]
-        self.base, self._deltas = prior_and_deltas(stacks, locals_, len(engine.causes))
+        base, deltas = prior_and_deltas(stacks, locals_, len(engine.causes))
+        # an interval needs a few digits, not sixteen: single precision halves what each check-in reads
+        self.base, self._deltas = base.astype(np.float32), [d.astype(np.float32) for d in deltas]
 
     def row(self, b: int, patterns: Sequence[int]) -> np.ndarray:
         """log of the summed factors of block ``b``'s ``patterns`` (one pattern, or the states allowed)."""
@@ -299,6 +301,20 @@ class BlockRows:
             return (rows[0] if len(rows) == 1 else np.logaddexp.reduce(rows, axis=0))[None]
         summed = np.logaddexp.reduce(self._deltas[b][:, list(patterns), :], axis=1)
         return summed[:, engine.blocks[b].local_index(len(engine.causes))]
+
+
+_ENSEMBLE_ROWS: dict[int, BlockRows] = {}  # an ensemble's rows, read once per stack of tables (it is kept)
+KEPT_ENSEMBLES = 2  # each holds its draws' rows, a few MB
+
+
+def ensemble_rows(engine, stacks) -> BlockRows:
+    """:class:`BlockRows` of an ensemble's stacked tables, read once and kept while those tables live."""
+    rows = _ENSEMBLE_ROWS.get(id(stacks))
+    if rows is None or rows.stacks is not stacks or rows.engine is not engine:
+        if len(_ENSEMBLE_ROWS) >= KEPT_ENSEMBLES:  # a process that loads other priors keeps the latest few
+            _ENSEMBLE_ROWS.pop(next(iter(_ENSEMBLE_ROWS)))
+        rows = _ENSEMBLE_ROWS[id(stacks)] = BlockRows(engine, stacks)
+    return rows
 
 
 def _finding_rows(rows: BlockRows, findings: Mapping[str, str]) -> np.ndarray:
@@ -375,7 +391,7 @@ def driver_log_posterior(model: Model, the_plan: Plan, stacks=None) -> np.ndarra
 
     ``stacks``: an ensemble's tables (see :class:`BlockRows`); the model's own engine by default.
     """
-    rows = BlockRows(model.engine, stacks)
+    rows = BlockRows(model.engine) if stacks is None else ensemble_rows(model.engine, stacks)
     log_post = _baseline_prior(rows, the_plan.baseline, the_plan.first_findings)
     for findings, q, twitch in the_plan.later:
         log_post += _check_in_log_likelihood(rows, model.priors, findings, q, twitch)
