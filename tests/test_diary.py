@@ -222,6 +222,7 @@ HOSTILE = [
     ("huge", b" " * (diary.IMPORT_LIMIT + 1), "larger than"),
     ("exists", None, "a diary named 'me' exists already"),
     ("folder", "folder", "cannot be read"),
+    ("fifo", "fifo", "cannot be read (not a regular file)"),
     ("missing", "missing", "no such file"),
 ]
 
@@ -232,6 +233,8 @@ def test_a_hostile_import_file_is_one_line_and_stores_nothing(capsys, tmp_path, 
     path = tmp_path / "in.json"
     if content == "folder":
         path.mkdir()
+    elif content == "fifo":
+        os.mkfifo(path)  # never waited on
     elif content is None:
         run(capsys, "diary", "export", "me", "-o", str(path))
     elif content != "missing":
