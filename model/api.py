@@ -614,6 +614,27 @@ class Model:
         """
         return self.priors.display
 
+    def read_text(self, text: str) -> list:
+        """The mentions of answers in a person's own words, each with how it was said (:mod:`model.text`).
+
+        Needs the ``twitchcause[text]`` extra (spaCy, negspacy); raises TwitchcauseError without it.
+        """
+        from .text import read
+
+        return read(self._text_reader, text)
+
+    def text_answers(self, mentions: list, answers: Mapping[str, object] | None = None) -> dict[str, str]:
+        """The answers ``mentions`` propose, under the explicit ``answers`` (which win and set the lowest level)."""
+        from .text import proposed_answers, with_explicit
+
+        return with_explicit(self, proposed_answers(mentions, self.priors), self.parse(answers) if answers else {})
+
+    @cached_property
+    def _text_reader(self):
+        from .text import TextReader
+
+        return TextReader(self.priors.text, self.variables)
+
     def _check_cause(self, cause: str) -> None:
         if cause not in self.priors.causes:
             from twitchcause.priors import did_you_mean
