@@ -92,18 +92,24 @@ class TextReader:
         nlp.add_pipe("sentencizer")
         ruler = nlp.add_pipe("entity_ruler")
         self._meanings: list[tuple[tuple[tuple[str, str | None], ...], schema.TextCount | None]] = []
-        patterns = []
+        said_as = []  # (phrase, meanings, count)
         for name, said in spec.variables.items():
             for state, phrases in said.phrases.items():
                 for phrase in phrases:
                     text, also = (phrase, {}) if isinstance(phrase, str) else (phrase.say, phrase.also)
-                    patterns.append(self._pattern(text, ((name, state), *also.items()), None))
-            for phrase in said.mentioned:
-                patterns.append(self._pattern(phrase, ((name, None),), None))
+                    said_as.append((text, ((name, state), *also.items()), None))
+            said_as += [(phrase, ((name, None),), None) for phrase in said.mentioned]
         for count in spec.counts:
-            for phrase in count.patterns:
-                patterns.append(self._pattern(phrase, ((count.variable, None),), count))
-        ruler.add_patterns(patterns)
+            said_as += [(phrase, ((count.variable, None),), count) for phrase in count.patterns]
+        # a slip never turns one known word into another: "ankle" is not a slip of "ankles"
+        self._lexicon = {
+            token.lower_
+            for phrase in [p for p, _, _ in said_as] + list(spec.twitch_words)
+            for word in phrase.split()
+            for token in nlp.tokenizer(word)
+            if token.is_alpha
+        }
+        ruler.add_patterns([self._pattern(*args) for args in said_as])
         clinical = {key: list(terms) for key, terms in termset("en_clinical").get_patterns().items()}
         for how in ("negated", *PRECEDENCE[:-1]):
             terms = getattr(spec.termsets, how)
@@ -149,7 +155,8 @@ class TextReader:
         fuzzy = self.spec.fuzzy
         if not word.isalpha() or len(word) < fuzzy.one_slip:
             return {"LOWER": word}
-        return {"LOWER": {"FUZZY2" if len(word) >= fuzzy.two_slips else "FUZZY1": word}}
+        others = sorted(self._lexicon - {word})
+        return {"LOWER": {"FUZZY2" if len(word) >= fuzzy.two_slips else "FUZZY1": word, "NOT_IN": others}}
 
     # -- reading -------------------------------------------------------------------------------
     def read(self, text: str) -> list[Mention]:
