@@ -627,7 +627,8 @@ class Model:
         """The answers ``mentions`` propose, under the explicit ``answers`` (which win and set the lowest level)."""
         from .text import proposed_answers, with_explicit
 
-        return with_explicit(self, proposed_answers(mentions, self.priors), self.parse(answers) if answers else {})
+        proposed = proposed_answers(mentions, self.priors)
+        return with_explicit(self, proposed, self.parse(answers)) if answers else proposed
 
     @cached_property
     def _text_reader(self):

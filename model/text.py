@@ -134,7 +134,9 @@ class TextReader:
         tokens: list[dict] = []
         for word in phrase.split():
             if word == "~":
-                tokens.append({"IS_PUNCT": False, "OP": f"{{0,{self.spec.gap}}}"})
+                tokens.append(
+                    {"IS_PUNCT": False, "LOWER": {"NOT_IN": list(self.spec.gap_never)}, "OP": f"{{0,{self.spec.gap}}}"}
+                )
             elif word == "@":
                 tokens.append({"LOWER": {"IN": list(self.spec.pronouns)}})
             elif word == "#":
@@ -169,15 +171,15 @@ class TextReader:
             near = [abs(i - span.start) if i < span.start else max(0, i - span.end + 1) for i in twitch_at]
             sentence = span.sent
             near = [d for d, i in zip(near, twitch_at) if sentence.start <= i < sentence.end]
+            said = self.spec.variables.get(meanings[0][0])  # the phrase's own variable decides for its also
+            distance = 0
+            if said is not None and said.near_twitch is not None:
+                distance = min(near, default=None)
+                if distance is None or distance > said.near_twitch:
+                    continue  # not about the twitch: "swollen ankles", "the toes catch on the kerb"
             for variable, state in meanings:
                 if count is not None:
                     state = self._counted(span, count)
-                said = self.spec.variables.get(variable)
-                distance = 0
-                if said is not None and said.near_twitch is not None:
-                    distance = min(near, default=None)
-                    if distance is None or distance > said.near_twitch:
-                        continue  # not about the twitch: "swollen ankles", "the toes catch on the kerb"
                 mentions.append(Mention(variable, state, span.text, span.start_char, span.end_char, how, distance))
         return mentions
 

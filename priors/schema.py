@@ -417,6 +417,7 @@ class TextFile(_Strict):
 
     fuzzy: Fuzzy
     gap: int = Field(ge=1)  # the most words a "~" in a phrase stands for
+    gap_never: list[str] = Field(default_factory=list)  # words a "~" never stands for
     pronouns: list[str] = Field(min_length=1)  # what "@" in a phrase stands for
     twitch_words: list[str] = Field(min_length=1)
     count_words: CountWords
