@@ -801,9 +801,10 @@ def _check_text(check: _Checker, text: schema.TextFile, variables, rules) -> Non
                 else:
                     check.states(where, [state], variables[other].states)
     for i, count in enumerate(text.counts):
-        where = EntryName("text", ("counts", str(i + 1)))
+        where = EntryName("text", ("counts", str(i)))  # counted from 0, as the schema names them
         if count.variable not in variables:
-            check.add(where, f"'{count.variable}' is not an evidence variable{check.suggest(count.variable, variables)}")
+            hint = check.suggest(count.variable, variables)
+            check.add(where, f"'{count.variable}' is not an evidence variable{hint}")
         else:
             check.states(where, [s.state for s in count.states], variables[count.variable].states)
         for pattern in count.patterns:
