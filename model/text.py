@@ -1,8 +1,9 @@
 """A person's own words read as mentions of the vocabulary's answers, each with how it was said.
 
 The reader is a blank spaCy English pipeline (nothing is downloaded): a
-sentencizer, an entity ruler holding the phrases of ``priors/text.yaml``, and
-negspacy's ``negex`` once per way of saying something: ``negated`` with the
+sentencizer, an entity ruler holding the phrases of ``priors/text.yaml``
+(matched on spaCy's normal forms, so "can't" is "cannot"), and negspacy's
+``negex`` once per way of saying something: ``negated`` with the
 ``en_clinical`` termset plus the data's words, and ``uncertain``,
 ``other_person``, ``hypothetical`` and ``historical`` each with its own termset
 of the data, marking mentions in an extension of that name. A mention is
@@ -82,10 +83,12 @@ class TextReader:
             from negspacy.negation import Negex  # noqa: F401  (registers the "negex" pipe)
             from negspacy.termsets import termset
             from spacy.matcher import Matcher
+            from spacy.matcher.levenshtein import levenshtein
         except ImportError:
             raise TwitchcauseError(NEEDS_EXTRA) from None
         self.spec = spec
         self.variables = variables
+        self._distance = levenshtein
         words = spec.count_words
         self._number = re.compile(r"^(\d+(\.\d+)?|" + "|".join(map(re.escape, words.numbers)) + ")$")
         nlp = self.nlp = spacy.blank("en")
@@ -101,14 +104,14 @@ class TextReader:
             said_as += [(phrase, ((name, None),), None) for phrase in said.mentioned]
         for count in spec.counts:
             said_as += [(phrase, ((count.variable, None),), count) for phrase in count.patterns]
-        # a slip never turns one known word into another: "ankle" is not a slip of "ankles"
         self._lexicon = {
-            token.lower_
+            token.norm_
             for phrase in [p for p, _, _ in said_as] + list(spec.twitch_words)
             for word in phrase.split()
             for token in nlp.tokenizer(word)
             if token.is_alpha
         }
+        self._slips = {}  # {typed word: the known word it is a slip of, or None}
         ruler.add_patterns([self._pattern(*args) for args in said_as])
         clinical = {key: list(terms) for key, terms in termset("en_clinical").get_patterns().items()}
         for how in ("negated", *PRECEDENCE[:-1]):
@@ -135,34 +138,54 @@ class TextReader:
         for word in phrase.split():
             if word == "~":
                 tokens.append(
-                    {"IS_PUNCT": False, "LOWER": {"NOT_IN": list(self.spec.gap_never)}, "OP": f"{{0,{self.spec.gap}}}"}
+                    {"IS_PUNCT": False, "NORM": {"NOT_IN": list(self.spec.gap_never)}, "OP": f"{{0,{self.spec.gap}}}"}
                 )
             elif word == "@":
-                tokens.append({"LOWER": {"IN": list(self.spec.pronouns)}})
+                tokens.append({"NORM": {"IN": list(self.spec.pronouns)}})
             elif word == "#":
-                number = {"LOWER": {"REGEX": self._number.pattern}}
+                number = {"NORM": {"REGEX": self._number.pattern}}
                 tokens += [
-                    {"LOWER": {"IN": [*words.shifts, *words.fillers]}, "OP": "*"},
+                    {"NORM": {"IN": [*words.shifts, *words.fillers]}, "OP": "*"},
                     number,
                     {**number, "OP": "?"},
-                    {"LOWER": "of", "OP": "?"},
+                    {"NORM": "of", "OP": "?"},
                 ]
             elif word.endswith("*"):
-                tokens.append({"LOWER": {"REGEX": "^" + re.escape(word[:-1].lower())}})
+                tokens.append({"NORM": {"REGEX": "^" + re.escape(word[:-1].lower())}})
             else:
-                tokens += [self._word(token.lower_) for token in self.nlp.tokenizer(word)]
+                tokens += [{"NORM": token.norm_} for token in self.nlp.tokenizer(word)]
         return tokens
 
-    def _word(self, word: str) -> dict:
-        fuzzy = self.spec.fuzzy
-        if not word.isalpha() or len(word) < fuzzy.one_slip:
-            return {"LOWER": word}
-        others = sorted(self._lexicon - {word})
-        return {"LOWER": {"FUZZY2" if len(word) >= fuzzy.two_slips else "FUZZY1": word, "NOT_IN": others}}
+    def _slip_of(self, typed: str) -> str | None:
+        """The known word ``typed`` is a typing slip of ("cofee": coffee), or None.
+
+        A word of ``fuzzy.one_slip`` letters allows one slip, of ``fuzzy.two_slips`` two; a
+        slip never turns one known word into another ("ankle" is no slip of "ankles").
+        """
+        if typed not in self._slips:
+            fuzzy = self.spec.fuzzy
+            found = None
+            if typed.isalpha() and typed not in self._lexicon and len(typed) >= fuzzy.one_slip - 1:
+                best = None
+                for known in self._lexicon:
+                    allowed = 2 if len(known) >= fuzzy.two_slips else 1 if len(known) >= fuzzy.one_slip else 0
+                    if allowed and abs(len(known) - len(typed)) <= allowed:
+                        distance = self._distance(typed, known)
+                        if distance <= allowed and (best is None or (distance, known) < best):
+                            best = (distance, known)
+                found = best[1] if best else None
+            self._slips[typed] = found
+        return self._slips[typed]
 
     # -- reading -------------------------------------------------------------------------------
     def read(self, text: str) -> list[Mention]:
-        doc = self.nlp(text)
+        doc = self.nlp.make_doc(text)
+        for token in doc:
+            known = self._slip_of(token.norm_)
+            if known is not None:
+                token.norm_ = known
+        for _, pipe in self.nlp.pipeline:
+            doc = pipe(doc)
         twitch_at = sorted({i for _, start, end in self._twitch(doc) for i in range(start, end)})
         mentions = []
         for span in doc.ents:
@@ -188,7 +211,7 @@ class TextReader:
         words = self.spec.count_words
         value, shift = None, 0.0
         for token in span:
-            word = token.lower_
+            word = token.norm_
             if self._number.match(word):
                 value = float(word) if word[0].isdigit() else words.numbers[word]
                 break
