@@ -144,6 +144,23 @@ def test_a_warning_sign_not_said_plainly_never_raises_the_level(loaded_model, va
     assert answer == {"uncertain": NOT_SURE}.get(how, answer if how == "negated" else None)
 
 
+def test_no_trigger_word_of_the_data_lets_a_warning_sign_through(loaded_model):
+    """Every trigger of every termset, before or after a warning sign, keeps it from reading "yes"."""
+    raising = {v: {s for rule in loaded_model.priors.escalation.rules for s in rule.when.get(v, [])} for v in RED_FLAGS}
+    termsets = loaded_model.priors.text.termsets
+    through = []
+    for how in ("negated", "uncertain", "other_person", "hypothetical", "historical"):
+        terms = getattr(termsets, how)
+        texts = [f"{t} {{}}" for t in terms.preceding] + [f"{{}} {t}" for t in terms.following]
+        for template in texts:
+            for variable, phrase in RED_FLAGS.items():
+                text = template.format(phrase)
+                answer = loaded_model.text_answers(loaded_model.read_text(text)).get(variable)
+                if answer in raising[variable]:
+                    through.append(f"{how}: {text!r} -> {variable}={answer}")
+    assert through == []
+
+
 def test_explicit_answers_win_over_the_text(loaded_model):
     mentions = loaded_model.read_text("Four cups of coffee a day and my calf twitches.")
     answers = loaded_model.text_answers(mentions, {"caffeine_intake": "none"})
