@@ -634,7 +634,7 @@ class Model:
     def _text_reader(self):
         from .text import TextReader
 
-        return TextReader(self.priors.text, self.variables)
+        return TextReader(self.priors.text)
 
     def _check_cause(self, cause: str) -> None:
         if cause not in self.priors.causes:

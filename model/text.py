@@ -77,7 +77,7 @@ class Mention:
 class TextReader:
     """The pipeline built from ``text.yaml`` for one vocabulary; :meth:`read` gives the mentions of a text."""
 
-    def __init__(self, spec: schema.TextFile, variables: Mapping):
+    def __init__(self, spec: schema.TextFile):
         try:
             import spacy
             from negspacy.negation import Negex  # noqa: F401  (registers the "negex" pipe)
@@ -87,7 +87,6 @@ class TextReader:
         except ImportError:
             raise TwitchcauseError(NEEDS_EXTRA) from None
         self.spec = spec
-        self.variables = variables
         self._distance = levenshtein
         words = spec.count_words
         self._number = re.compile(r"^(\d+(\.\d+)?|" + "|".join(map(re.escape, words.numbers)) + ")$")
@@ -191,9 +190,12 @@ class TextReader:
         for span in doc.ents:
             meanings, count = self._meanings[int(span.ent_id_)]
             how = next((h for h in PRECEDENCE if span._.get(h)), AFFIRMED)
-            near = [abs(i - span.start) if i < span.start else max(0, i - span.end + 1) for i in twitch_at]
             sentence = span.sent
-            near = [d for d, i in zip(near, twitch_at) if sentence.start <= i < sentence.end]
+            near = [  # words between the mention and each word for the twitch in its sentence
+                span.start - i if i < span.start else max(0, i - span.end + 1)
+                for i in twitch_at
+                if sentence.start <= i < sentence.end
+            ]
             said = self.spec.variables.get(meanings[0][0])  # the phrase's own variable decides for its also
             distance = 0
             if said is not None and said.near_twitch is not None:
