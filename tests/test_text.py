@@ -13,6 +13,8 @@ from collections import Counter
 
 import pytest
 from cli_helpers import one_error_line, run
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from test_priors import assign, edit, folder, problem  # noqa: F401  (folder is a fixture)
 
 from twitchcause.model.text import HOWS, MAX_TEXT_CHARS, NEEDS_EXTRA, NOT_SURE, proposed_answers
@@ -195,15 +197,16 @@ def test_empty_text_has_no_mentions(loaded_model):
 
 
 # -- the sample stories ------------------------------------------------------------------------
-def _why_missed(mentions, variable: str, state: str, answers: dict) -> str:
+def _why_missed(mentions, variable: str, answers: dict) -> tuple[str, str]:
+    """(the kind of miss, the detail) for a pair of a case's evidence the story's answers lack."""
     said = [m for m in mentions if m.variable == variable]
     if variable in answers:
-        return f"read as {answers[variable]}"
+        return "read otherwise", f"read as {answers[variable]}"
     if not said:
-        return "no phrase of the story names it"
+        return "named by no phrase of the story", "no phrase of the story names it"
     if all(m.state is None for m in said):
-        return "named without a state"
-    return "said as " + ", ".join(sorted({m.how for m in said}))
+        return "named without a state", "named without a state: " + ", ".join(repr(m.text) for m in said)
+    return "not said plainly", "said as " + ", ".join(sorted({m.how for m in said}))
 
 
 def test_the_sample_stories_propose_their_cases_answers(loaded_model, shared_dir):
@@ -223,8 +226,8 @@ def test_the_sample_stories_propose_their_cases_answers(loaded_model, shared_dir
         for variable, state in sorted(got - want):
             notes.append(f"  {case['id']}: proposed {variable}={state}, the case has {case['evidence'].get(variable)}")
         for variable, state in sorted(want - got):
-            why = _why_missed(mentions, variable, state, answers)
-            reasons[why.split(" as ")[0]] += 1
+            kind, why = _why_missed(mentions, variable, answers)
+            reasons[kind] += 1
             notes.append(f"  {case['id']}: missed {variable}={state}: {why}")
     precision, recall = found / (found + wrong), found / (found + missed)
     summary = ", ".join(f"{n} {why}" for why, n in reasons.most_common())
@@ -356,3 +359,65 @@ def test_infer_text_reads_an_uncertain_warning_sign_as_not_sure(capsys):
     report = json.loads(out)
     assert report["not_sure"] == ["weakness"]
     assert any(reason["not_sure"] for reason in report["escalation"]["reasons"])
+
+
+# -- any text: spans, states and safety hold whatever is typed ---------------------------------------
+WORDS = [
+    "my",
+    "calf",
+    "no",
+    "not",
+    "maybe",
+    "if",
+    "dad",
+    "mother",
+    "weakness",
+    "numb",
+    "cofee",
+    "4",
+    "cups",
+    "for",
+    "three",
+    "weeks",
+    "twitches",
+    "years",
+    "ago",
+    "but",
+    "I",
+    "do",
+    ",",
+    ".",
+    "?",
+    "pain",
+    "both",
+    "legs",
+    "painful",
+    "cramps",
+    "trouble",
+    "walking",
+    "sleep",
+    "under",
+    "five",
+    "hours",
+    "energy",
+    "drinks",
+    "worse",
+]
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.one_of(st.lists(st.sampled_from(WORDS), max_size=30).map(" ".join), st.text(max_size=200)))
+def test_any_text_gives_spans_of_itself_and_answers_of_the_vocabulary(loaded_model, text):
+    mentions = loaded_model.read_text(text)
+    variables = loaded_model.variables
+    for m in mentions:
+        assert text[m.start : m.end] == m.text and m.how in HOWS
+        assert m.state is None or m.state in variables[m.variable].states
+    raising = {v: set() for v in variables}
+    for rule in loaded_model.priors.escalation.rules:
+        for name, states in rule.when.items():
+            raising[name].update(states)
+    for name, state in loaded_model.text_answers(mentions).items():
+        assert state in variables[name].states or (state == NOT_SURE and raising[name])
+        if state in raising[name]:  # a level is raised only by a plain mention of that very state
+            assert any(m.variable == name and m.state == state and m.how == "affirmed" for m in mentions)
