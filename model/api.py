@@ -623,12 +623,18 @@ class Model:
 
         return read(self._text_reader, text)
 
-    def text_answers(self, mentions: list, answers: Mapping[str, object] | None = None) -> dict[str, str]:
-        """The answers ``mentions`` propose, under the explicit ``answers`` (which win and set the lowest level)."""
+    def text_answers(
+        self, mentions: list, answers: Mapping[str, object] | None = None, not_sure: Iterable[str] = ()
+    ) -> dict[str, str]:
+        """The answers ``mentions`` propose (:data:`NOT_SURE` for an uncertain warning sign), under the
+        explicit ``answers`` and ``not_sure`` ones, which win and set the lowest level the text may leave."""
         from .text import proposed_answers, with_explicit
 
         proposed = proposed_answers(mentions, self.priors)
-        return with_explicit(self, proposed, self.parse(answers)) if answers else proposed
+        if not answers and not not_sure:
+            return proposed
+        given, unsure = self.parse_answers(answers, not_sure)
+        return with_explicit(self, proposed, {**given, **dict.fromkeys(unsure, NOT_SURE)})
 
     @cached_property
     def _text_reader(self):

@@ -35,11 +35,11 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from .errors import ImpossibleEvidenceError, TwitchcauseError
+from .evidence import NOT_SURE
 
 if TYPE_CHECKING:
     from twitchcause.priors import schema
 
-NOT_SURE = "not_sure"  # the reserved answer of the not-sure contract (twitchcause.model.NOT_SURE)
 AFFIRMED = "affirmed"
 PRECEDENCE = ("other_person", "hypothetical", "historical", "uncertain", "negated")
 HOWS = (AFFIRMED, "negated", "uncertain", "other_person", "hypothetical", "historical")

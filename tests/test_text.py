@@ -350,10 +350,6 @@ def test_the_read_api_rejects_a_bad_body_in_one_line(client, body, message):
 
 
 def test_infer_text_reads_an_uncertain_warning_sign_as_not_sure(capsys):
-    from twitchcause import model
-
-    if not hasattr(model, "NOT_SURE"):
-        pytest.skip("the model does not take the not-sure answer yet")
     status, out, _ = run(capsys, "infer", "--text", "My calf twitches and maybe my leg is weaker.", "--json")
     assert status == 0
     report = json.loads(out)
