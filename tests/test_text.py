@@ -169,6 +169,14 @@ def test_explicit_answers_win_over_the_text(loaded_model):
     assert answers == {"caffeine_intake": "none", "twitch_site": "calf"}
 
 
+def test_an_explicit_not_sure_wins_over_the_text_like_an_answer(loaded_model):
+    mentions = loaded_model.read_text("My calf twitches and I have weakness.")
+    assert loaded_model.text_answers(mentions, not_sure=["weakness"]) == {"weakness": NOT_SURE, "twitch_site": "calf"}
+    mentions = loaded_model.read_text("My calf twitches, maybe my leg is weaker.")
+    assert loaded_model.text_answers(mentions) == {"weakness": NOT_SURE, "twitch_site": "calf"}
+    assert loaded_model.text_answers(mentions, {"weakness": "no"}) == {"weakness": "no", "twitch_site": "calf"}
+
+
 def test_the_text_never_lowers_the_level_an_explicit_answer_raised(loaded_model):
     # the rule of a disturbed sleep yields to an occasional twitch ("unless"); the text may not use that
     explicit = {"sleep_disrupted": "yes"}
