@@ -209,15 +209,17 @@ class TextReader:
         return mentions
 
     def _counted(self, span, count: schema.TextCount) -> str:
-        """The state of a count phrase: its first number (after any shift) against the count's bounds."""
+        """The state of a count phrase: its number ("a few": few; after any shift) against the count's bounds."""
         words = self.spec.count_words
         value, shift = None, 0.0
         for token in span:
             word = token.norm_
             if self._number.match(word):
                 value = float(word) if word[0].isdigit() else words.numbers[word]
-                break
-            shift = words.shifts.get(word, shift)
+            elif value is not None:
+                break  # the count is the first run of number words, read by its last
+            else:
+                shift = words.shifts.get(word, shift)
         value = (value or 0.0) + shift
         return next(s.state for s in count.states if s.below is None or value < s.below)
 

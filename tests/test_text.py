@@ -71,6 +71,9 @@ PHRASES = [
     ("Twitching in both legs.", {"twitch_site": "whole_leg", "spread": "both_legs"}),
     ("It twitches all over, even my arms.", {"spread": "widespread"}),
     ("It twitches several times a day.", {"frequency": "frequent"}),
+    ("More than 3 coffees a day.", {"caffeine_intake": "high"}),
+    ("I've had it for a couple of weeks.", {"duration": "weeks"}),
+    ("My work boots are too tight.", {"tight_footwear_or_position": "yes"}),
     # misspellings a phone keyboard makes
     ("I drink a lot of cofee.", {"caffeine_intake": "high"}),
     ("My calf keeps twiching.", {"twitch_site": "calf"}),
