@@ -73,6 +73,8 @@ PHRASES = [
     ("It twitches several times a day.", {"frequency": "frequent"}),
     ("More than 3 coffees a day.", {"caffeine_intake": "high"}),
     ("I've had it for a couple of weeks.", {"duration": "weeks"}),
+    ("My calf has been flickering for two days.", {"twitch_site": "calf", "intensity": "flicker", "duration": "days"}),
+    ("It's been 2 months.", {"duration": "months"}),
     ("My work boots are too tight.", {"tight_footwear_or_position": "yes"}),
     # misspellings a phone keyboard makes
     ("I drink a lot of cofee.", {"caffeine_intake": "high"}),
