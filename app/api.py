@@ -1,4 +1,5 @@
-"""The JSON API on the dashboard's server: ``POST /api/v1/infer``, ``GET /healthz`` and its OpenAPI document.
+"""The JSON API on the dashboard's server: ``POST /api/v1/infer`` and ``/api/v1/read``, ``GET /healthz``
+and its OpenAPI document.
 
 ``POST /api/v1/infer`` takes ``{"evidence": {variable: state}, "not_sure": [variable],
 "explain": cause, "next": n, "include": [section, ...]}`` (only ``evidence``
@@ -7,6 +8,9 @@ variable in ``not_sure``) and answers exactly what ``twitchcause infer --json``
 prints, both made by :meth:`Model.report`, but for the priors folder, named
 without the server's path to it. Bad input answers 400 with one line,
 ``{"error": "..."}``.
+
+``POST /api/v1/read`` takes ``{"text": "..."}`` and answers what ``twitchcause
+read --json`` prints: ``{"mentions": [...], "answers": {variable: state}}``.
 
 Answers are cached per case (:func:`app.cache.per_case`): the key is the
 validated evidence with the not-sure variables, ``explain``, ``next`` and the
@@ -28,6 +32,7 @@ from .cache import per_case
 from .openapi import OPENAPI_PATH, openapi_document
 
 INFER_PATH = "/api/v1/infer"
+READ_PATH = "/api/v1/read"
 HEALTH_PATH = "/healthz"
 FIELDS = ("evidence", "not_sure", "explain", "next", "include")
 MAX_NAME_CHARS = 100  # a cause's name is a few words; a longer "explain" is refused without echoing it
@@ -69,11 +74,36 @@ def register_api(server: Flask, model):
             raise BadRequest(str(exc)) from None
         return Response(payload, mimetype="application/json")
 
+    @server.post(READ_PATH)
+    def read():
+        text = read_text_body()
+        try:
+            mentions = model.read_text(text)
+            answers = model.text_answers(mentions)
+        except TwitchcauseError as exc:
+            raise BadRequest(str(exc)) from None
+        return Response(
+            json.dumps({"mentions": [m.to_dict() for m in mentions], "answers": answers}).encode(),
+            mimetype="application/json",
+        )
+
     return answer
 
 
-def read_body() -> dict:
-    """The request's JSON object, its fields checked; a BadRequest naming the first problem."""
+def read_text_body() -> str:
+    """The ``text`` of a ``{"text": "..."}`` request body; a BadRequest naming the problem."""
+    body = _json_object('{"text": "..."}')
+    unknown = [key for key in body if key != "text"]
+    if unknown:
+        raise BadRequest(f"unknown field '{unknown[0][:40]}'; expected text")
+    text = body.get("text")
+    if not isinstance(text, str):
+        raise BadRequest(f'"text" must be a string (a description in your own words), got {json.dumps(text)[:40]}')
+    return text
+
+
+def _json_object(shape: str) -> dict:
+    """The request's body as a JSON object, a BadRequest saying what is wrong otherwise."""
     try:
         body = json.loads(request.get_data(cache=False), object_pairs_hook=_unrepeated)
     except RecursionError:
@@ -81,7 +111,13 @@ def read_body() -> dict:
     except ValueError as exc:  # also UnicodeDecodeError
         raise BadRequest(f"the body is not JSON ({exc})") from None
     if not isinstance(body, dict):
-        raise BadRequest(f'the body must be a JSON object {{"evidence": {{...}}}}, got {type(body).__name__}')
+        raise BadRequest(f"the body must be a JSON object {shape}, got {type(body).__name__}")
+    return body
+
+
+def read_body() -> dict:
+    """The request's JSON object, its fields checked; a BadRequest naming the first problem."""
+    body = _json_object('{"evidence": {...}}')
     unknown = [key for key in body if key not in FIELDS]
     if unknown:
         raise BadRequest(f"unknown field '{unknown[0][:40]}'; expected {', '.join(FIELDS)}")

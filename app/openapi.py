@@ -14,11 +14,12 @@ import dataclasses
 
 from pydantic import TypeAdapter
 
-from twitchcause.model import DISCLAIMER, SECTIONS, Model
+from twitchcause.model import DISCLAIMER, NOT_SURE, SECTIONS, Model
 from twitchcause.model.ask_next import NextQuestion
 from twitchcause.model.counterfactual import Help
 from twitchcause.model.escalation import Reason
 from twitchcause.model.explain import Contribution
+from twitchcause.model.text import HOWS, MAX_TEXT_CHARS
 
 OPENAPI_PATH = "/api/v1/openapi.json"
 PROBABILITY = {"type": "number", "minimum": 0, "maximum": 1}
@@ -160,6 +161,41 @@ def answer_schema(model: Model) -> dict:
     }
 
 
+def read_schemas(model: Model) -> tuple[dict, dict]:
+    """What ``POST /api/v1/read`` takes and answers (``twitchcause read --json`` prints the answer)."""
+    evidence = model.schema()["evidence"]
+    mention = {
+        "type": "object",
+        "properties": {
+            "variable": {"enum": list(evidence)},
+            "state": {"enum": [*sorted({s for v in evidence.values() for s in v["states"]}), None]},
+            "text": TEXT,
+            "start": {"type": "integer", "minimum": 0},
+            "end": {"type": "integer", "minimum": 0},
+            "how": {"enum": list(HOWS)},
+        },
+        "required": ["variable", "state", "text", "start", "end", "how"],
+        "additionalProperties": False,
+    }
+    answers = {name: {"enum": [*v["states"], NOT_SURE]} for name, v in evidence.items()}
+    request = {
+        "type": "object",
+        "properties": {"text": {"type": "string", "maxLength": MAX_TEXT_CHARS}},
+        "required": ["text"],
+        "additionalProperties": False,
+    }
+    answer = {
+        "type": "object",
+        "properties": {
+            "mentions": {"type": "array", "items": mention},
+            "answers": {"type": "object", "properties": answers, "additionalProperties": False},
+        },
+        "required": ["mentions", "answers"],
+        "additionalProperties": False,
+    }
+    return request, answer
+
+
 def openapi_document(model: Model, fields: tuple[str, ...], version: str) -> dict:
     """The OpenAPI 3.1 document of the JSON API answering from ``model``."""
     error = {"$ref": "#/components/schemas/Error"}
@@ -191,6 +227,21 @@ def openapi_document(model: Model, fields: tuple[str, ...], version: str) -> dic
                     },
                 }
             },
+            "/api/v1/read": {
+                "post": {
+                    "operationId": "read",
+                    "summary": "The answers a description in your own words gives, and how each was said",
+                    "requestBody": {
+                        "required": True,
+                        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ReadRequest"}}},
+                    },
+                    "responses": {
+                        "200": json_response("The mentions and answers", {"$ref": "#/components/schemas/ReadAnswer"}),
+                        "400": json_response("Bad input, in one line", error),
+                        "413": json_response("A body over the size limit", error),
+                    },
+                }
+            },
             "/healthz": {
                 "get": {
                     "operationId": "healthz",
@@ -212,6 +263,8 @@ def openapi_document(model: Model, fields: tuple[str, ...], version: str) -> dic
             "schemas": {
                 "InferRequest": request_schema(model, fields),
                 "InferAnswer": answer_schema(model),
+                "ReadRequest": read_schemas(model)[0],
+                "ReadAnswer": read_schemas(model)[1],
                 "Error": {
                     "type": "object",
                     "properties": {"error": {"type": "string", "description": "what is wrong, in one line"}},

@@ -623,6 +623,34 @@ class Model:
         """
         return self.priors.display
 
+    def read_text(self, text: str) -> list:
+        """The mentions of answers in a person's own words, each with how it was said (:mod:`model.text`).
+
+        Needs the ``twitchcause[text]`` extra (spaCy, negspacy); raises TwitchcauseError without it.
+        """
+        from .text import read
+
+        return read(self._text_reader, text)
+
+    def text_answers(
+        self, mentions: list, answers: Mapping[str, object] | None = None, not_sure: Iterable[str] = ()
+    ) -> dict[str, str]:
+        """The answers ``mentions`` propose (:data:`NOT_SURE` for an uncertain warning sign), under the
+        explicit ``answers`` and ``not_sure`` ones, which win and set the lowest level the text may leave."""
+        from .text import proposed_answers, with_explicit
+
+        proposed = proposed_answers(mentions, self.priors)
+        if not answers and not not_sure:
+            return proposed
+        given, unsure = self.parse_answers(answers, not_sure)
+        return with_explicit(self, proposed, {**given, **dict.fromkeys(unsure, NOT_SURE)})
+
+    @cached_property
+    def _text_reader(self):
+        from .text import TextReader
+
+        return TextReader(self.priors.text)
+
     def _check_cause(self, cause: str) -> None:
         if cause not in self.priors.causes:
             from twitchcause.priors import did_you_mean

@@ -161,6 +161,7 @@ FILES = {
     "uncertainty": ("uncertainty.yaml", schema.UncertaintyFile),
     "changes": ("changes.yaml", schema.ChangesFile),
     "followup": ("followup.yaml", schema.FollowupFile),
+    "text": ("text.yaml", schema.TextFile),
 }
 
 
@@ -264,6 +265,11 @@ class Priors:
     def changes(self) -> dict[str, schema.Change]:
         """The exposures a person can change: risky answers, the safer one, the action and its source."""
         return dict(self.raw["changes"].root)
+
+    @property
+    def text(self) -> schema.TextFile:
+        """How people say each answer in their own words: phrases, counts and termsets (``text.yaml``)."""
+        return self.raw["text"]
 
     @property
     def uncertainty(self) -> schema.UncertaintyFile:
@@ -694,6 +700,7 @@ def _build(directory: Path, raw: dict[str, BaseModel], texts: dict[str, str]) ->
     from .followup import check_followup, resolve_followup
 
     check_followup(check, raw, variables, causes, tuple(vocab.escalation_levels))
+    _check_text(check, raw["text"], variables, raw["escalation"].rules)
     if check.problems:
         raise PriorsError(check.problems)
 
@@ -780,6 +787,35 @@ def display_citations(display: schema.DisplayFile):
     for where, item in cited:
         if item.source is not None:
             yield where, item.source, item.quote
+
+
+def _check_text(check: _Checker, text: schema.TextFile, variables, rules) -> None:
+    """Phrases name vocabulary states; a negated mention never answers a state that raises the level."""
+    raising = {(name, state) for rule in rules for name, states in rule.when.items() for state in states}
+    for name, spec in text.variables.items():
+        where = EntryName("text", ("variables", name))
+        if name not in variables:
+            check.add(where, f"not an evidence variable{check.suggest(name, variables)}")
+            continue
+        check.states(where, [*spec.phrases, *filter(None, [spec.negated])], variables[name].states)
+        if (name, spec.negated) in raising:
+            check.add(where, f"negated: '{spec.negated}' raises the level; a negated mention must never do that")
+        for said in (p for phrases in spec.phrases.values() for p in phrases if isinstance(p, schema.Said)):
+            for other, state in said.also.items():
+                if other not in variables:
+                    check.add(where, f"'{said.say}' also: '{other}' is not an evidence variable")
+                else:
+                    check.states(where, [state], variables[other].states)
+    for i, count in enumerate(text.counts):
+        where = EntryName("text", ("counts", str(i)))  # counted from 0, as the schema names them
+        if count.variable not in variables:
+            hint = check.suggest(count.variable, variables)
+            check.add(where, f"'{count.variable}' is not an evidence variable{hint}")
+        else:
+            check.states(where, [s.state for s in count.states], variables[count.variable].states)
+        for pattern in count.patterns:
+            if "#" not in pattern.split():
+                check.add(where, f"pattern '{pattern}' has no count (#)")
 
 
 def _resolve_display(display: schema.DisplayFile, scale: schema.ScaleFile) -> dict[str, Any]:

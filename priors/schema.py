@@ -365,3 +365,98 @@ class FollowupFile(_Strict):
     duration_from_days: dict[str, Setting]
     next_check_in_days: Setting
     rules: list[DiaryRule]
+
+
+# -- text.yaml: reading a person's own words -------------------------------------------------
+class CountState(_Strict):
+    """A count's state: the state of every count below ``below`` (the last state has no bound)."""
+
+    state: str
+    below: float | None = None
+
+
+class TextCount(_Strict):
+    """Phrases with a count (``#``) whose number decides the state: "four coffees a day", "for three weeks"."""
+
+    variable: str
+    patterns: list[str] = Field(min_length=1)
+    states: list[CountState] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _bounds_rise(self) -> TextCount:
+        bounds = [s.below for s in self.states]
+        if bounds[-1] is not None or any(b is None for b in bounds[:-1]):
+            raise ValueError("every state but the last needs 'below'; the last takes every larger count")
+        if any(not a < b for a, b in zip(bounds[:-2], bounds[1:-1])):
+            raise ValueError("the 'below' bounds must rise from the first state to the last")
+        return self
+
+
+class Said(_Strict):
+    """A phrase that also answers other variables: "both calves" is the calf and both legs."""
+
+    say: str
+    also: dict[str, str] = Field(min_length=1)
+
+
+class TextVariable(_Strict):
+    """How people say one evidence variable.
+
+    ``phrases`` name a state; ``mentioned`` name the variable without one (an answer
+    only when negated); ``negated`` is the answer a negated mention gives;
+    ``near_twitch`` keeps only mentions at most that many words from a word for
+    the twitch in their sentence, the nearest winning.
+    """
+
+    phrases: dict[str, list[str | Said]] = Field(default_factory=dict)
+    mentioned: list[str] = Field(default_factory=list)
+    negated: str | None = None
+    near_twitch: int | None = Field(default=None, ge=1)
+
+
+class Termset(_Strict):
+    """Trigger words of one way of saying something (negex: before or after the mention, ending its scope)."""
+
+    preceding: list[str] = Field(default_factory=list)
+    following: list[str] = Field(default_factory=list)
+    termination: list[str] = Field(default_factory=list)
+    pseudo: list[str] = Field(default_factory=list)
+
+
+class Termsets(_Strict):
+    """``negated`` adds to negspacy's ``en_clinical`` termset; the others stand on their own."""
+
+    negated: Termset
+    uncertain: Termset
+    other_person: Termset
+    hypothetical: Termset
+    historical: Termset
+
+
+class Fuzzy(_Strict):
+    """Words of at least ``one_slip`` letters also match with one typing slip, of ``two_slips`` with two."""
+
+    one_slip: int = Field(ge=3)
+    two_slips: int = Field(ge=4)
+
+
+class CountWords(_Strict):
+    """Words of a count: numbers by value, shifts ("under five": one less) and fillers ("about five")."""
+
+    numbers: dict[str, float]
+    shifts: dict[str, float]
+    fillers: list[str]
+
+
+class TextFile(_Strict):
+    """Phrases per variable and state, counts, and the termsets that say how a mention was said."""
+
+    fuzzy: Fuzzy
+    gap: int = Field(ge=1)  # the most words a "~" in a phrase stands for
+    gap_never: list[str] = Field(default_factory=list)  # words a "~" never stands for
+    pronouns: list[str] = Field(min_length=1)  # what "@" in a phrase stands for
+    twitch_words: list[str] = Field(min_length=1)
+    count_words: CountWords
+    variables: dict[str, TextVariable]
+    counts: list[TextCount] = Field(default_factory=list)
+    termsets: Termsets

@@ -18,7 +18,7 @@ from schemathesis.specs.openapi.checks import (
 )
 from werkzeug.serving import make_server
 
-from twitchcause.app.api import FIELDS, INFER_PATH
+from twitchcause.app.api import FIELDS, INFER_PATH, READ_PATH
 from twitchcause.app.openapi import OPENAPI_PATH, request_schema
 from twitchcause.app.server import create_app
 from twitchcause.model import NOT_SURE, SECTIONS
@@ -68,7 +68,7 @@ def test_the_document_is_openapi_3_1_with_every_state_as_an_enum(document, loade
     answer = document["components"]["schemas"]["InferAnswer"]["properties"]
     assert answer["posterior"]["required"] == list(loaded_model.causes)
     assert answer["escalation"]["properties"]["level"]["enum"] == list(loaded_model.priors.levels)
-    assert set(document["paths"]) == {INFER_PATH, "/healthz", OPENAPI_PATH}
+    assert set(document["paths"]) == {INFER_PATH, READ_PATH, "/healthz", OPENAPI_PATH}
 
 
 def test_the_document_follows_the_fields_the_endpoint_takes(loaded_model):

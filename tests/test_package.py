@@ -64,14 +64,25 @@ def test_version_and_module_entry_point(tmp_path):
 
 
 def test_the_computing_layers_never_import_upward():
-    """priors <- model <- app <- shell: model imports neither dash nor the app, priors nothing above it."""
+    """priors <- model <- app <- shell: model imports neither dash nor the app, priors nothing above it;
+    spaCy (the text extra) only when a text is read."""
     code = (
         "import sys, twitchcause.model, twitchcause.priors; "
         "print(sorted(m for m in sys.modules if m.startswith(('dash', 'twitchcause.app', 'twitchcause.cli', "
-        "'pgmpy'))))"
+        "'pgmpy', 'spacy', 'negspacy', 'thinc'))))"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+def test_infer_without_a_text_never_imports_spacy(tmp_path):
+    """``twitchcause infer`` keeps its quick start: the text extra is imported by ``--text`` and ``read`` only."""
+    code = (
+        "import sys; from twitchcause.cli import main; status = main(['infer', 'weakness=yes', '--json']); "
+        "print(sorted(m for m in sys.modules if m.startswith(('spacy', 'negspacy', 'thinc'))), file=sys.stderr)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True, check=True)
+    assert out.stderr.strip() == "[]"
 
 
 def test_the_app_reads_the_priors_only_through_the_model():

@@ -1,4 +1,4 @@
-"""The ``twitchcause`` command line: infer, batch, schema, app, network export, priors check and diff, diary.
+"""The ``twitchcause`` command line: infer, read, batch, schema, app, network export, priors check and diff, diary.
 
 User errors print one line (per problem) on stderr and exit with status 2.
 """
@@ -205,6 +205,31 @@ def _sections(text: str | None) -> list[str] | None:
     return [name.strip() for name in text.split(",") if name.strip()]
 
 
+def format_mentions(mentions, answers: dict[str, str]) -> str:
+    """The mentions of a text, one a line, then the answers they propose."""
+    if not mentions:
+        return "  (nothing in the text names an answer)"
+    width = max(len(m.text) for m in mentions)
+    lines = [
+        f"  {one_line(m.text):<{width}}  {m.variable}={m.state if m.state is not None else '?'}  ({m.how})"
+        for m in mentions
+    ]
+    proposed = ", ".join(f"{name}={state}" for name, state in answers.items()) or "(none)"
+    return "\n".join([*lines, "", f"proposed answers: {proposed}"])
+
+
+def cmd_read(args) -> int:
+    model = load(args.priors)
+    mentions = model.read_text(args.text)
+    answers = model.text_answers(mentions)
+    if args.json:
+        print(json.dumps({"mentions": [m.to_dict() for m in mentions], "answers": answers}, indent=2))
+        return 0
+    print(format_mentions(mentions, answers))
+    print(f"\n{DISCLAIMER}")
+    return 0
+
+
 def cmd_infer(args) -> int:
     from_file = _read_evidence_file(args.evidence_file) if args.evidence_file else {}
     evidence = _merge_answers(from_file, _parse_assignments(args.evidence))
@@ -216,11 +241,22 @@ def cmd_infer(args) -> int:
     from .snapshot import load_for_inference
 
     model = load_for_inference(args.priors)
-    not_sure = args.not_sure or ()
+    not_sure = tuple(args.not_sure or ())
+    from_text = None
+    if args.text is not None:  # explicit answers win, and the text never lowers the level they call for
+        mentions = model.read_text(args.text)
+        given = model.parse_answers(evidence, not_sure)
+        evidence, not_sure = model.text_answers(mentions, evidence, not_sure), ()
+        explicit = {*given[0], *given[1]}
+        from_text = {name: state for name, state in evidence.items() if name not in explicit}
+        from_text = {"mentions": [m.to_dict() for m in mentions], "answers": from_text}
     if args.json:
         report = model.report(evidence, explain=args.explain, next=args.next, not_sure=not_sure, include=include)
-        print(json.dumps(report, indent=2))
+        print(json.dumps({**report, "from_text": from_text} if from_text is not None else report, indent=2))
         return 0
+    if from_text is not None:
+        words = ", ".join(f"{name}={state}" for name, state in from_text["answers"].items()) or "(none)"
+        print(f"from your words: {words}\n")
     result = model.infer(evidence, not_sure)
     explanation = model.explain(result.evidence, args.explain) if args.explain else None
     questions = model.ask_next(result.evidence, args.next, result.not_sure) if args.next is not None else None
@@ -416,7 +452,15 @@ def build_parser() -> argparse.ArgumentParser:
         help="with --json: the sections to compute, comma-separated, of "
         "posterior, escalation, interval, what_would_help, explanation, next (default: all)",
     )
+    infer.add_argument(
+        "--text", metavar="TEXT", help="also the answers a description in your own words gives (answers given win)"
+    )
     infer.set_defaults(func=cmd_infer)
+
+    read = with_priors(sub.add_parser("read", help="the answers a description in your own words gives"))
+    read.add_argument("text", metavar="TEXT", help='e.g. "four coffees a day, my calf twitches, no cramps"')
+    read.add_argument("--json", action="store_true", help='print {"mentions": [...], "answers": {...}}')
+    read.set_defaults(func=cmd_read)
 
     robust = with_priors(sub.add_parser("robustness", help="how often each case keeps its top cause as numbers move"))
     robust.add_argument(
