@@ -11,7 +11,11 @@ import itertools
 from collections.abc import Mapping
 from urllib.parse import parse_qsl, urlencode
 
+import twitchcause.model as twitch_model
 from twitchcause.model.evidence import suggestion
+
+# The answer "not sure", allowed for every question (the model reads it the safe way for the level).
+NOT_SURE = getattr(twitch_model, "NOT_SURE", "not_sure")
 
 # A full case (32 answers, the longest names) is well under 1,000 characters.
 MAX_QUERY_LENGTH = 2000
@@ -36,6 +40,7 @@ def clean_answers(pairs, variables: Mapping) -> tuple[dict[str, str], list[str]]
     An empty state means "not answered" and is skipped silently. A variable
     given twice with different answers is dropped (it becomes unanswered, so a
     warning-sign question is asked again rather than settled by a guess).
+    ``NOT_SURE`` is a valid answer to every question.
     More than ``MAX_PAIRS`` pairs are all ignored with one notice; at most
     ``MAX_NOTICES`` notices are listed, then one line counts the rest.
     """
@@ -64,9 +69,10 @@ def clean_answers(pairs, variables: Mapping) -> tuple[dict[str, str], list[str]]
                 evidence.pop(name)
             continue
         states = variables[name].states
-        if state not in states:
+        if state not in states and state != NOT_SURE:
             notices.append(
-                f"Ignored '{name}={shown(state)}': expected one of {', '.join(states)}{suggest(state, states)}."
+                f"Ignored '{name}={shown(state)}': expected one of {', '.join(states)}, {NOT_SURE}"
+                f"{suggest(state, [*states, NOT_SURE])}."
             )
             continue
         evidence[name] = state
