@@ -1,14 +1,16 @@
 """The callbacks: each a few lines around a plain function of ``views``, ``questions`` or :func:`apply_event`.
 
-1. ``on_event``: whatever a person does (an answer in the form or the
-   interview, an example, Back, a mode, the address on load or back/forward)
-   becomes the new case and interview state, and the address follows.
+1. ``on_link`` (the address on load and on back/forward) and ``on_event``
+   (an answer in the form or the interview, an example, Back, a mode) make the
+   new case and interview state; after an event the address follows
+   (:func:`state.to_query`) and only the form's questions whose answer changed
+   are drawn again.
 2. ``on_case`` (the main callback, the case its only input): the alert, what
    to do and the bars, cached per case.
 3. ``on_interview``: the question the model asks next.
 4. ``on_details``: "Why?", what would help, advice and the doctor's summary,
    after the bars are drawn, cached per case.
-Two clientside callbacks move focus and open the print dialogue; the page's
+Three clientside callbacks move focus, ask for the form once it is on screen and open the print dialogue; the page's
 script (``assets/twitchcause.js``) holds them and the arrow keys.
 """
 
@@ -22,23 +24,31 @@ from dash.exceptions import PreventUpdate
 from .cache import per_case
 from .case import case_from_link, next_question, stored_case
 from .examples import load_examples
-from .questions import START, clean_interview, form_mark, interview_view, shown_question, step
+from .questions import (
+    START,
+    answer_buttons,
+    clean_interview,
+    form_mark,
+    form_questions,
+    interview_view,
+    shown_question,
+    step,
+)
 from .state import to_query
 from .views import case_view, details_view, notices_view
 
-ANSWER = {"type": "answer", "question": ALL}
+FORM_ANSWERS = {"type": "answers", "question": ALL}
 
 
 @dataclass(frozen=True)
 class PageUpdate:
     """What an event changes: the case (None: unchanged), the interview state, the address
-    (None: leave it), the link's notices (None: keep them), and whether the form must follow."""
+    (None: leave it) and the link's notices (None: keep them)."""
 
     case: dict | None
     interview: dict
     search: str | None
     notices: list[str] | None
-    form_follows: bool
 
 
 def apply_event(trigger, value, case: dict, interview: dict, search: str | None, model, examples) -> PageUpdate | None:
@@ -46,14 +56,12 @@ def apply_event(trigger, value, case: dict, interview: dict, search: str | None,
     kind = trigger.get("type") if isinstance(trigger, dict) else trigger
     if kind in (None, "url"):
         link = case_from_link(search, model)
-        return PageUpdate(
-            link.evidence, clean_interview({**interview, "back": 0}, link.evidence), None, link.notices, True
-        )
-    if not value and kind != "answer":
+        return PageUpdate(link.evidence, clean_interview({**interview, "back": 0}, link.evidence), None, link.notices)
+    if not value:
         raise PreventUpdate  # a button just drawn, not clicked
     if kind == "answer":
-        new = stored_case({**case, trigger["question"]: value or ""}, model)
-        return changed(new, interview, model, form_follows=False)
+        new = stored_case({**case, trigger["question"]: trigger.get("state", "")}, model)
+        return changed(new, interview, model)
     if kind == "choice":
         new = stored_case({**case, trigger["question"]: trigger["state"]}, model)
         return changed(new, step("answer", interview, case, trigger["question"]), model)
@@ -63,34 +71,44 @@ def apply_event(trigger, value, case: dict, interview: dict, search: str | None,
         return changed({}, step("restart", interview, case), model)
     if kind == "step":
         try:
-            return PageUpdate(None, step(trigger.get("action"), interview, case), None, None, False)
+            return PageUpdate(None, step(trigger.get("action"), interview, case), None, None)
         except ValueError:
             raise PreventUpdate from None
     raise PreventUpdate
 
 
-def changed(case: dict, interview: dict, model, form_follows: bool = True) -> PageUpdate:
-    return PageUpdate(case, clean_interview(interview, case), to_query(case, model.variables), [], form_follows)
+def changed(case: dict, interview: dict, model) -> PageUpdate:
+    return PageUpdate(case, clean_interview(interview, case), to_query(case, model.variables), [])
 
 
 def panel_class(interview: dict) -> str:
     return f"col-lg-5 order-lg-last mode-{interview['mode']}"
 
 
+def form_answers(ids: list[dict], before: dict, after: dict, model) -> list:
+    """The answer buttons of each form question of ``ids`` whose answer changed; no_update for the rest."""
+    return [
+        answer_buttons(q, after.get(q, ""), model) if before.get(q) != after.get(q) else no_update
+        for q in (item["id"]["question"] for item in ids)
+    ]
+
+
 def register_callbacks(app, model, examples=None) -> None:
     """Wire the page to ``model`` (and its ``examples``); the only state is what the browser sends back."""
     examples = examples if examples is not None else load_examples(model)
 
+    # Whatever a person does, and the address on load and on back/forward (its own writes come
+    # back to this callback too: they change nothing).
     @app.callback(
         Output("case", "data"),
         Output("interview-state", "data"),
         Output("url", "search"),
         Output("url-notice", "children"),
         Output("url-notice", "hidden"),
-        Output(ANSWER, "value"),
+        Output(FORM_ANSWERS, "children"),
         Output("answer-panel", "className"),
         Input("url", "search"),
-        Input(ANSWER, "value"),
+        Input({"type": "answer", "question": ALL, "state": ALL}, "n_clicks"),
         Input({"type": "choice", "question": ALL, "state": ALL}, "n_clicks"),
         Input({"type": "example", "name": ALL}, "n_clicks"),
         Input({"type": "step", "action": ALL}, "n_clicks"),
@@ -99,20 +117,24 @@ def register_callbacks(app, model, examples=None) -> None:
     )
     def on_event(search, answers, choices, example_clicks, step_clicks, data, interview_data):
         trigger = ctx.triggered_id
-        value = ctx.triggered[0]["value"] if trigger is not None else None
+        if interview_data is None:  # the page has just loaded: its address holds the case
+            trigger = None
+        value = ctx.triggered[0]["value"] if ctx.triggered else None
         case = stored_case(data, model)
         update = apply_event(trigger, value, case, clean_interview(interview_data, case), search, model, examples)
-        shown = update.case if update.case is not None else case
-        form_ids = [o["id"]["question"] for o in ctx.outputs_list[5]]
-        form = [shown.get(q, "") if update.form_follows else no_update for q in form_ids]
+        if trigger == "url" and update.case == case:
+            raise PreventUpdate
+        after = update.case if update.case is not None else case
         return (
             update.case if update.case is not None else no_update,
-            update.interview,
+            update.interview if interview_data is None or update.interview != interview_data else no_update,
             update.search if update.search is not None and update.search != (search or "") else no_update,
             notices_view(update.notices) if update.notices else no_update,
             not update.notices if update.notices is not None else no_update,
-            form,
-            panel_class(update.interview),
+            form_answers(ctx.outputs_list[5], case, after, model),
+            panel_class(update.interview)
+            if interview_data is None or update.interview["mode"] != interview_data.get("mode")
+            else no_update,
         )
 
     # One answer per case and worker, kept: a case seen before costs no model work.
@@ -135,12 +157,34 @@ def register_callbacks(app, model, examples=None) -> None:
         waiting = "" if view["answered"] else " results-waiting"
         return view["alert"], view["lead"], view["causes"], "card card-body mb-3" + waiting, marks, case
 
+    # The form is drawn the first time it is on screen: a phone that answers one question at a
+    # time never pays for its 32 questions.
+    @app.callback(
+        Output("questions", "children"),
+        Input("form-wanted", "data"),
+        State("case", "data"),
+        prevent_initial_call=True,
+    )
+    def on_form(wanted, data):
+        if not wanted:
+            raise PreventUpdate
+        case = stored_case(data, model)
+        return form_questions(case, view_of(case)["pending"], model)
+
+    app.clientside_callback(
+        ClientsideFunction("twitchcause", "formWanted"),
+        Output("form-wanted", "data"),
+        Input("answer-panel", "className"),
+        State("form-wanted", "data"),
+        prevent_initial_call=True,
+    )
+
     ask = per_case(lambda evidence: next_question(evidence, model))
 
     @app.callback(
         Output("interview", "children"),
         Input("interview-state", "data"),
-        State("case", "data"),
+        Input("case", "data"),
         prevent_initial_call=True,
     )
     def on_interview(interview_data, data):

@@ -13,7 +13,6 @@ from dash import dcc, html
 import twitchcause.model as twitch_model
 
 from .case import Verdict
-from .questions import START, form_questions
 from .views import alert_view
 
 WAITING = "Your results appear here after your first answer, the warning signs first."
@@ -53,7 +52,7 @@ def form_section(model, examples) -> html.Section:
                     className="btn btn-link btn-sm px-0",
                 )
             ),
-            html.Div(form_questions(model), id="questions"),
+            html.Div(id="questions"),  # drawn the first time the form is on screen
         ],
         id="form-section",
         className="card card-body mb-3",
@@ -153,9 +152,10 @@ def build_layout(model, examples) -> html.Div:
         [
             dcc.Location(id="url", refresh=False),
             dcc.Store(id="case", data={}),
-            dcc.Store(id="interview-state", data=START),
+            dcc.Store(id="interview-state"),  # set on load: where the interview stands
             dcc.Store(id="drawn-case"),  # the case whose bars are on screen: its details follow
-            dcc.Store(id="focused", data=0),  # the interview step focus last moved for
+            dcc.Store(id="focused", data=0),
+            dcc.Store(id="form-wanted", data=False),  # the interview step focus last moved for
             html.A("Skip to the questions", href="#answer-panel", className="visually-hidden-focusable"),
             html.Div(
                 html.Div(

@@ -10,7 +10,7 @@ a ``dcc.Store``, changed only by :func:`step`.
 
 from __future__ import annotations
 
-from dash import dcc, html
+from dash import html
 
 from .labels import NOT_SURE_LABEL, state_label
 from .state import NOT_SURE
@@ -29,41 +29,75 @@ def warning_badge():
     return html.Span("warning sign", className="badge text-bg-danger ms-1")
 
 
-def form_question(name: str, model) -> html.Fieldset:
+def answer_options(name: str, model) -> list[tuple[str, str]]:
+    """``(state, label)`` of a form question's answers: the states, "Not sure", and "Not answered" ("")."""
+    return [*choices(model.variables[name]), ("", NOT_ANSWERED)]
+
+
+def answer_look(state: str, chosen: str, first: str) -> tuple[str, str, str]:
+    """``(className, aria-pressed, tabIndex)`` of the form's button for ``state`` when ``chosen`` is chosen.
+
+    One tab stop per question (the chosen answer, else the first): arrow keys move
+    between the answers without choosing one (``assets/twitchcause.js``). Nothing
+    chosen presses "Not answered" (state "").
+    """
+    pressed = state == chosen
+    stop = state == (chosen or first)
+    return (
+        "answer" + (" chosen" if pressed else "") + ("" if state else " clear"),
+        str(pressed).lower(),
+        "0" if stop else "-1",
+    )
+
+
+def answer_buttons(name: str, chosen: str, model) -> list[html.Button]:
+    """A form question's answers as buttons, the chosen one pressed; "Not answered" clears it."""
+    options = answer_options(name, model)
+    buttons = []
+    for state, label in options:
+        class_name, pressed, tab = answer_look(state, chosen, options[0][0])
+        buttons.append(
+            html.Button(
+                label,
+                id={"type": "answer", "question": name, "state": state},
+                type="button",
+                className=class_name,
+                tabIndex=tab,
+                **{"aria-pressed": pressed, "data-answer": state},
+            )
+        )
+    return buttons
+
+
+def form_question(name: str, chosen: str, pending: bool, model) -> html.Fieldset:
     variable = model.variables[name]
-    options = [{"label": label, "value": state} for state, label in choices(variable)]
     return html.Fieldset(
         [
             html.Legend(
                 [
                     variable.question,
                     warning_badge() if name in model.red_flags else None,
-                    html.Span(id={"type": "mark", "question": name}, className="mark-slot"),
+                    html.Span(form_mark(pending), id={"type": "mark", "question": name}, className="mark-slot"),
                 ],
                 className="form-label small fw-semibold mb-1",
             ),
-            dcc.RadioItems(
-                id={"type": "answer", "question": name},
-                options=[*options, {"label": NOT_ANSWERED, "value": ""}],
-                value="",
-                inline=True,
-                className="answers",
-                labelClassName="answer",
+            html.Div(
+                answer_buttons(name, chosen, model), id={"type": "answers", "question": name}, className="answers"
             ),
         ],
         id=f"q-{name}",
-        **{"data-question": name},
         className="question mb-2",
+        **{"data-question": name},
     )
 
 
-def form_questions(model) -> list[html.Fieldset]:
-    """Every question, in the display's groups."""
+def form_questions(case: dict[str, str], pending, model) -> list[html.Fieldset]:
+    """Every question, in the display's groups, with the answers of ``case`` and the ``pending`` ones marked."""
     return [
         html.Fieldset(
             [
                 html.Legend(group["heading"], className="h6 text-primary mt-2"),
-                *(form_question(n, model) for n in group["variables"]),
+                *(form_question(n, case.get(n, ""), n in pending, model) for n in group["variables"]),
             ],
             id=group["id"],
         )

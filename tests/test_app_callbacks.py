@@ -364,29 +364,48 @@ def test_an_interview_state_from_the_browser_is_made_valid(m, data):
     assert state["order"] == [] and 0 <= state["back"] <= 1 and state["done"] is False and state["mode"] == "auto"
 
 
-def test_every_form_question_is_one_radio_group_with_a_pattern_id_and_not_sure(m, examples):
-    layout = build_layout(m, examples)
-    groups = find(layout, lambda c: isinstance(getattr(c, "id", None), dict) and c.id.get("type") == "answer")
+def test_every_form_question_is_a_group_of_answer_buttons_with_pattern_ids_and_not_sure(m):
+    form = questions.form_questions({"sleep": "short"}, {"weakness"}, m)
+    groups = find(form, lambda c: isinstance(getattr(c, "id", None), dict) and c.id.get("type") == "answers")
     assert [g.id["question"] for g in groups] == [
         n for group in m.display["question_groups"] for n in group["variables"]
     ]
     for g in groups:
-        values = [o["value"] for o in g.options]
-        assert values == [*m.variables[g.id["question"]].states, NOT_SURE, ""]
+        name = g.id["question"]
+        assert [b.id for b in g.children] == [
+            {"type": "answer", "question": name, "state": s} for s in [*m.variables[name].states, NOT_SURE, ""]
+        ]
+    [sleep] = [g for g in groups if g.id["question"] == "sleep"]
+    pressed = {b.id["state"]: (getattr(b, "aria-pressed"), b.tabIndex) for b in sleep.children}
+    assert pressed["short"] == ("true", "0") and pressed["adequate"] == ("false", "-1"), "one tab stop: the answer"
+    [weakness] = [g for g in groups if g.id["question"] == "weakness"]
+    assert getattr(weakness.children[-1], "aria-pressed") == "true", "nothing chosen: not answered"
+    assert weakness.children[0].tabIndex == "0"
+    marks = find(form, lambda c: isinstance(getattr(c, "id", None), dict) and c.id.get("type") == "mark")
+    assert [k.id["question"] for k in marks if k.children is not None] == ["weakness"], "the pending one is marked"
+
+
+def test_only_the_form_questions_whose_answer_changed_are_drawn_again(m):
+    from dash import no_update
+
+    ids = [{"id": {"type": "answers", "question": n}} for n in ("sleep", "weakness", "pain")]
+    drawn = callbacks.form_answers(ids, {"sleep": "short", "pain": "no"}, {"sleep": "short", "weakness": "no"}, m)
+    assert drawn[0] is no_update and drawn[1] is not no_update and drawn[2] is not no_update
 
 
 def test_events_become_the_case_the_interview_and_the_address(m, examples):
     start = dict(questions.START)
     link = apply_event(None, None, {}, start, "?weakness=yes&bogus=1", m, examples)
-    assert link.case == {"weakness": "yes"} and link.notices and link.search is None and link.form_follows
-    form = apply_event({"type": "answer", "question": "sleep"}, "short", link.case, start, "", m, examples)
+    assert link.case == {"weakness": "yes"} and link.notices and link.search is None
+    sleep = {"type": "answer", "question": "sleep", "state": "short"}
+    form = apply_event(sleep, 1, link.case, start, "", m, examples)
     assert form.case == {"sleep": "short", "weakness": "yes"} and form.search == "?sleep=short&weakness=yes"
-    assert form.notices == [] and not form.form_follows
-    cleared = apply_event({"type": "answer", "question": "sleep"}, "", form.case, start, "", m, examples)
+    assert form.notices == []
+    cleared = apply_event({**sleep, "state": ""}, 2, form.case, start, "", m, examples)
     assert cleared.case == {"weakness": "yes"}
     choice = {"type": "choice", "question": "pain", "state": NOT_SURE}
     picked = apply_event(choice, 1, {}, start, "", m, examples)
-    assert picked.case == {"pain": NOT_SURE} and picked.interview["order"] == ["pain"] and picked.form_follows
+    assert picked.case == {"pain": NOT_SURE} and picked.interview["order"] == ["pain"]
     example = apply_event({"type": "example", "name": "red_flag"}, 1, picked.case, picked.interview, "", m, examples)
     assert example.case == examples["red_flag"].evidence and example.interview["order"] == []
     back = apply_event({"type": "step", "action": "back"}, 1, picked.case, picked.interview, "", m, examples)

@@ -17,20 +17,26 @@
       });
       return interview.focus;
     },
+    // The form is drawn (on the server) the first time it is on screen.
+    formWanted: function (panelClass, wanted) {
+      if (wanted) return window.dash_clientside.no_update;
+      var auto = / mode-auto/.test(panelClass) && window.matchMedia("(min-width: 992px)").matches;
+      return auto || / mode-form/.test(panelClass) ? true : window.dash_clientside.no_update;
+    },
     print: function () {
       window.print();
     },
   };
 
-  // Arrow keys move within a question's answers: radio buttons of the form (focused, not checked:
-  // Space chooses) and the interview's answer buttons.
+  // Arrow keys move within a question's answers, in the form and the interview, without choosing
+  // one: Space or Enter chooses.
   var KEYS = { ArrowDown: 1, ArrowRight: 1, ArrowUp: -1, ArrowLeft: -1 };
   document.addEventListener("keydown", function (event) {
     var move = KEYS[event.key];
     var target = event.target;
     var group = move && target.closest && target.closest(".answers, .choices");
     if (!group || event.altKey || event.ctrlKey || event.metaKey) return;
-    var items = Array.prototype.slice.call(group.querySelectorAll("input[type=radio], button"));
+    var items = Array.prototype.slice.call(group.querySelectorAll("button"));
     var at = items.indexOf(target);
     if (at < 0) return;
     event.preventDefault();
