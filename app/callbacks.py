@@ -10,7 +10,7 @@
 3. ``on_interview``: the question the model asks next.
 4. ``on_details``: "Why?", what would help, advice and the doctor's summary,
    after the bars are drawn, cached per case.
-Three clientside callbacks move focus, ask for the form once it is on screen and open the print dialogue; the page's
+Clientside callbacks move focus, ask for the form once it is on screen and open the print dialogue; the page's
 script (``assets/twitchcause.js``) holds them and the arrow keys.
 """
 
@@ -107,6 +107,7 @@ def register_callbacks(app, model, examples=None) -> None:
         Output("url-notice", "hidden"),
         Output(FORM_ANSWERS, "children"),
         Output("answer-panel", "className"),
+        Output("form-focus", "data"),
         Input("url", "search"),
         Input({"type": "answer", "question": ALL, "state": ALL}, "n_clicks"),
         Input({"type": "choice", "question": ALL, "state": ALL}, "n_clicks"),
@@ -135,6 +136,8 @@ def register_callbacks(app, model, examples=None) -> None:
             panel_class(update.interview)
             if interview_data is None or update.interview["mode"] != interview_data.get("mode")
             else no_update,
+            # A form answer is drawn again: the focus goes back to it.
+            trigger if isinstance(trigger, dict) and trigger.get("type") == "answer" else no_update,
         )
 
     # One answer per case and worker, kept: a case seen before costs no model work.
@@ -214,6 +217,12 @@ def register_callbacks(app, model, examples=None) -> None:
         Input("interview", "children"),
         State("interview-state", "data"),
         State("focused", "data"),
+        prevent_initial_call=True,
+    )
+    app.clientside_callback(
+        ClientsideFunction("twitchcause", "refocus"),
+        Input(FORM_ANSWERS, "children"),
+        State("form-focus", "data"),
         prevent_initial_call=True,
     )
     app.clientside_callback(

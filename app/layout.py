@@ -155,7 +155,10 @@ def build_layout(model, examples) -> html.Div:
             dcc.Store(id="interview-state"),  # set on load: where the interview stands
             dcc.Store(id="drawn-case"),  # the case whose bars are on screen: its details follow
             dcc.Store(id="focused", data=0),
-            dcc.Store(id="form-wanted", data=False),  # the interview step focus last moved for
+            dcc.Store(id="form-wanted", data=False),
+            dcc.Store(
+                id="form-focus"
+            ),  # the form answer just chosen, focused again once drawn  # the interview step focus last moved for
             html.A("Skip to the questions", href="#answer-panel", className="visually-hidden-focusable"),
             html.Div(
                 html.Div(

@@ -179,36 +179,39 @@ def interview_view(case: dict[str, str], interview: dict, question: str | None, 
         )
     ]
     if question is None:
-        return [
-            html.P(
-                "Your results are ready."
-                if interview["done"]
-                else "That is enough to go on: the model has no more questions that matter.",
-                className="fw-semibold mb-2",
-                id="interview-question",
-                tabIndex="-1",
-            ),
-            html.Div(
-                [
-                    html.Button(
-                        "See your results",
-                        id={"type": "step", "action": "results"},
-                        **{"data-action": "results"},
-                        type="button",
-                        className="btn btn-primary btn-sm",
-                    ),
-                    html.Button(
-                        "Answer more questions",
-                        id={"type": "step", "action": "more"},
-                        **{"data-action": "more"},
-                        type="button",
-                        className="btn btn-sm btn-outline-secondary",
-                    ),
-                    *nav,
-                ],
-                className="d-flex flex-wrap gap-2",
-            ),
-        ]
+        return html.Div(
+            [
+                html.P(
+                    "Your results are ready."
+                    if interview["done"]
+                    else "That is enough to go on: the model has no more questions that matter.",
+                    className="fw-semibold mb-2",
+                    id="interview-question",
+                    tabIndex="-1",
+                ),
+                html.Div(
+                    [
+                        html.Button(
+                            "See your results",
+                            id={"type": "step", "action": "results"},
+                            **{"data-action": "results"},
+                            type="button",
+                            className="btn btn-primary btn-sm",
+                        ),
+                        html.Button(
+                            "Answer more questions",
+                            id={"type": "step", "action": "more"},
+                            **{"data-action": "more"},
+                            type="button",
+                            className="btn btn-sm btn-outline-secondary",
+                        ),
+                        *nav,
+                    ],
+                    className="d-flex flex-wrap gap-2",
+                ),
+            ],
+            className="interview-done",
+        )
     variable = model.variables[question]
     usual = round(model.display["interview"]["usual_length"])
     number = answered + 1

@@ -17,6 +17,15 @@
       });
       return interview.focus;
     },
+    // A form answer just chosen is drawn again: it keeps the focus it had.
+    refocus: function (children, answer) {
+      var active = document.activeElement;
+      if (!answer || (active && active !== document.body)) return;
+      var button = document.querySelector(
+        '[data-question="' + answer.question + '"] [data-answer="' + answer.state + '"]'
+      );
+      if (button) button.focus({ preventScroll: true });
+    },
     // The form is drawn (on the server) the first time it is on screen.
     formWanted: function (panelClass, wanted) {
       if (wanted) return window.dash_clientside.no_update;
@@ -27,6 +36,11 @@
       window.print();
     },
   };
+
+  // A screen turned or widened to the full form's width draws the form.
+  window.matchMedia("(min-width: 992px)").addEventListener("change", function (query) {
+    if (query.matches) window.dash_clientside.set_props("form-wanted", { data: true });
+  });
 
   // Arrow keys move within a question's answers, in the form and the interview, without choosing
   // one: Space or Enter chooses.
