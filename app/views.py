@@ -198,8 +198,14 @@ def sentence(text: str) -> str:
     return f"{text[:1].upper()}{text[1:]}."
 
 
+def serious_text(cause: str, model) -> str:
+    """A serious cause in plain words: what a high chance of it means, not the diseases it holds."""
+    words = model.display.get("serious_causes", {}).get("causes", {}).get(cause)
+    return text_of(words) if words else sentence(SERIOUS_CAUSE)
+
+
 def cause_view(row: CauseRow, model, serious: bool) -> html.Li:
-    description = sentence(SERIOUS_CAUSE if serious else model.priors.causes[row.cause])
+    description = serious_text(row.cause, model) if serious else sentence(model.priors.causes[row.cause])
     return html.Li(
         html.Details(
             [
@@ -235,21 +241,42 @@ def cause_view(row: CauseRow, model, serious: bool) -> html.Li:
     )
 
 
+def serious_notes_view(rows: list[CauseRow], result, serious: set[str], model):
+    """What a high chance of a serious cause means, in plain words, before the bars."""
+    notes = getattr(result, "serious_causes", None)
+    if notes is not None:  # the model says which serious causes to explain, and how
+        if not notes:
+            return None
+        return html.Div(
+            [
+                html.P(
+                    [text_of(n), " ", html.Small(["Source: ", html.Cite(source_title(model, n.get("source", "")))])]
+                    if n.get("source")
+                    else text_of(n),
+                    className="mb-1",
+                )
+                for n in notes
+            ],
+            className="serious-note fw-semibold mb-2",
+        )
+    words = model.display["probability_words"]
+    worrying = [r.cause for r in rows if r.cause in serious and r.posterior >= words[1]["at_least"]]
+    if not worrying:
+        return None
+    return html.P(
+        f"Your answers fit {names_list([cause_name(c) for c in worrying])} more than before: {SERIOUS_CAUSE}.",
+        className="serious-note fw-semibold",
+    )
+
+
 def causes_view(rows: list[CauseRow], result, v: Verdict, model) -> list:
     """The bars, most likely first; the serious causes in plain words; "no clear cause" only with no doctor's level."""
     serious = serious_causes(model)
-    words = model.display["probability_words"]
-    worrying = [r.cause for r in rows if r.cause in serious and r.posterior >= words[1]["at_least"]]
     levels = list(model.display["levels"])
-    reassure = v.level in (None, levels[0])
+    reassure = v.settled and v.level == levels[0]
     no_clear = model.display["no_clear_cause"]
     return [
-        html.P(
-            f"Your answers fit {names_list([cause_name(c) for c in worrying])} more than before: {SERIOUS_CAUSE}.",
-            className="serious-note fw-semibold",
-        )
-        if worrying
-        else None,
+        serious_notes_view(rows, result, serious, model),
         html.Ol(
             [cause_view(r, model, r.cause in serious) for r in rows],
             id="causes",
