@@ -60,11 +60,17 @@ def heading_view(level: str | None, model, tag=html.H2, **props):
     )
 
 
-def pending_text(pending: tuple[str, ...]) -> str:
-    """ "Not yet: 2 warning-sign questions left: weakness and pain." """
+ALERT_NAMES = 3  # the sticky alert names this many questions still open, then counts the rest
+
+
+def pending_text(pending: tuple[str, ...], shown: int | None = None) -> str:
+    """ "Not yet: 2 warning-sign questions left: weakness and pain." (the first ``shown`` named)."""
     count = len(pending)
     noun = "question" if count == 1 else "questions"
-    return f"Not yet: {count} warning-sign {noun} left: {names_list([cause_name(p) for p in pending])}."
+    names = [cause_name(p) for p in pending]
+    if shown is not None and count > shown:
+        names = [*names[:shown], f"{count - shown} more"]
+    return f"Not yet: {count} warning-sign {noun} left: {names_list(names)}."
 
 
 def lead_text(v: Verdict) -> str:
@@ -85,7 +91,7 @@ def alert_view(v: Verdict, model) -> html.Div:
             heading_view(v.level, model, className="h6 alert-heading mb-0"),
             html.P(when, className="when mb-0 fw-semibold") if when and v.level else None,
             html.P(lead_text(v), className="lead-reason mb-0"),
-            html.P(pending_text(v.pending), className="pending mb-0") if v.pending else None,
+            html.P(pending_text(v.pending, ALERT_NAMES), className="pending mb-0") if v.pending else None,
         ],
         id="escalation-alert",
         className=f"alert alert-{look['colour']} escalation mb-0 level-{v.level or 'none'}",
@@ -130,32 +136,31 @@ def what_to_do_view(look: dict):
 
 
 def safety_net_view(model):
-    """The documents' own "come back if" conditions, each with its quote (on every result)."""
+    """The documents' own "see a doctor if" conditions (on every result), their quotes one tap away."""
     net = safety_net(model)
     if not net:
         return None
     return html.Div(
         [
             html.H4("See a doctor if", className="h6 mb-1"),
-            html.Ul(
+            html.Ul([html.Li(text_of(item.get("condition"))) for item in net], className="mb-1"),
+            html.Details(
                 [
-                    html.Li(
+                    html.Summary("Where these come from", className="small"),
+                    html.Ul(
                         [
-                            text_of(item.get("condition")),
-                            html.Small(
+                            html.Li(
                                 [
-                                    " \u201c",
-                                    item.get("quote", ""),
-                                    "\u201d \u2014 ",
+                                    f"\u201c{item.get('quote', '')}\u201d \u2014 ",
                                     html.Cite(source_title(model, item.get("source", ""))),
                                 ],
-                                className="text-body-secondary",
-                            ),
-                        ]
-                    )
-                    for item in net
-                ],
-                className="mb-0",
+                                className="small",
+                            )
+                            for item in net
+                        ],
+                        className="mb-0",
+                    ),
+                ]
             ),
         ],
         className="safety-net",

@@ -207,8 +207,11 @@ def test_an_empty_page_shows_no_verdict_and_names_the_warning_signs_left(m):
     view = case_view({}, m)
     shown = texts(view["alert"])
     assert "No verdict yet" in shown and "Self-care" not in shown
-    assert "Not yet: 3 warning-sign questions left: weakness, muscle wasting and walking difficulty." in shown
-    assert view["pending"] >= set(m.red_flags)
+    pending = verdict(infer_case({}, m), {}, m).pending
+    assert set(pending[:3]) == set(m.red_flags), "warning signs first"
+    assert f"Not yet: {len(pending)} warning-sign questions left: weakness, muscle wasting" in shown
+    assert view["pending"] == set(pending)
+    assert f"{len(pending)} warning-sign questions left" in texts(lead_view(verdict(infer_case({}, m), {}, m), m))
 
 
 def test_a_red_flag_turns_the_alert_red_on_the_first_answer(m):
@@ -248,11 +251,13 @@ def test_reassurance_never_sits_beside_a_red_flag(m, examples):
     assert not any(item.text in advice for items in m.priors.advice.values() for item in items)
 
 
-def test_a_self_care_result_says_no_clear_cause_is_usually_harmless(m):
-    case = {flag: "no" for flag in m.red_flags}
-    v = verdict(infer_case(case, m), case, m)
-    shown = texts(case_view(case, m)["causes"])
-    assert ("No clear cause" in shown) == (v.level in (None, "self_care"))
+def test_no_clear_cause_is_called_harmless_only_beside_a_settled_self_care(m):
+    calm = {n: m.variables[n].states[0] for r in m.priors.escalation.rules for n in (*r.when, *r.unless)}
+    for case in (calm, {"weakness": "no"}):
+        v = verdict(infer_case(case, m), case, m)
+        shown = texts(case_view(case, m)["causes"])
+        assert ("No clear cause" in shown) == (v.settled and v.level == "self_care")
+    assert verdict(infer_case(calm, m), calm, m).level == "self_care"
 
 
 def test_serious_causes_are_said_in_plain_words_not_disease_names(m):
