@@ -9,7 +9,6 @@ next question) is the model's; this module only calls it.
 
 from __future__ import annotations
 
-import inspect
 from dataclasses import dataclass
 
 from .labels import probability_word, readable
@@ -46,28 +45,13 @@ def split_case(case: dict[str, str]) -> tuple[dict[str, str], tuple[str, ...]]:
 def infer_case(case: dict[str, str], model):
     """The model's :class:`Result` for a validated case, "not sure" answers passed as such."""
     answers, not_sure = split_case(case)
-    if _speaks_not_sure(model):
-        return model.infer(answers, not_sure=not_sure)
-    return model.infer(answers)  # until the model reads "not sure": unknown for causes and level
+    return model.infer(answers, not_sure=not_sure)
 
 
 def next_question(case: dict[str, str], model):
     """What the interview asks next (a ``NextQuestion``), or None when it is done: the model decides."""
     answers, not_sure = split_case(case)
-    if hasattr(model, "next_question"):
-        return model.next_question(answers, not_sure=not_sure)
-    # Until the model decides the interview: the ranking of ask_next, warning signs first,
-    # until the next question's information falls below the display's threshold.
-    stop = model.display["interview"]["stop_below_bits"]
-    for question in model.ask_next(answers):
-        if question.variable in not_sure:
-            continue
-        return question if question.red_flag or question.information_gain >= stop else None
-    return None
-
-
-def _speaks_not_sure(model) -> bool:
-    return "not_sure" in inspect.signature(model.infer).parameters
+    return model.next_question(answers, not_sure=not_sure)
 
 
 @dataclass(frozen=True)
@@ -93,10 +77,6 @@ def verdict(result, case: dict[str, str], model) -> Verdict:
     fired there is no level yet.
     """
     escalation = result.escalation
-    if hasattr(escalation, "pending"):
-        pending = tuple(escalation.pending)
-    else:  # until the model says what is pending: the warning signs left
-        pending = tuple(flag for flag in model.red_flags if flag not in case)
     reasons = tuple(
         {
             "rule": r.rule,
@@ -104,13 +84,12 @@ def verdict(result, case: dict[str, str], model) -> Verdict:
             "message": r.message,
             "source": source_title(model, r.source),
             "quote": r.quote,
-            "not_sure": bool(getattr(r, "not_sure", False)),
+            "not_sure": r.not_sure,
         }
         for r in escalation.reasons
     )
-    settled = not pending
-    level = escalation.level if settled else (reasons[0]["level"] if reasons else None)
-    return Verdict(level, settled, pending, reasons)
+    level = escalation.level if escalation.settled else (reasons[0]["level"] if reasons else None)
+    return Verdict(level, escalation.settled, tuple(escalation.pending), reasons)
 
 
 def is_most_urgent(level: str | None, model) -> bool:
@@ -152,19 +131,14 @@ def cause_rows(result, model) -> list[CauseRow]:
 
 
 def serious_causes(model) -> set[str]:
-    """Causes whose high chance calls for a doctor (named by a posterior threshold of the escalation)."""
-    return {rule.cause for rule in model.priors.escalation.posterior_thresholds}
+    """Causes said in plain words, not by the diseases they hold (``display.yaml``'s ``serious_causes``)."""
+    return set(model.display["serious_causes"]["causes"])
 
 
 def likely_causes(result, model) -> list[str]:
     """Causes whose probability earns the first (strongest) word of the display scale, most probable first."""
     words = model.display["probability_words"]
     return [c for c in result.ranking if probability_word(result.posterior[c], words) == words[0]["word"]]
-
-
-def safety_net(model) -> list[dict]:
-    """The documents' "come back if" conditions ``{condition, source, quote}`` (empty until the model has them)."""
-    return list(getattr(model, "safety_net", None) or [])
 
 
 def cause_name(cause: str) -> str:
@@ -182,7 +156,6 @@ __all__ = [
     "likely_causes",
     "next_question",
     "rule_questions",
-    "safety_net",
     "serious_causes",
     "split_case",
     "stored_case",

@@ -11,11 +11,8 @@ import itertools
 from collections.abc import Mapping
 from urllib.parse import parse_qsl, urlencode
 
-import twitchcause.model as twitch_model
+from twitchcause.model import NOT_SURE  # allowed for every question: the model reads it the safe way
 from twitchcause.model.evidence import suggestion
-
-# The answer "not sure", allowed for every question (the model reads it the safe way for the level).
-NOT_SURE = getattr(twitch_model, "NOT_SURE", "not_sure")
 
 # A full case (32 answers, the longest names) is well under 1,000 characters.
 MAX_QUERY_LENGTH = 2000

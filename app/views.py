@@ -23,7 +23,6 @@ from .case import (
     is_most_urgent,
     likely_causes,
     rule_questions,
-    safety_net,
     serious_causes,
     source_title,
     split_case,
@@ -34,7 +33,6 @@ from .state import NOT_SURE
 
 SUMMARY_TOP_CAUSES = 5
 NO_VERDICT = "No verdict yet"
-SERIOUS_CAUSE = "a reason for a doctor to look, not a diagnosis: only an examination can tell what it is"
 
 
 def notices_view(notices: list[str]):
@@ -137,9 +135,7 @@ def what_to_do_view(look: dict):
 
 def safety_net_view(model):
     """The documents' own "see a doctor if" conditions (on every result), their quotes one tap away."""
-    net = safety_net(model)
-    if not net:
-        return None
+    net = model.safety_net
     return html.Div(
         [
             html.H4("See a doctor if", className="h6 mb-1"),
@@ -203,14 +199,10 @@ def sentence(text: str) -> str:
     return f"{text[:1].upper()}{text[1:]}."
 
 
-def serious_text(cause: str, model) -> str:
-    """A serious cause in plain words: what a high chance of it means, not the diseases it holds."""
-    words = model.display.get("serious_causes", {}).get("causes", {}).get(cause)
-    return text_of(words) if words else sentence(SERIOUS_CAUSE)
-
-
 def cause_view(row: CauseRow, model, serious: bool) -> html.Li:
-    description = serious_text(row.cause, model) if serious else sentence(model.priors.causes[row.cause])
+    # A serious cause in plain words (what a high chance of it means), not the diseases it holds.
+    words = model.display["serious_causes"]["causes"].get(row.cause)
+    description = text_of(words) if serious else sentence(model.priors.causes[row.cause])
     return html.Li(
         html.Details(
             [
@@ -246,31 +238,21 @@ def cause_view(row: CauseRow, model, serious: bool) -> html.Li:
     )
 
 
-def serious_notes_view(rows: list[CauseRow], result, serious: set[str], model):
+def serious_notes_view(result, model):
     """What a high chance of a serious cause means, in plain words, before the bars."""
-    notes = getattr(result, "serious_causes", None)
-    if notes is not None:  # the model says which serious causes to explain, and how
-        if not notes:
-            return None
-        return html.Div(
-            [
-                html.P(
-                    [text_of(n), " ", html.Small(["Source: ", html.Cite(source_title(model, n.get("source", "")))])]
-                    if n.get("source")
-                    else text_of(n),
-                    className="mb-1",
-                )
-                for n in notes
-            ],
-            className="serious-note fw-semibold mb-2",
-        )
-    words = model.display["probability_words"]
-    worrying = [r.cause for r in rows if r.cause in serious and r.posterior >= words[1]["at_least"]]
-    if not worrying:
+    if not result.serious_causes:
         return None
-    return html.P(
-        f"Your answers fit {names_list([cause_name(c) for c in worrying])} more than before: {SERIOUS_CAUSE}.",
-        className="serious-note fw-semibold",
+    return html.Div(
+        [
+            html.P(
+                [text_of(n), " ", html.Small(["Source: ", html.Cite(source_title(model, n["source"]))])]
+                if n.get("source")
+                else text_of(n),
+                className="mb-1",
+            )
+            for n in result.serious_causes
+        ],
+        className="serious-note fw-semibold mb-2",
     )
 
 
@@ -281,7 +263,7 @@ def causes_view(rows: list[CauseRow], result, v: Verdict, model) -> list:
     reassure = v.settled and v.level == levels[0]
     no_clear = model.display["no_clear_cause"]
     return [
-        serious_notes_view(rows, result, serious, model),
+        serious_notes_view(result, model),
         html.Ol(
             [cause_view(r, model, r.cause in serious) for r in rows],
             id="causes",

@@ -261,12 +261,14 @@ def test_no_clear_cause_is_called_harmless_only_beside_a_settled_self_care(m):
 
 
 def test_serious_causes_are_said_in_plain_words_not_disease_names(m):
-    view = case_view({"diabetes": "yes", "numbness_tingling": "yes", "back_problem": "yes"}, m)
+    case = {"diabetes": "yes", "numbness_tingling": "yes", "back_problem": "yes"}
+    view = case_view(case, m)
     rows = {li.key: texts(li) for li in find(view["causes"], lambda c: getattr(c, "key", None) in m.causes)}
     for cause in ("neuropathy", "underlying_condition"):
         assert "not a diagnosis" in rows[cause]
-    assert "Parkinson" not in rows["underlying_condition"] and "sciatica" not in rows["neuropathy"]
-    assert "Parkinson" not in texts(view["causes"])
+    assert "Parkinson" not in texts(view["causes"]) and "sciatica" not in texts(view["causes"])
+    notes = infer_case(case, m).serious_causes
+    assert notes and all(n["text"] in texts(view["causes"]) for n in notes)
 
 
 def test_every_bar_shows_its_percent_and_interval_formatted_in_python(m, examples):
@@ -278,31 +280,29 @@ def test_every_bar_shows_its_percent_and_interval_formatted_in_python(m, example
     assert f"{result.posterior[result.ranking[0]]:.0%}" in top and "\u2013" in top
 
 
-class WithContract:
-    """The packaged model with the level data and safety net the interview contract adds."""
-
-    def __init__(self, model):
-        self._model = model
-        levels = {
-            level: {**look, "time_frame": f"when: {level}", "what_to_do": [f"do: {level}"]}
-            for level, look in model.display["levels"].items()
-        }
-        self.display = {**model.display, "levels": levels}
-        self.safety_net = [{"condition": "It lasts more than a day or so", "source": "ankle", "quote": "a quote"}]
-
-    def __getattr__(self, name):
-        return getattr(self._model, name)
-
-
 def test_the_result_leads_with_what_to_do_and_when_and_its_safety_net(m):
-    contract = WithContract(m)
     case = {"weakness": "yes"}
-    v = verdict(infer_case(case, contract), case, contract)
-    shown = texts(lead_view(v, contract))
-    assert shown.index("See a doctor promptly") < shown.index("when: see_doctor_promptly") < shown.index("do: ")
-    assert "It lasts more than a day or so" in shown and "a quote" in shown
-    assert m.priors.sources["ankle"].title in shown
-    assert "when: see_doctor_promptly" in texts(case_view(case, contract)["alert"])
+    v = verdict(infer_case(case, m), case, m)
+    look = m.display["levels"]["see_doctor_promptly"]
+    shown = texts(lead_view(v, m))
+    heading, when, do = look["heading"], look["time_frame"]["text"], look["what_to_do"]["text"]
+    assert shown.index(heading) < shown.index(when) < shown.index(do) < shown.index("Weakness with twitching")
+    for item in m.safety_net:
+        assert item["condition"] in shown and item["quote"] in shown
+    assert when in texts(case_view(case, m)["alert"])
+
+
+def test_every_result_carries_the_safety_net(m, examples):
+    for case in ({}, *(e.evidence for e in examples.values())):
+        v = verdict(infer_case(case, m), case, m)
+        assert m.safety_net[0]["condition"] in texts(lead_view(v, m))
+
+
+def test_not_sure_about_a_warning_sign_is_read_the_safe_way_and_said(m):
+    case = {"weakness": NOT_SURE}
+    v = verdict(infer_case(case, m), case, m)
+    assert v.level == "see_doctor_promptly" and v.reasons[0]["not_sure"]
+    assert "not sure" in texts(case_view(case, m)["alert"]).lower()
 
 
 def test_the_summary_for_a_doctor_lists_answers_not_sure_and_questions_never_asked(m):
