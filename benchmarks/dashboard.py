@@ -10,8 +10,15 @@ Starts the app on a free port (a fresh process: nothing cached), then prints
   with its numbers, for 10 answers of one random case never seen before (each
   step a new case: nothing is cached), median and all (budget 100 ms median).
 
+The machine's other load moves these figures a lot (Lighthouse's total blocking time most), so
+each is also given against a reference measured in the same run: click to bars against a bare
+request from the page (``fetch('/healthz')``), and with ``--reference DIR`` (another checkout with
+its own ``.venv``, the main branch say) that checkout's page: its first load and Lighthouse scores,
+run in turn with this one's.
+
 Needs Chromium, chromedriver, axe-core and Lighthouse (``bash tests/install_browser.sh``).
-Run: ``python benchmarks/dashboard.py [--runs 3] [--seed 7]``; the last line sums it up.
+Run: ``python benchmarks/dashboard.py [--runs 3] [--seed 7] [--reference ../main]``; the last line
+sums it up.
 """
 
 from __future__ import annotations
@@ -60,10 +67,12 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def start_server() -> tuple[subprocess.Popen, str]:
+def start_server(checkout: Path | None = None) -> tuple[subprocess.Popen, str]:
+    """This checkout's app (or ``checkout``'s, with its own .venv) on a free port, started fresh."""
     port = free_port()
+    python = str(checkout / ".venv" / "bin" / "python") if checkout else sys.executable
     process = subprocess.Popen(
-        [sys.executable, "-c", SERVE.format(port=port)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        [python, "-c", SERVE.format(port=port)], cwd=checkout, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
     )
     url = f"http://127.0.0.1:{port}/"
     for _ in range(240):
@@ -83,6 +92,24 @@ def browser(width: int = 1366, height: int = 900) -> webdriver.Chrome:
         options.add_argument(flag)
     options.add_argument(f"--window-size={width},{height}")
     return webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
+
+
+def bare_requests(driver, url: str, count: int = 10) -> float:
+    """Median time of a bare request from the page (``GET /healthz``): the round trip's floor."""
+    return driver.execute_async_script(
+        """
+        const [url, count, done] = arguments; const times = [];
+        (async () => {
+          for (let i = 0; i < count; i++) {
+            const start = performance.now(); await (await fetch(url, {cache: 'no-store'})).text();
+            times.push(performance.now() - start);
+          }
+          times.sort((a, b) => a - b); done(times[Math.floor(times.length / 2)]);
+        })();
+        """,
+        url + "healthz",
+        count,
+    )
 
 
 def wait_for(driver, condition, what: str):
@@ -186,11 +213,13 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=3, help="Lighthouse runs per form factor")
     parser.add_argument("--seed", type=int, default=int(time.time()), help="seed of the unseen case")
+    parser.add_argument("--reference", type=Path, help="another checkout (with .venv) whose page is the reference")
     args = parser.parse_args(argv)
     missing = [str(p) for p in (Path(CHROMIUM), Path(CHROMEDRIVER), AXE, LIGHTHOUSE) if not p.exists()]
     if missing:
         raise SystemExit(f"dashboard: missing {', '.join(missing)}; run: bash tests/install_browser.sh")
     process, url = start_server()
+    reference = start_server(args.reference.resolve()) if args.reference else None
     summary = {}
     try:
         driver = browser()
@@ -198,11 +227,19 @@ def main(argv=None) -> int:
             size, requests = first_load(driver, url)
             summary["first_load_kb"] = round(size / 1024, 1)
             print(f"first load: {size:,} bytes in {requests} requests (budget {BUDGET['first_load_kb']} KB)")
+            if reference:
+                size_ref, _ = first_load(driver, reference[1])
+                summary["first_load_kb_reference"] = round(size_ref / 1024, 1)
+                print(f"first load of the reference: {size_ref:,} bytes")
             timings = click_to_bars(driver, url, args.seed)
-            summary["click_to_bars_ms"] = round(statistics.median(timings), 1)
+            bare = bare_requests(driver, url)
+            median = statistics.median(timings)
+            summary["click_to_bars_ms"] = round(median, 1)
+            summary["click_to_bars_vs_bare_request"] = round(median / bare, 1)
             print(
                 f"click to bars, {ANSWERS} answers of an unseen case (seed {args.seed}): "
-                f"median {statistics.median(timings):.1f} ms, all {[round(t, 1) for t in timings]}"
+                f"median {median:.1f} ms ({median / bare:.1f}x a bare request's {bare:.1f} ms), "
+                f"all {[round(t, 1) for t in timings]}"
             )
             violations = axe_pages(driver, url)
             for page, found in violations.items():
@@ -211,14 +248,22 @@ def main(argv=None) -> int:
         finally:
             driver.quit()
         for form_factor in ("desktop", "mobile"):
-            runs = [lighthouse(url, form_factor) for _ in range(args.runs)]
-            for i, run in enumerate(runs, 1):
-                print(f"lighthouse {form_factor} run {i}: {run}")
+            runs, references = [], []
+            for i in range(1, args.runs + 1):  # in turn with the reference: the same load falls on both
+                runs.append(lighthouse(url, form_factor))
+                print(f"lighthouse {form_factor} run {i}: {runs[-1]}")
+                if reference:
+                    references.append(lighthouse(reference[1], form_factor))
+                    print(f"lighthouse {form_factor} run {i}, reference: {references[-1]}")
             summary[f"{form_factor}_performance"] = min(r["performance"] for r in runs)
             summary[f"{form_factor}_accessibility"] = min(r["accessibility"] for r in runs)
+            if references:
+                summary[f"{form_factor}_performance_reference"] = min(r["performance"] for r in references)
     finally:
-        process.terminate()
-        process.wait(timeout=30)
+        for started in (process, reference[0] if reference else None):
+            if started:
+                started.terminate()
+                started.wait(timeout=30)
     print(" ".join(f"{k}={v}" for k, v in summary.items()))
     return 0
 
