@@ -1,17 +1,18 @@
 """The callbacks: each a few lines around a plain function of ``views``, ``questions`` or :func:`apply_event`.
 
-1. ``on_link`` (the address on load and on back/forward) and ``on_event``
-   (an answer in the form or the interview, an example, Back, a mode) make the
-   new case and interview state; after an event the address follows
-   (:func:`state.to_query`) and only the form's questions whose answer changed
-   are drawn again.
+1. ``on_event``: whatever a person does (an answer in the form or the
+   interview, an example, Back, a mode) and the address (on load and on
+   back/forward) make the new case and interview state; after an event the
+   address follows (:func:`state.to_query`) and only the form's questions whose
+   answer changed are drawn again.
 2. ``on_case`` (the main callback, the case its only input): the alert, what
    to do and the bars, cached per case.
-3. ``on_interview``: the question the model asks next.
-4. ``on_details``: "Why?", what would help, advice and the doctor's summary,
+3. ``on_form``: the whole form, the first time it is on screen.
+4. ``on_interview``: the question the model asks next.
+5. ``on_details``: "Why?", what would help, advice and the doctor's summary,
    after the bars are drawn, cached per case.
-Clientside callbacks move focus, ask for the form once it is on screen and open the print dialogue; the page's
-script (``assets/twitchcause.js``) holds them and the arrow keys.
+Clientside callbacks (``assets/twitchcause.js``) move focus, ask for the form
+once it is on screen and open the print dialogue.
 """
 
 from __future__ import annotations

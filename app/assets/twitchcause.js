@@ -1,6 +1,8 @@
-// twitchcause in the browser: what Dash's components cannot do by themselves.
-// Two clientside callbacks (focus after an interview step, the print dialogue) and the arrow keys,
-// which move between the answers of a question without choosing one. Everything shown is Dash's.
+// twitchcause in the browser: what Dash's components cannot do by themselves. Four clientside
+// callbacks (focus after an interview step, focus kept on a form answer drawn again, asking for the
+// form once it is on screen, the print dialogue), the form on a screen widened to its width, and
+// the arrow keys, which move between a question's answers without choosing one. Everything shown
+// is a Dash component built in Python.
 (function () {
   "use strict";
 
