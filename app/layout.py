@@ -97,7 +97,7 @@ def mode_switch() -> html.Div:
 
 
 def answer_sections(model, examples) -> list:
-    """The ways to answer, in order: the interview (phones) and the full form (wide screens)."""
+    """The ways to answer, in order: the interview (the start) and the full form (one click away)."""
     return [interview_section(), form_section(model, examples)]
 
 
@@ -181,7 +181,7 @@ def build_layout(model, examples) -> html.Div:
                                 html.Div(
                                     [mode_switch(), *answer_sections(model, examples)],
                                     id="answer-panel",
-                                    className="col-lg-5 order-lg-last mode-auto",
+                                    className="col-lg-5 order-lg-last mode-interview",
                                 ),
                                 html.Div(results_section(), className="col-lg-7"),
                             ],

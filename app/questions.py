@@ -16,8 +16,8 @@ from .labels import NOT_SURE_LABEL, state_label
 from .state import NOT_SURE
 
 NOT_ANSWERED = "Not answered"
-MODES = ("auto", "interview", "form")
-START = {"order": [], "back": 0, "done": False, "focus": 0, "mode": "auto"}
+MODES = ("interview", "form")  # the interview is the start on every screen: the form is one click away
+START = {"order": [], "back": 0, "done": False, "focus": 0, "mode": "interview"}
 
 
 def choices(variable) -> list[tuple[str, str]]:
@@ -141,7 +141,7 @@ def clean_interview(data, case: dict[str, str]) -> dict:
     order = [n for n in dict.fromkeys(o for o in order if isinstance(o, str)) if n in case]
     back = data.get("back") if isinstance(data.get("back"), int) else 0
     focus = data.get("focus") if isinstance(data.get("focus"), int) else 0
-    mode = data.get("mode") if data.get("mode") in MODES else "auto"
+    mode = data.get("mode") if data.get("mode") in MODES else START["mode"]
     back = min(max(back, 0), len(case))
     return {"order": order, "back": back, "done": data.get("done") is True, "focus": focus, "mode": mode}
 

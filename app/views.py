@@ -440,8 +440,9 @@ def case_view(case: dict[str, str], model) -> dict:
     v = verdict(result, case, model)
     return {
         "alert": alert_view(v, model),
-        "lead": lead_view(v, model),
-        "causes": causes_view(cause_rows(result, model), result, v, model),
+        # No answer, no results to show (they wait, hidden): the first screen draws only the alert.
+        "lead": lead_view(v, model) if case else [],
+        "causes": causes_view(cause_rows(result, model), result, v, model) if case else [],
         "pending": frozenset(v.pending),
         "answered": len(case),
     }

@@ -148,8 +148,6 @@ def axe_pages(driver, url: str) -> dict[str, list[str]]:
     wait_for(driver, drawn, "the empty page")
     found["empty"] = axe(driver)
     driver.get(url + "?weakness=no&muscle_wasting=no")
-    wait_for(driver, lambda d: drawn(d) and d.find_elements(By.CSS_SELECTOR, "[data-question]"), "the form")
-    driver.find_element(By.CSS_SELECTOR, "[data-action=interview]").click()
     wait_for(driver, lambda d: d.find_elements(By.CSS_SELECTOR, "#interview fieldset"), "the interview")
     found["mid_interview"] = axe(driver)
     driver.get(url + "?weakness=yes&caffeine_intake=high&sleep=short&muscle_wasting=no&walking_difficulty=no")
@@ -170,7 +168,9 @@ def unseen_case(driver, seed: int) -> list[tuple[str, str]]:
 
 def click_to_bars(driver, url: str, seed: int) -> list[float]:
     driver.get(url)
-    wait_for(driver, lambda d: drawn(d) and d.find_elements(By.CSS_SELECTOR, "[data-question]"), "the form")
+    wait_for(driver, drawn, "the page")
+    driver.find_element(By.CSS_SELECTOR, "[data-action=form]").click()
+    wait_for(driver, lambda d: d.find_elements(By.CSS_SELECTOR, "[data-question]"), "the form")
     timings = []
     for name, state in unseen_case(driver, seed):
         selector = f"[data-question={name}] [data-answer='{state}']"

@@ -153,10 +153,14 @@ def shown(browser, css: str) -> bool:
     )
 
 
-def open_page(browser, base_url, query: str = "") -> None:
+def open_page(browser, base_url, query: str = "", form: bool = False) -> None:
+    """Open the page (with the case ``query``), and switch to every question if ``form``."""
     browser.get(base_url + "/" + query)
     wait_for(browser, lambda d: d.find_elements(By.CSS_SELECTOR, "#interview-question"), "the page to draw")
-    if browser.get_window_size()["width"] >= 992:
+    if query:
+        wait_for(browser, lambda d: d.find_elements(By.CSS_SELECTOR, "#causes"), "the results")
+    if form:
+        browser.find_element(By.CSS_SELECTOR, "[data-action=form]").click()
         wait_for(browser, lambda d: d.find_elements(By.CSS_SELECTOR, "[data-question]"), "the form")
 
 
@@ -224,9 +228,9 @@ def test_first_load_is_light_and_shows_no_verdict(browser, base_url):
     assert browser.find_element(By.ID, "escalation").get_attribute("aria-live") == "polite"
     assert not results_shown(browser)
     screenshot(browser, "desktop-empty")
+    assert not browser.find_elements(By.CSS_SELECTOR, "[data-question]"), "the form waits to be asked for"
     browser.set_window_size(*PHONE)
     open_page(browser, base_url)
-    assert not browser.find_elements(By.CSS_SELECTOR, "[data-question]"), "a phone does not draw the form"
     first = browser.find_element(By.CSS_SELECTOR, "#interview .choices button").rect
     assert first["y"] + first["height"] <= PHONE[1], "the first answer is on the first screen"
     width = browser.execute_script("return [document.documentElement.scrollWidth, window.innerWidth]")
@@ -322,14 +326,13 @@ def test_a_public_case_through_the_interview_ends_at_the_models_level(
         assert top(browser, "#escalation-alert") < top(browser, "#answer-panel"), "first on screen"
         screenshot(browser, "phone-red-flag-results")
         browser.set_window_size(*DESKTOP)
-        wait_for(browser, lambda d: d.find_elements(By.CSS_SELECTOR, "[data-question]"), "the form")
         screenshot(browser, "desktop-red-flag-results")
     elif level == "self_care":
         screenshot(browser, "phone-self-care-results")
 
 
 def test_in_the_form_arrow_keys_move_without_answering_and_space_answers(browser, base_url):
-    open_page(browser, base_url, "?weakness=no")
+    open_page(browser, base_url, "?weakness=no", form=True)
     first = browser.find_element(By.CSS_SELECTOR, "[data-question=sleep] [data-answer]")
     browser.execute_script("arguments[0].scrollIntoView({block: 'center'}); arguments[0].focus()", first)
     before = browser.current_url
@@ -356,7 +359,7 @@ def test_in_the_form_arrow_keys_move_without_answering_and_space_answers(browser
 def test_a_red_flag_in_the_form_turns_the_alert_red_at_once_and_unanswered_rule_questions_are_marked(
     browser, base_url, loaded_model
 ):
-    open_page(browser, base_url)
+    open_page(browser, base_url, form=True)
     marks = browser.find_elements(By.CSS_SELECTOR, "[data-question=weakness] .mark-slot .badge")
     assert marks and "not answered yet" in marks[0].text
     answer(browser, "weakness", "yes")
@@ -375,7 +378,7 @@ def test_a_red_flag_in_the_form_turns_the_alert_red_at_once_and_unanswered_rule_
 
 
 def test_a_shared_link_reproduces_the_case_and_back_and_forward_step_through_it(browser, base_url):
-    open_page(browser, base_url)
+    open_page(browser, base_url, form=True)
     browser.find_element(By.CSS_SELECTOR, "[data-example=coffee_exam_week]").click()
     wait_for(browser, lambda d: case_in_link(d).get("caffeine_intake") == "high", "the example in the link")
     answer(browser, "sleep", "very_short")
@@ -396,7 +399,7 @@ def test_a_shared_link_reproduces_the_case_and_back_and_forward_step_through_it(
 
 
 def test_bad_link_parameters_get_a_notice_until_the_address_is_clean(browser, base_url):
-    open_page(browser, base_url, "?cafeine_intake=high&sleep=forever&weakness=yes&%00%ff=" + "z" * 300)
+    open_page(browser, base_url, "?cafeine_intake=high&sleep=forever&weakness=yes&%00%ff=" + "z" * 300, form=True)
     notice = wait_for(browser, lambda d: shown(d, "#url-notice") and d.find_element(By.ID, "url-notice"), "the notice")
     assert "Ignored 'cafeine_intake'" in notice.text and "did you mean 'caffeine_intake'?" in notice.text
     assert "z" * 300 not in notice.text
@@ -454,12 +457,14 @@ def test_axe_finds_no_accessibility_violations(browser, base_url, page):
         open_page(browser, base_url)
     elif page == "mid-interview":
         open_page(browser, base_url, "?weakness=no&muscle_wasting=no")
-        browser.find_element(By.CSS_SELECTOR, "[data-action=interview]").click()
         wait_for(browser, lambda d: interview_question(d) == "walking_difficulty", "the third warning sign")
         screenshot(browser, "desktop-mid-interview")
     else:
         open_page(
-            browser, base_url, "?caffeine_intake=high&sleep=short&weakness=no&muscle_wasting=no&walking_difficulty=no"
+            browser,
+            base_url,
+            "?caffeine_intake=high&sleep=short&weakness=no&muscle_wasting=no&walking_difficulty=no",
+            form=True,
         )
         wait_for(browser, lambda d: d.find_elements(By.CSS_SELECTOR, "#causes .why li"), "the details")
         screenshot(browser, "desktop-results")

@@ -366,7 +366,7 @@ def test_back_steps_through_answers_from_a_link_then_the_interview_and_forward_a
 @pytest.mark.parametrize("data", [None, 3, {"order": "x", "back": -4, "done": "yes", "mode": "evil"}, {"back": 99}])
 def test_an_interview_state_from_the_browser_is_made_valid(m, data):
     state = questions.clean_interview(data, {"weakness": "no"})
-    assert state["order"] == [] and 0 <= state["back"] <= 1 and state["done"] is False and state["mode"] == "auto"
+    assert state["order"] == [] and 0 <= state["back"] <= 1 and state["done"] is False and state["mode"] == "interview"
 
 
 def test_every_form_question_is_a_group_of_answer_buttons_with_pattern_ids_and_not_sure(m):

@@ -1,8 +1,7 @@
 // twitchcause in the browser: what Dash's components cannot do by themselves. Four clientside
 // callbacks (focus after an interview step, focus kept on a form answer drawn again, asking for the
-// form once it is on screen, the print dialogue), the form on a screen widened to its width, and
-// the arrow keys, which move between a question's answers without choosing one. Everything shown
-// is a Dash component built in Python.
+// form once it is on screen, the print dialogue) and the arrow keys, which move between a
+// question's answers without choosing one. Everything shown is a Dash component built in Python.
 (function () {
   "use strict";
 
@@ -31,18 +30,12 @@
     // The form is drawn (on the server) the first time it is on screen.
     formWanted: function (panelClass, wanted) {
       if (wanted) return window.dash_clientside.no_update;
-      var auto = / mode-auto/.test(panelClass) && window.matchMedia("(min-width: 992px)").matches;
-      return auto || / mode-form/.test(panelClass) ? true : window.dash_clientside.no_update;
+      return / mode-form/.test(panelClass) ? true : window.dash_clientside.no_update;
     },
     print: function () {
       window.print();
     },
   };
-
-  // A screen turned or widened to the full form's width draws the form.
-  window.matchMedia("(min-width: 992px)").addEventListener("change", function (query) {
-    if (query.matches) window.dash_clientside.set_props("form-wanted", { data: true });
-  });
 
   // Arrow keys move within a question's answers, in the form and the interview, without choosing
   // one: Space or Enter chooses.
