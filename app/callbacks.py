@@ -119,23 +119,24 @@ def register_callbacks(app, model, examples=None) -> None:
     )
     def on_event(search, answers, choices, example_clicks, step_clicks, data, interview_data):
         trigger = ctx.triggered_id
-        if interview_data is None:  # the page has just loaded: its address holds the case
+        loading = data is None and trigger in (None, "url")  # the page has just loaded: its address holds the case
+        if loading:
             trigger = None
         value = ctx.triggered[0]["value"] if ctx.triggered else None
         case = stored_case(data, model)
         update = apply_event(trigger, value, case, clean_interview(interview_data, case), search, model, examples)
-        if trigger == "url" and update.case == case:
-            raise PreventUpdate
+        if (loading or trigger == "url") and update.case == case and not update.notices:
+            raise PreventUpdate  # no answers in a new page's address (it is drawn as it is), or the page's own write
         after = update.case if update.case is not None else case
         return (
             update.case if update.case is not None else no_update,
-            update.interview if interview_data is None or update.interview != interview_data else no_update,
+            update.interview if update.interview != interview_data else no_update,
             update.search if update.search is not None and update.search != (search or "") else no_update,
             notices_view(update.notices) if update.notices else no_update,
             not update.notices if update.notices is not None else no_update,
             form_answers(ctx.outputs_list[5], case, after, model),
             panel_class(update.interview)
-            if interview_data is None or update.interview["mode"] != interview_data.get("mode")
+            if update.interview["mode"] != (interview_data or {}).get("mode")
             else no_update,
             # A form answer is drawn again: the focus goes back to it.
             trigger if isinstance(trigger, dict) and trigger.get("type") == "answer" else no_update,

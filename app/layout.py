@@ -1,7 +1,8 @@
 """The page: a sticky alert, the ways to answer, the results, and a summary for the doctor.
 
 Every part is a Dash component built here or in ``views``/``questions``; the
-callbacks fill the parts that depend on the answers. A new way to answer (a
+page as it is with no answer (the alert, the first question) is built here, so
+an empty page costs no callback; the callbacks fill what the answers change. A new way to answer (a
 panel beside the interview and the form) goes into :func:`answer_sections`, a
 new part of the results into :func:`result_sections`.
 """
@@ -12,7 +13,8 @@ from dash import dcc, html
 
 import twitchcause.model as twitch_model
 
-from .case import Verdict
+from .case import infer_case, next_question, verdict
+from .questions import START, interview_view
 from .views import alert_view
 
 WAITING = "Your results appear here after your first answer, the warning signs first."
@@ -60,12 +62,13 @@ def form_section(model, examples) -> html.Section:
     )
 
 
-def interview_section() -> html.Section:
-    """The guided interview; the callbacks draw the question the model asks next."""
+def interview_section(model) -> html.Section:
+    """The guided interview, at its first question; the callbacks draw the question the model asks next."""
+    first = next_question({}, model)
     return html.Section(
         [
             html.H2("One question at a time", className="h5", id="interview-heading"),
-            html.Div(html.P("Loading the first question\u2026", className="text-body-secondary"), id="interview"),
+            html.Div(interview_view({}, START, first.variable if first else None, model), id="interview"),
         ],
         id="interview-section",
         className="card card-body mb-3",
@@ -98,7 +101,7 @@ def mode_switch() -> html.Div:
 
 def answer_sections(model, examples) -> list:
     """The ways to answer, in order: the interview (the start) and the full form (one click away)."""
-    return [interview_section(), form_section(model, examples)]
+    return [interview_section(model), form_section(model, examples)]
 
 
 def result_sections() -> list:
@@ -151,8 +154,8 @@ def build_layout(model, examples) -> html.Div:
     return html.Div(
         [
             dcc.Location(id="url", refresh=False),
-            dcc.Store(id="case", data={}),
-            dcc.Store(id="interview-state"),  # set on load: where the interview stands
+            dcc.Store(id="case"),  # set from the address on load, when it holds answers
+            dcc.Store(id="interview-state", data=START),
             dcc.Store(id="drawn-case"),  # the case whose bars are on screen: its details follow
             dcc.Store(id="focused", data=0),
             dcc.Store(id="form-wanted", data=False),
@@ -163,7 +166,9 @@ def build_layout(model, examples) -> html.Div:
             html.Div(
                 html.Div(
                     html.Div(
-                        alert_view(Verdict(None, False, (), ()), model), id="escalation", **{"aria-live": "polite"}
+                        alert_view(verdict(infer_case({}, model), {}, model), model),
+                        id="escalation",
+                        **{"aria-live": "polite"},
                     ),
                     className="container-lg py-2",
                 ),

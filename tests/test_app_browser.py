@@ -333,8 +333,11 @@ def test_a_public_case_through_the_interview_ends_at_the_models_level(
 
 def test_in_the_form_arrow_keys_move_without_answering_and_space_answers(browser, base_url):
     open_page(browser, base_url, "?weakness=no", form=True)
-    first = browser.find_element(By.CSS_SELECTOR, "[data-question=sleep] [data-answer]")
-    browser.execute_script("arguments[0].scrollIntoView({block: 'center'}); arguments[0].focus()", first)
+    browser.execute_script(
+        "const b = document.querySelector('[data-question=sleep] [data-answer]');"
+        "b.scrollIntoView({block: 'center'}); b.focus()"
+    )
+    first = browser.switch_to.active_element
     before = browser.current_url
     first.send_keys(Keys.ARROW_RIGHT)
     assert browser.switch_to.active_element.get_attribute("data-answer") == "short"
