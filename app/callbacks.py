@@ -195,6 +195,8 @@ def register_callbacks(app, model, examples=None) -> None:
     def on_interview(interview_data, data):
         case = stored_case(data, model)
         interview = clean_interview(interview_data, case)
+        if interview["mode"] == "form":
+            raise PreventUpdate  # hidden; drawn when the interview is shown again (its mode changes)
         return interview_view(case, interview, shown_question(case, interview, ask), model)
 
     details_of = per_case(lambda evidence: details_view(evidence, model))

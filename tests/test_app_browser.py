@@ -357,6 +357,9 @@ def test_in_the_form_arrow_keys_move_without_answering_and_space_answers(browser
         ),
         "the form to follow the address",
     )
+    # Back to one question at a time: the interview follows the answers given in the form meanwhile.
+    browser.find_element(By.CSS_SELECTOR, "[data-action=interview]").click()
+    wait_for(browser, lambda d: interview_question(d) not in (None, "weakness"), "the interview again")
 
 
 def test_a_red_flag_in_the_form_turns_the_alert_red_at_once_and_unanswered_rule_questions_are_marked(
