@@ -358,7 +358,7 @@ def test_in_the_form_arrow_keys_move_without_answering_and_space_answers(browser
         "the form to follow the address",
     )
     # Back to one question at a time: the interview follows the answers given in the form meanwhile.
-    browser.find_element(By.CSS_SELECTOR, "[data-action=interview]").click()
+    click(browser, browser.find_element(By.CSS_SELECTOR, "[data-action=interview]"))
     wait_for(browser, lambda d: interview_question(d) not in (None, "weakness"), "the interview again")
 
 
