@@ -180,7 +180,17 @@ def click_to_bars(driver, url: str, seed: int) -> list[float]:
     return timings
 
 
-def lighthouse(url: str, form_factor: str) -> dict:
+def lighthouse(url: str, form_factor: str, tries: int = 2) -> dict:
+    """One Lighthouse run's scores; a run Lighthouse itself fails (NO_NAVSTART, say) is run again."""
+    for attempt in range(1, tries + 1):
+        try:
+            return lighthouse_once(url, form_factor)
+        except subprocess.CalledProcessError:
+            if attempt == tries:
+                raise SystemExit(f"dashboard: lighthouse failed {tries} times on {url} ({form_factor})") from None
+
+
+def lighthouse_once(url: str, form_factor: str) -> dict:
     with tempfile.TemporaryDirectory() as folder:
         report = Path(folder) / "report.json"
         subprocess.run(
