@@ -345,18 +345,15 @@ def test_in_the_form_arrow_keys_move_without_answering_and_space_answers(browser
     browser.switch_to.active_element.send_keys(Keys.SPACE)
     wait_for(browser, lambda d: case_in_link(d).get("sleep") == "short", "the answer in the link")
     assert browser.switch_to.active_element.get_attribute("data-answer") == "short", "the focus stays"
-    pressed = browser.find_element(By.CSS_SELECTOR, "[data-question=sleep] [aria-pressed=true]")
-    assert pressed.get_attribute("data-answer") == "short" and pressed.get_attribute("tabindex") == "0"
+    pressed = browser.execute_script(
+        "const b = document.querySelector('[data-question=sleep] [aria-pressed=true]');"
+        "return [b.dataset.answer, b.getAttribute('tabindex')]"
+    )
+    assert pressed == ["short", "0"], "the answer pressed, and the question's one tab stop"
     browser.back()
     wait_for(browser, lambda d: "sleep" not in case_in_link(d), "one step back in history")
-    wait_for(
-        browser,
-        lambda d: (
-            d.find_element(By.CSS_SELECTOR, "[data-question=sleep] [aria-pressed=true]").get_attribute("data-answer")
-            == ""
-        ),
-        "the form to follow the address",
-    )
+    pressed_answer = "return document.querySelector('[data-question=sleep] [aria-pressed=true]').dataset.answer"
+    wait_for(browser, lambda d: d.execute_script(pressed_answer) == "", "the form to follow the address")
     # Back to one question at a time: the interview follows the answers given in the form meanwhile.
     click(browser, browser.find_element(By.CSS_SELECTOR, "[data-action=interview]"))
     wait_for(browser, lambda d: interview_question(d) not in (None, "weakness"), "the interview again")
