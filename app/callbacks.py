@@ -1,92 +1,239 @@
-"""The callbacks: the server turns a case into numbers; the browser draws them.
+"""The callbacks: each a few lines around a plain function of ``views``, ``questions`` or :func:`apply_event`.
 
-Three server callbacks, each a few lines around a plain function: the link to a
-case (on load and back/forward), the case to numbers (the main callback: a
-small request, a small JSON answer), and, once the numbers are drawn, the words
-under the results and each cause's interval. The browser's part lives in
-``assets/twitchcause.js``: drawing, the interview, the form and the address.
+1. ``on_event``: whatever a person does (an answer in the form or the
+   interview, an example, Back, a mode) and the address (on load and on
+   back/forward) make the new case and interview state; after an event the
+   address follows (:func:`state.to_query`) and only the form's questions whose
+   answer changed are drawn again.
+2. ``on_case`` (the main callback, the case its only input): the alert, what
+   to do and the bars, cached per case.
+3. ``on_form``: the whole form, the first time it is on screen.
+4. ``on_interview``: the question the model asks next.
+5. ``on_details``: "Why?", what would help, advice and the doctor's summary,
+   after the bars are drawn, cached per case.
+Clientside callbacks (``assets/twitchcause.js``) move focus, ask for the form
+once it is on screen and open the print dialogue.
 """
 
 from __future__ import annotations
 
-from dash import ClientsideFunction, Input, Output, State, no_update
+from dataclasses import dataclass
+
+from dash import ALL, ClientsideFunction, Input, Output, State, ctx, no_update
 from dash.exceptions import PreventUpdate
 
 from .cache import per_case
-from .case import case_from_link, case_view, interval_numbers, stored_case
-from .views import advice_view, help_view, notices_view, summary_view, why_view
+from .case import case_from_link, next_question, stored_case
+from .examples import load_examples
+from .questions import (
+    START,
+    answer_buttons,
+    clean_interview,
+    form_mark,
+    form_questions,
+    interview_view,
+    shown_question,
+    step,
+)
+from .state import to_query
+from .views import case_view, details_view, notices_view
+
+FORM_ANSWERS = {"type": "answers", "question": ALL}
 
 
-def register_callbacks(app, model) -> None:
-    """Wire the page to ``model``; the only state is what the browser sends back."""
+@dataclass(frozen=True)
+class PageUpdate:
+    """What an event changes: the case (None: unchanged), the interview state, the address
+    (None: leave it) and the link's notices (None: keep them)."""
 
+    case: dict | None
+    interview: dict
+    search: str | None
+    notices: list[str] | None
+
+
+def apply_event(trigger, value, case: dict, interview: dict, search: str | None, model, examples) -> PageUpdate | None:
+    """The page after the event ``trigger`` (a component id; None on load) with ``value``; None: nothing to do."""
+    kind = trigger.get("type") if isinstance(trigger, dict) else trigger
+    if kind in (None, "url"):
+        link = case_from_link(search, model)
+        return PageUpdate(link.evidence, clean_interview({**interview, "back": 0}, link.evidence), None, link.notices)
+    if not value:
+        raise PreventUpdate  # a button just drawn, not clicked
+    if kind == "answer":
+        new = stored_case({**case, trigger["question"]: trigger.get("state", "")}, model)
+        return changed(new, interview, model)
+    if kind == "choice":
+        new = stored_case({**case, trigger["question"]: trigger["state"]}, model)
+        return changed(new, step("answer", interview, case, trigger["question"]), model)
+    if kind == "example" and trigger.get("name") in examples:
+        return changed(dict(examples[trigger["name"]].evidence), step("restart", interview, case), model)
+    if kind == "step" and trigger.get("action") == "reset":
+        return changed({}, step("restart", interview, case), model)
+    if kind == "step":
+        try:
+            return PageUpdate(None, step(trigger.get("action"), interview, case), None, None)
+        except ValueError:
+            raise PreventUpdate from None
+    raise PreventUpdate
+
+
+def changed(case: dict, interview: dict, model) -> PageUpdate:
+    return PageUpdate(case, clean_interview(interview, case), to_query(case, model.variables), [])
+
+
+def panel_class(interview: dict) -> str:
+    return f"col-lg-5 order-lg-last mode-{interview['mode']}"
+
+
+def form_answers(ids: list[dict], before: dict, after: dict, model) -> list:
+    """The answer buttons of each form question of ``ids`` whose answer changed; no_update for the rest."""
+    return [
+        answer_buttons(q, after.get(q, ""), model) if before.get(q) != after.get(q) else no_update
+        for q in (item["id"]["question"] for item in ids)
+    ]
+
+
+def register_callbacks(app, model, examples=None) -> None:
+    """Wire the page to ``model`` (and its ``examples``); the only state is what the browser sends back."""
+    examples = examples if examples is not None else load_examples(model)
+
+    # Whatever a person does, and the address on load and on back/forward (its own writes come
+    # back to this callback too: they change nothing).
     @app.callback(
         Output("case", "data"),
+        Output("interview-state", "data"),
+        Output("url", "search"),
         Output("url-notice", "children"),
         Output("url-notice", "hidden"),
+        Output(FORM_ANSWERS, "children"),
+        Output("answer-panel", "className"),
+        Output("form-focus", "data"),
         Input("url", "search"),
-        State("written-search", "data"),
+        Input({"type": "answer", "question": ALL, "state": ALL}, "n_clicks"),
+        Input({"type": "choice", "question": ALL, "state": ALL}, "n_clicks"),
+        Input({"type": "example", "name": ALL}, "n_clicks"),
+        Input({"type": "step", "action": ALL}, "n_clicks"),
+        State("case", "data"),
+        State("interview-state", "data"),
     )
-    def on_link(search, written):
-        if written is not None and (search or "") == written:
-            # The page wrote this address itself from the case it holds: the address is clean.
-            return no_update, no_update, True
-        update = case_from_link(search, model)
-        notice = notices_view(update.notices) if update.notices else no_update
-        return update.evidence, notice, not update.notices
+    def on_event(search, answers, choices, example_clicks, step_clicks, data, interview_data):
+        trigger = ctx.triggered_id
+        loading = data is None and trigger in (None, "url")  # the page has just loaded: its address holds the case
+        if loading:
+            trigger = None
+        value = ctx.triggered[0]["value"] if ctx.triggered else None
+        case = stored_case(data, model)
+        update = apply_event(trigger, value, case, clean_interview(interview_data, case), search, model, examples)
+        if (loading or trigger == "url") and update.case == case and not update.notices:
+            raise PreventUpdate  # no answers in a new page's address (it is drawn as it is), or the page's own write
+        after = update.case if update.case is not None else case
+        return (
+            update.case if update.case is not None else no_update,
+            update.interview if update.interview != interview_data else no_update,
+            update.search if update.search is not None and update.search != (search or "") else no_update,
+            notices_view(update.notices) if update.notices else no_update,
+            not update.notices if update.notices is not None else no_update,
+            form_answers(ctx.outputs_list[5], case, after, model),
+            panel_class(update.interview)
+            if update.interview["mode"] != (interview_data or {}).get("mode")
+            else no_update,
+            # A form answer is drawn again: the focus goes back to it.
+            trigger if isinstance(trigger, dict) and trigger.get("type") == "answer" else no_update,
+        )
 
     # One answer per case and worker, kept: a case seen before costs no model work.
     view_of = per_case(lambda evidence: case_view(evidence, model))
 
-    # Not on page load by itself: the link sets the case first (an earlier start would race it).
-    @app.callback(Output("view", "data"), Input("case", "data"), prevent_initial_call=True)
-    def on_case(data):
-        return view_of(stored_case(data, model))
-
     @app.callback(
-        Output("why", "children"),
-        Output("advice", "children"),
-        Output("help", "children"),
-        Output("doctor-summary", "children"),
-        Output("intervals", "data"),
-        # After the numbers, not beside them: the bars never wait for the words.
-        Input("view", "data"),
-        Input("why-cause", "data"),
+        Output("escalation", "children"),
+        Output("result-lead", "children"),
+        Output("result-causes", "children"),
+        Output("results", "className"),
+        Output({"type": "mark", "question": ALL}, "children"),
+        Output("drawn-case", "data"),
+        Input("case", "data"),
+        prevent_initial_call=True,
+    )
+    def on_case(data):
+        case = stored_case(data, model)
+        view = view_of(case)
+        marks = [form_mark(o["id"]["question"] in view["pending"]) for o in ctx.outputs_list[4]]
+        waiting = "" if view["answered"] else " results-waiting"
+        return view["alert"], view["lead"], view["causes"], "card card-body mb-3" + waiting, marks, case
+
+    # The form is drawn the first time it is on screen: a phone that answers one question at a
+    # time never pays for its 32 questions.
+    @app.callback(
+        Output("questions", "children"),
+        Input("form-wanted", "data"),
         State("case", "data"),
         prevent_initial_call=True,
     )
-    def on_details(view, chosen, data):
-        if view is None:
+    def on_form(wanted, data):
+        if not wanted:
             raise PreventUpdate
-        evidence = stored_case(data, model)
-        result = model.infer(evidence)
-        return (
-            why_view(evidence, chosen, result, model),
-            advice_view(result, evidence, model),
-            help_view(evidence, model),
-            summary_view(evidence, result, model),
-            interval_numbers(evidence, result),
-        )
+        case = stored_case(data, model)
+        return form_questions(case, view_of(case)["pending"], model)
 
     app.clientside_callback(
-        ClientsideFunction("twitchcause", "draw"),
-        Output("drawn", "data"),
-        Input("view", "data"),
-        State("page-data", "data"),
+        ClientsideFunction("twitchcause", "formWanted"),
+        Output("form-wanted", "data"),
+        Input("answer-panel", "className"),
+        State("form-wanted", "data"),
         prevent_initial_call=True,
     )
-    app.clientside_callback(
-        ClientsideFunction("twitchcause", "drawIntervals"),
-        Output("drawn", "data", allow_duplicate=True),
-        Input("intervals", "data"),
-        prevent_initial_call=True,
-    )
-    app.clientside_callback(
-        ClientsideFunction("twitchcause", "syncPage"),
-        Output("url", "search"),
-        Output("written-search", "data"),
+
+    ask = per_case(lambda evidence: next_question(evidence, model))
+
+    @app.callback(
+        Output("interview", "children"),
+        Input("interview-state", "data"),
         Input("case", "data"),
-        State("url", "search"),
-        State("page-data", "data"),
         prevent_initial_call=True,
     )
+    def on_interview(interview_data, data):
+        case = stored_case(data, model)
+        interview = clean_interview(interview_data, case)
+        if interview["mode"] == "form":
+            raise PreventUpdate  # hidden; drawn when the interview is shown again (its mode changes)
+        return interview_view(case, interview, shown_question(case, interview, ask), model)
+
+    details_of = per_case(lambda evidence: details_view(evidence, model))
+
+    @app.callback(
+        Output({"type": "why", "cause": ALL}, "children"),
+        Output("help", "children"),
+        Output("advice", "children"),
+        Output("doctor-summary", "children"),
+        # After the bars, not beside them: the bars never wait for the words.
+        Input("drawn-case", "data"),
+        prevent_initial_call=True,
+    )
+    def on_details(data):
+        details = details_of(stored_case(data, model))
+        why = [details["why"][o["id"]["cause"]] for o in ctx.outputs_list[0]]
+        return why, details["help"], details["advice"], details["summary"]
+
+    app.clientside_callback(
+        ClientsideFunction("twitchcause", "focus"),
+        Output("focused", "data"),
+        Input("interview", "children"),
+        State("interview-state", "data"),
+        State("focused", "data"),
+        prevent_initial_call=True,
+    )
+    app.clientside_callback(
+        ClientsideFunction("twitchcause", "refocus"),
+        Input(FORM_ANSWERS, "children"),
+        State("form-focus", "data"),
+        prevent_initial_call=True,
+    )
+    app.clientside_callback(
+        ClientsideFunction("twitchcause", "print"),
+        Input("print-summary", "n_clicks"),
+        prevent_initial_call=True,
+    )
+
+
+__all__ = ["START", "PageUpdate", "apply_event", "register_callbacks"]

@@ -1,9 +1,10 @@
-"""What the callbacks compute, as plain functions: the case in, numbers out.
+"""The case and what the model says about it, as plain values the views put into words.
 
-The case is a dict ``{variable: state}`` of answered questions; it lives in the
-URL and in a ``dcc.Store``, never in this module. Whatever the browser sends is
-checked again here, so a tampered store or link cannot reach the model. The
-browser draws the numbers (``assets/twitchcause.js``); nothing here builds HTML.
+The case is a dict ``{variable: state}`` of answered questions, ``NOT_SURE``
+included; it lives in the URL and in a ``dcc.Store``, never in this module.
+Whatever the browser sends is checked again here, so a tampered store or link
+cannot reach the model. Every decision (the level, whether it is settled, the
+next question) is the model's; this module only calls it.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from .labels import probability_word, readable
-from .state import clean_answers, parse_query
+from .state import NOT_SURE, clean_answers, parse_query
 
 
 @dataclass(frozen=True)
@@ -35,10 +36,71 @@ def stored_case(data, model) -> dict[str, str]:
     return evidence
 
 
-def earned(evidence: dict[str, str], model) -> bool:
-    """Whether the answers can support a verdict: every warning sign answered, or a few answers."""
-    enough = model.display["interview"]["earned_after_answers"]
-    return all(flag in evidence for flag in model.red_flags) or len(evidence) >= enough
+def split_case(case: dict[str, str]) -> tuple[dict[str, str], tuple[str, ...]]:
+    """``(answers, not_sure)``: the real answers, and the questions answered "not sure" (sorted)."""
+    answers = {name: state for name, state in case.items() if state != NOT_SURE}
+    return answers, tuple(sorted(name for name, state in case.items() if state == NOT_SURE))
+
+
+def infer_case(case: dict[str, str], model):
+    """The model's :class:`Result` for a validated case, "not sure" answers passed as such."""
+    answers, not_sure = split_case(case)
+    return model.infer(answers, not_sure=not_sure)
+
+
+def next_question(case: dict[str, str], model):
+    """What the interview asks next (a ``NextQuestion``), or None when it is done: the model decides."""
+    answers, not_sure = split_case(case)
+    return model.next_question(answers, not_sure=not_sure)
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """What the alert shows: the level (None before anything is known), whether it is settled, and why.
+
+    ``pending`` names the rule questions still unanswered that could raise the
+    level; ``reasons`` are dicts ``{rule, level, message, source, quote,
+    not_sure}`` with the source's title.
+    """
+
+    level: str | None
+    settled: bool
+    pending: tuple[str, ...]
+    reasons: tuple[dict, ...]
+
+
+def verdict(result, case: dict[str, str], model) -> Verdict:
+    """The model's escalation as the screen shows it.
+
+    A settled escalation shows its level; before that, reasons that fired show
+    at once (a red flag turns the alert red on the first answer), and with none
+    fired there is no level yet.
+    """
+    escalation = result.escalation
+    reasons = tuple(
+        {
+            "rule": r.rule,
+            "level": r.level,
+            "message": r.message,
+            "source": source_title(model, r.source),
+            "quote": r.quote,
+            "not_sure": r.not_sure,
+        }
+        for r in escalation.reasons
+    )
+    level = escalation.level if escalation.settled else (reasons[0]["level"] if reasons else None)
+    return Verdict(level, escalation.settled, tuple(escalation.pending), reasons)
+
+
+def is_most_urgent(level: str | None, model) -> bool:
+    """Whether ``level`` is the most urgent one (a red flag)."""
+    return level is not None and level == list(model.display["levels"])[-1]
+
+
+def rule_questions(model) -> list[str]:
+    """The questions whose answer can fire an escalation rule, in vocabulary order."""
+    named = {name for rule in model.priors.escalation.rules for name in rule.when}
+    return [name for name in model.variables if name in named]
 
 
 def source_title(model, source: str) -> str:
@@ -46,66 +108,31 @@ def source_title(model, source: str) -> str:
     return found.title if found else source
 
 
-def interval_numbers(evidence: dict[str, str], result) -> dict:
-    """Each cause's 90% interval, with the case it belongs to (the browser drops a stale one)."""
-    return {"case": evidence, "interval": {c: list(bounds) for c, bounds in result.interval.items()}}
+@dataclass(frozen=True)
+class CauseRow:
+    """One bar: the cause, its chance now, before any answer, its word and its 90% interval."""
+
+    cause: str
+    posterior: float
+    prior: float
+    word: str
+    interval: tuple[float, float]
 
 
-def alert_numbers(result, evidence: dict[str, str], model) -> dict:
-    """The level to show and the reasons that fired.
-
-    Deterministic rules always show at once (a red flag turns the alert red on
-    the first answer); a level that rests on probabilities, self-care
-    included, shows only once the answers have earned it. ``level`` None is the
-    neutral "answer a few questions" alert.
-    """
-    rules = {rule.id for rule in model.priors.escalation.rules}
-    verdict = earned(evidence, model)
-    reasons = [r for r in result.escalation.reasons if verdict or r.rule in rules]
-    level = reasons[0].level if reasons else (result.escalation.level if verdict else None)
-    return {
-        "level": level,
-        "reasons": [
-            {
-                "rule": r.rule,
-                "level": r.level,
-                "message": r.message,
-                "source": source_title(model, r.source),
-                "quote": r.quote,
-            }
-            for r in reasons
-        ],
-    }
-
-
-def case_view(data, model) -> dict:
-    """Everything the page draws for a case, as numbers and short words (JSON-ready).
-
-    Returns
-    -------
-    dict
-        ``answered`` (count), ``earned`` (bool), ``alert`` (see
-        :func:`alert_numbers`), ``causes`` (``[cause, posterior, prior,
-        word]``, most probable first; the intervals follow separately, see
-        :func:`interval_numbers`),
-        ``none`` (``[P(no listed cause), before any answer]``) and ``next``
-        (``[variable, information gain in bits, is a warning sign]`` for every
-        unanswered question, in the order to ask them).
-    """
-    evidence = stored_case(data, model)
-    result = model.infer(evidence)
+def cause_rows(result, model) -> list[CauseRow]:
+    """Every cause, most probable first."""
     words = model.display["probability_words"]
-    causes = [
-        [c, result.posterior[c], result.prior[c], probability_word(result.posterior[c], words)] for c in result.ranking
+    return [
+        CauseRow(
+            c, result.posterior[c], result.prior[c], probability_word(result.posterior[c], words), result.interval[c]
+        )
+        for c in result.ranking
     ]
-    return {
-        "answered": len(evidence),
-        "earned": earned(evidence, model),
-        "alert": alert_numbers(result, evidence, model),
-        "causes": causes,
-        "none": [result.none_identified, model.prior_none_identified],
-        "next": [[q.variable, q.information_gain, q.red_flag] for q in model.ask_next(evidence)],
-    }
+
+
+def serious_causes(model) -> set[str]:
+    """Causes said in plain words, not by the diseases they hold (``display.yaml``'s ``serious_causes``)."""
+    return set(model.display["serious_causes"]["causes"])
 
 
 def likely_causes(result, model) -> list[str]:
@@ -114,23 +141,23 @@ def likely_causes(result, model) -> list[str]:
     return [c for c in result.ranking if probability_word(result.posterior[c], words) == words[0]["word"]]
 
 
-def chosen_cause(chosen: str | None, result, model) -> str:
-    """The cause picked under "Why?", or the most likely one for "" or anything unknown."""
-    return chosen if chosen in model.causes else result.ranking[0]
-
-
 def cause_name(cause: str) -> str:
     return readable(cause).lower()
 
 
 __all__ = [
+    "CauseRow",
     "LinkUpdate",
-    "alert_numbers",
+    "Verdict",
     "case_from_link",
-    "case_view",
-    "interval_numbers",
-    "chosen_cause",
-    "earned",
+    "cause_rows",
+    "infer_case",
+    "is_most_urgent",
     "likely_causes",
+    "next_question",
+    "rule_questions",
+    "serious_causes",
+    "split_case",
     "stored_case",
+    "verdict",
 ]

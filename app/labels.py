@@ -32,3 +32,24 @@ def probability_word(p: float, words: list[dict]) -> str:
 def percent_range(low: float, high: float) -> str:
     """``(45-78%)`` with an en dash, both ends as :func:`percent` writes them."""
     return f"{percent(low).rstrip('%')}\u2013{percent(high)}"
+
+
+# The answer a person gives when they do not know (its value is ``state.NOT_SURE``).
+NOT_SURE_LABEL = "Not sure"
+# A mark beside each level's heading, by its colour, so the level reads without colour too.
+LEVEL_ICONS = {"danger": "\u26a0", "warning": "!", "success": "\u2713", "info": "i", "secondary": "?"}
+
+
+def answer_label(variable, state: str, not_sure: str) -> str:
+    """The label of an answer, "Not sure" included."""
+    return NOT_SURE_LABEL if state == not_sure else state_label(variable, state)
+
+
+def text_of(value) -> str:
+    """A display entry's words: a plain string, or the ``text`` of ``{text, source, quote}``."""
+    return value.get("text", "") if isinstance(value, dict) else str(value or "")
+
+
+def names_list(names: list[str]) -> str:
+    """``a, b and c``."""
+    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1] if names else ""

@@ -1,8 +1,10 @@
-"""The page: a sticky alert, the interview or the full form, the results, and a summary for the doctor.
+"""The page: a sticky alert, the ways to answer, the results, and a summary for the doctor.
 
-The layout is static. The alert, the bars and the interview are drawn in the
-browser from the numbers of :func:`app.case.case_view` (``assets/twitchcause.js``);
-the words under "Why?", the advice and the doctor's summary come from the server.
+Every part is a Dash component built here or in ``views``/``questions``; the
+page as it is with no answer (the alert, the first question) is built here, so
+an empty page costs no callback; the callbacks fill what the answers change. A new way to answer (a
+panel beside the interview and the form) goes into :func:`answer_sections`, a
+new part of the results into :func:`result_sections`.
 """
 
 from __future__ import annotations
@@ -11,43 +13,18 @@ from dash import dcc, html
 
 import twitchcause.model as twitch_model
 
-from .case import source_title
-from .labels import readable, state_label
+from .case import infer_case, next_question, verdict
+from .questions import START, interview_view
+from .views import alert_view
 
-NOT_ANSWERED = "not answered"
-MOST_LIKELY = ""
-MOST_LIKELY_LABEL = "the most likely cause"
-WAITING = "Your results appear here after a few answers, the warning signs first."
-
-
-def page_data(model, examples) -> dict:
-    """What the browser needs to draw numbers: names, questions, answers, examples and display words."""
-    display = model.display
-    flags = set(model.red_flags)
-    no_clear = display["no_clear_cause"]
-    return {
-        "variables": {
-            name: {
-                "question": v.question,
-                "states": [[s, state_label(v, s)] for s in v.states],
-                "flag": name in flags,
-            }
-            for name, v in model.variables.items()
-        },
-        "causes": {c: {"label": readable(c), "description": d} for c, d in model.priors.causes.items()},
-        "examples": {name: e.evidence for name, e in examples.items()},
-        "groups": display["question_groups"],
-        "not_answered": NOT_ANSWERED,
-        "levels": display["levels"],
-        "interview": display["interview"],
-        "no_clear_cause": {**no_clear, "source": source_title(model, no_clear["source"])},
-    }
+WAITING = "Your results appear here after your first answer, the warning signs first."
 
 
 def form_section(model, examples) -> html.Section:
     example_buttons = [
         html.Button(
             example.label,
+            id={"type": "example", "name": name},
             type="button",
             className="btn btn-outline-secondary btn-sm me-1 mb-1",
             title=example.story,
@@ -59,7 +36,8 @@ def form_section(model, examples) -> html.Section:
         [
             html.H2("All questions", className="h5", id="form-heading"),
             html.P(
-                "Every question is optional: one left \u201cnot answered\u201d counts as unknown, never as no.",
+                "Every question is optional: one left \u201cnot answered\u201d counts as unknown, never as no. "
+                "Arrow keys move between the answers of a question; Space chooses one.",
                 className="small text-body-secondary",
             ),
             html.Div(
@@ -67,9 +45,16 @@ def form_section(model, examples) -> html.Section:
                 role="group",
                 **{"aria-label": "Example cases"},
             ),
-            html.Div(html.Button("Reset all answers", id="reset", type="button", className="btn btn-link btn-sm px-0")),
-            # Drawn in the browser from the page data: 32 native selects, no component per question.
-            html.Div(id="questions"),
+            html.Div(
+                html.Button(
+                    "Reset all answers",
+                    id={"type": "step", "action": "reset"},
+                    **{"data-action": "reset"},
+                    type="button",
+                    className="btn btn-link btn-sm px-0",
+                )
+            ),
+            html.Div(id="questions"),  # drawn the first time the form is on screen
         ],
         id="form-section",
         className="card card-body mb-3",
@@ -77,12 +62,13 @@ def form_section(model, examples) -> html.Section:
     )
 
 
-def interview_section() -> html.Section:
-    """The frame of the guided interview; the question and its answers are drawn in the browser."""
+def interview_section(model) -> html.Section:
+    """The guided interview, at its first question; the callbacks draw the question the model asks next."""
+    first = next_question({}, model)
     return html.Section(
         [
             html.H2("One question at a time", className="h5", id="interview-heading"),
-            html.Div(html.P("Loading the first question\u2026", className="text-body-secondary"), id="interview"),
+            html.Div(interview_view({}, START, first.variable if first else None, model), id="interview"),
         ],
         id="interview-section",
         className="card card-body mb-3",
@@ -91,71 +77,71 @@ def interview_section() -> html.Section:
 
 
 def mode_switch() -> html.Div:
+    """One button to switch to the other way of answering (which one shows depends on the mode)."""
     return html.Div(
         [
             html.Button(
-                "One question at a time",
+                "Answer one question at a time instead",
+                id={"type": "step", "action": "interview"},
+                **{"data-action": "interview"},
                 type="button",
-                className="btn btn-outline-primary btn-sm",
-                **{"data-mode": "interview", "aria-pressed": "false"},
+                className="btn btn-outline-primary btn-sm to-interview",
             ),
             html.Button(
-                "All questions",
+                "See all questions instead",
+                id={"type": "step", "action": "form"},
+                **{"data-action": "form"},
                 type="button",
-                className="btn btn-outline-primary btn-sm",
-                **{"data-mode": "form", "aria-pressed": "false"},
+                className="btn btn-outline-primary btn-sm to-form",
             ),
         ],
-        className="btn-group mb-2 mode-switch",
-        role="group",
-        **{"aria-label": "How to answer"},
+        className="mb-2 mode-switch",
     )
 
 
-def results_section(model) -> html.Section:
-    cause_options = [{"label": MOST_LIKELY_LABEL, "value": MOST_LIKELY}] + [
-        {"label": readable(c), "value": c} for c in model.causes
+def answer_sections(model, examples) -> list:
+    """The ways to answer, in order: the interview (the start) and the full form (one click away)."""
+    return [interview_section(model), form_section(model, examples)]
+
+
+def result_sections() -> list:
+    """The results, in order: what to do and when, the causes, then the details one tap away."""
+    return [
+        html.Div(id="result-lead", className="mb-3"),
+        html.H3("How likely is each cause?", className="h6"),
+        html.P(
+            "The chance each cause is contributing, given your answers, with the range it could reasonably take; "
+            "the tick marks the chance before any answer. Several causes can contribute at once. "
+            "Open a cause to read what it is and why.",
+            className="small text-body-secondary mb-2",
+        ),
+        html.Div(id="result-causes"),
+        html.Details(
+            [
+                html.Summary("What would help, and what you can do", className="fw-semibold"),
+                html.H4("What would help", className="h6 mt-2"),
+                html.Div(id="help", className="mb-3"),
+                html.H4("What you can do", className="h6"),
+                html.Div(id="advice", className="mb-2"),
+            ],
+            className="more mb-3",
+        ),
+        html.Button(
+            "Summary for your doctor (print)",
+            type="button",
+            id="print-summary",
+            className="btn btn-outline-dark btn-sm mb-3",
+        ),
+        html.P(twitch_model.DISCLAIMER, className="small text-body-secondary mb-0"),
     ]
+
+
+def results_section() -> html.Section:
     return html.Section(
         [
-            html.H2("How likely is each cause?", className="h5", id="results-heading"),
+            html.H2("Your result", className="h5", id="results-heading", tabIndex="-1"),
             html.P(WAITING, className="results-wait text-body-secondary"),
-            html.Div(
-                [
-                    html.P(
-                        "The chance each cause is contributing, given your answers, with the range it could "
-                        "reasonably take; the tick marks the chance before any answer. Several causes can "
-                        "contribute at once. Open a cause to read what it is.",
-                        className="small text-body-secondary mb-2",
-                    ),
-                    html.Ol(
-                        id="causes",
-                        className="causes list-unstyled mb-2",
-                        **{"aria-label": "Causes, most likely first"},
-                    ),
-                    html.P(id="no-clear", className="no-clear small"),
-                    html.Button(
-                        "Summary for your doctor (print)",
-                        type="button",
-                        id="print-summary",
-                        className="btn btn-outline-dark btn-sm mb-3",
-                    ),
-                    html.H3("What would help", className="h6"),
-                    html.Div(id="help", className="mb-3"),
-                    html.H3("What you can do", className="h6"),
-                    html.Div(id="advice", className="mb-3"),
-                    html.H3("Why?", className="h6", id="why-title"),
-                    html.Label("Explain", htmlFor="why-select", className="form-label small fw-semibold mb-1"),
-                    html.Select(
-                        [html.Option(o["label"], value=o["value"]) for o in cause_options],
-                        id="why-select",
-                        className="form-select form-select-sm mb-2",
-                    ),
-                    html.Div(id="why", **{"aria-live": "polite"}),
-                    html.P(twitch_model.DISCLAIMER, className="small text-body-secondary mb-0 mt-2"),
-                ],
-                className="results-body",
-            ),
+            html.Div(result_sections(), className="results-body", **{"aria-live": "polite"}),
         ],
         id="results",
         className="card card-body mb-3 results-waiting",
@@ -164,28 +150,23 @@ def results_section(model) -> html.Section:
 
 
 def build_layout(model, examples) -> html.Div:
-    """The whole page; every part that depends on the answers is filled after load."""
+    """The whole page; the parts that depend on the answers are filled by the callbacks on load."""
     return html.Div(
         [
             dcc.Location(id="url", refresh=False),
-            dcc.Store(id="case", data={}),
-            dcc.Store(id="view"),
-            dcc.Store(id="written-search"),
-            dcc.Store(id="page-data", data=page_data(model, examples)),
-            dcc.Store(id="drawn"),
-            dcc.Store(id="intervals"),
-            dcc.Store(id="why-cause", data=MOST_LIKELY),
+            dcc.Store(id="case"),  # set from the address on load, when it holds answers
+            dcc.Store(id="interview-state", data=START),
+            dcc.Store(id="drawn-case"),  # the case whose bars are on screen: its details follow
+            dcc.Store(id="focused", data=0),
+            dcc.Store(id="form-wanted", data=False),
+            dcc.Store(
+                id="form-focus"
+            ),  # the form answer just chosen, focused again once drawn  # the interview step focus last moved for
             html.A("Skip to the questions", href="#answer-panel", className="visually-hidden-focusable"),
             html.Div(
                 html.Div(
                     html.Div(
-                        html.Div(
-                            [
-                                html.P("Answer a few questions", className="alert-heading fw-semibold mb-0"),
-                                html.P("Loading\u2026", className="mb-0 small"),
-                            ],
-                            className="alert alert-secondary escalation mb-0",
-                        ),
+                        alert_view(verdict(infer_case({}, model), {}, model), model),
                         id="escalation",
                         **{"aria-live": "polite"},
                     ),
@@ -203,11 +184,11 @@ def build_layout(model, examples) -> html.Div:
                         html.Div(
                             [
                                 html.Div(
-                                    [mode_switch(), interview_section(), form_section(model, examples)],
+                                    [mode_switch(), *answer_sections(model, examples)],
                                     id="answer-panel",
-                                    className="col-lg-5 order-lg-last mode-auto",
+                                    className="col-lg-5 order-lg-last mode-interview",
                                 ),
-                                html.Div(results_section(model), className="col-lg-7"),
+                                html.Div(results_section(), className="col-lg-7"),
                             ],
                             className="row",
                         ),

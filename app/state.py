@@ -11,6 +11,7 @@ import itertools
 from collections.abc import Mapping
 from urllib.parse import parse_qsl, urlencode
 
+from twitchcause.model import NOT_SURE  # allowed for every question: the model reads it the safe way
 from twitchcause.model.evidence import suggestion
 
 # A full case (32 answers, the longest names) is well under 1,000 characters.
@@ -36,6 +37,7 @@ def clean_answers(pairs, variables: Mapping) -> tuple[dict[str, str], list[str]]
     An empty state means "not answered" and is skipped silently. A variable
     given twice with different answers is dropped (it becomes unanswered, so a
     warning-sign question is asked again rather than settled by a guess).
+    ``NOT_SURE`` is a valid answer to every question.
     More than ``MAX_PAIRS`` pairs are all ignored with one notice; at most
     ``MAX_NOTICES`` notices are listed, then one line counts the rest.
     """
@@ -64,9 +66,10 @@ def clean_answers(pairs, variables: Mapping) -> tuple[dict[str, str], list[str]]
                 evidence.pop(name)
             continue
         states = variables[name].states
-        if state not in states:
+        if state not in states and state != NOT_SURE:
             notices.append(
-                f"Ignored '{name}={shown(state)}': expected one of {', '.join(states)}{suggest(state, states)}."
+                f"Ignored '{name}={shown(state)}': expected one of {', '.join(states)}, {NOT_SURE}"
+                f"{suggest(state, [*states, NOT_SURE])}."
             )
             continue
         evidence[name] = state

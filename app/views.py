@@ -1,7 +1,8 @@
-"""The parts of the page drawn on the server: notices, "Why?" in words, advice, the doctor's summary.
+"""What a person sees about their case, as Dash components built by plain functions.
 
-Plain functions from the model's answers to Dash components; the bars and the
-alert are drawn in the browser from numbers (``assets/twitchcause.js``).
+The alert, what to do and when, the bars, "Why?", the advice and the doctor's
+summary: each a function of the model's answers that tests call without a
+browser. Numbers are formatted here (``labels``) and nowhere else.
 """
 
 from __future__ import annotations
@@ -13,20 +14,275 @@ from dash import html
 
 import twitchcause.model as twitch_model
 
-from .case import alert_numbers, cause_name, chosen_cause, likely_causes, source_title
-from .labels import percent, percent_range, probability_word, readable, state_label
+from .case import (
+    CauseRow,
+    Verdict,
+    cause_name,
+    cause_rows,
+    infer_case,
+    is_most_urgent,
+    likely_causes,
+    rule_questions,
+    serious_causes,
+    source_title,
+    split_case,
+    verdict,
+)
+from .labels import LEVEL_ICONS, answer_label, names_list, percent, percent_range, readable, state_label, text_of
+from .state import NOT_SURE
 
 SUMMARY_TOP_CAUSES = 5
+NO_VERDICT = "No verdict yet"
 
 
 def notices_view(notices: list[str]):
     """The list shown when a link held answers that had to be ignored."""
     return [
-        html.Button(
-            type="button", className="btn-close float-end", **{"aria-label": "Close", "data-dismiss": "url-notice"}
-        ),
         html.Strong("Some of the link could not be used, so it was ignored: "),
         html.Ul([html.Li(n) for n in notices], className="mb-0"),
+    ]
+
+
+def look_of(level: str | None, model) -> dict:
+    """The display entry of ``level`` (heading, colour, time frame, what to do), or the neutral one."""
+    if level is None:
+        return {"heading": NO_VERDICT, "colour": "secondary"}
+    return model.display["levels"][level]
+
+
+def heading_view(level: str | None, model, tag=html.H2, **props):
+    look = look_of(level, model)
+    return tag(
+        [html.Span(LEVEL_ICONS[look["colour"]], className="level-icon", **{"aria-hidden": "true"}), look["heading"]],
+        **props,
+    )
+
+
+ALERT_NAMES = 3  # the sticky alert names this many questions still open, then counts the rest
+
+
+def pending_text(pending: tuple[str, ...], shown: int | None = None) -> str:
+    """ "Not yet: 2 warning-sign questions left: weakness and pain." (the first ``shown`` named)."""
+    count = len(pending)
+    noun = "question" if count == 1 else "questions"
+    names = [cause_name(p) for p in pending]
+    if shown is not None and count > shown:
+        names = [*names[:shown], f"{count - shown} more"]
+    return f"Not yet: {count} warning-sign {noun} left: {names_list(names)}."
+
+
+def lead_text(v: Verdict) -> str:
+    if v.reasons:
+        more = f" (and {len(v.reasons) - 1} more)" if len(v.reasons) > 1 else ""
+        return v.reasons[0]["message"] + more
+    if v.settled:
+        return "No warning signs among your answers."
+    return "Answer the questions, the warning signs first: a verdict needs answers to rest on."
+
+
+def alert_view(v: Verdict, model) -> html.Div:
+    """The sticky alert: the level with its mark, when to act, the first reason, and what is still open."""
+    look = look_of(v.level, model)
+    when = text_of(look.get("time_frame"))
+    return html.Div(
+        [
+            heading_view(v.level, model, className="h6 alert-heading mb-0"),
+            html.P(when, className="when mb-0 fw-semibold") if when and v.level else None,
+            html.P(lead_text(v), className="lead-reason mb-0"),
+            html.P(pending_text(v.pending, ALERT_NAMES), className="pending mb-0") if v.pending else None,
+        ],
+        id="escalation-alert",
+        className=f"alert alert-{look['colour']} escalation mb-0 level-{v.level or 'none'}",
+    )
+
+
+def reasons_view(v: Verdict):
+    """Why this level: each reason in a line, its source and quote one tap away."""
+    if not v.reasons:
+        return None
+    return [
+        html.Ul(
+            [
+                html.Li(r["message"], className=f"reason reason-{r['level']}", **{"data-rule": r["rule"]})
+                for r in v.reasons
+            ],
+            className="reasons mb-1",
+        ),
+        html.Details(
+            [
+                html.Summary("Where this comes from", className="small"),
+                html.Ul(
+                    [
+                        html.Li(
+                            [html.Cite(r["source"]), f": \u201c{r['quote']}\u201d"], className="reason-source small"
+                        )
+                        for r in v.reasons
+                    ],
+                    className="mb-1",
+                ),
+            ]
+        ),
+    ]
+
+
+def what_to_do_view(look: dict):
+    items = look.get("what_to_do")
+    if not items:
+        return None
+    items = items if isinstance(items, list) else [items]
+    return html.Ul([html.Li(text_of(item)) for item in items], className="what-to-do")
+
+
+def safety_net_view(model):
+    """The documents' own "see a doctor if" conditions (on every result), their quotes one tap away."""
+    net = model.safety_net
+    return html.Div(
+        [
+            html.H4("See a doctor if", className="h6 mb-1"),
+            html.Ul([html.Li(text_of(item.get("condition"))) for item in net], className="mb-1"),
+            html.Details(
+                [
+                    html.Summary("Where these come from", className="small"),
+                    html.Ul(
+                        [
+                            html.Li(
+                                [
+                                    f"\u201c{item.get('quote', '')}\u201d \u2014 ",
+                                    html.Cite(source_title(model, item.get("source", ""))),
+                                ],
+                                className="small",
+                            )
+                            for item in net
+                        ],
+                        className="mb-0",
+                    ),
+                ]
+            ),
+        ],
+        className="safety-net",
+    )
+
+
+def lead_view(v: Verdict, model) -> html.Div:
+    """What the results lead with: the level, when, what to do, why, what is still open, and when to come back."""
+    look = look_of(v.level, model)
+    when = text_of(look.get("time_frame"))
+    return html.Div(
+        [
+            heading_view(v.level, model, tag=html.H3, className="h5 mb-1"),
+            html.P(when, className="when fw-semibold mb-1") if when and v.level else None,
+            what_to_do_view(look) if v.level else None,
+            *(reasons_view(v) or []),
+            html.P(pending_text(v.pending), className="pending fw-semibold") if v.pending else None,
+            safety_net_view(model),
+        ],
+        className=f"result-lead level-{v.level or 'none'} border-{look['colour']}",
+    )
+
+
+def bar_view(row: CauseRow) -> html.Span:
+    low, high = row.interval
+    return html.Span(
+        [
+            html.Span(className="band", style={"left": f"{low:.1%}", "width": f"{high - low:.1%}"}),
+            html.Span(className="fill", style={"width": f"{row.posterior:.1%}"}),
+            html.Span(className="tick", style={"left": f"{row.prior:.1%}"}),
+        ],
+        className="bar",
+        **{"aria-hidden": "true"},
+    )
+
+
+def sentence(text: str) -> str:
+    """``text`` with a capital and a full stop."""
+    text = text.rstrip(".")
+    return f"{text[:1].upper()}{text[1:]}."
+
+
+def cause_view(row: CauseRow, model, serious: bool) -> html.Li:
+    # A serious cause in plain words (what a high chance of it means), not the diseases it holds.
+    words = model.display["serious_causes"]["causes"].get(row.cause)
+    description = text_of(words) if serious else sentence(model.priors.causes[row.cause])
+    return html.Li(
+        html.Details(
+            [
+                html.Summary(
+                    [
+                        html.Span(readable(row.cause), className="cause-name"),
+                        html.Span(
+                            [
+                                html.Strong(percent(row.posterior)),
+                                f" {row.word} ",
+                                html.Span(f"({percent_range(*row.interval)})", className="interval"),
+                            ],
+                            className="cause-value",
+                        ),
+                        bar_view(row),
+                    ]
+                ),
+                html.Div(
+                    [
+                        html.P(
+                            f"{description} Before any answer: {percent(row.prior)}.",
+                            className="mb-1",
+                        ),
+                        html.Div(id={"type": "why", "cause": row.cause}, className="why"),
+                    ],
+                    className="cause-more small",
+                ),
+            ]
+        ),
+        className="cause" + (" serious" if serious else ""),
+        key=row.cause,
+        **{"data-cause": row.cause},
+    )
+
+
+def serious_notes_view(result, model):
+    """What a high chance of a serious cause means, in plain words, before the bars."""
+    if not result.serious_causes:
+        return None
+    return html.Div(
+        [
+            html.P(
+                [text_of(n), " ", html.Small(["Source: ", html.Cite(source_title(model, n["source"]))])]
+                if n.get("source")
+                else text_of(n),
+                className="mb-1",
+            )
+            for n in result.serious_causes
+        ],
+        className="serious-note fw-semibold mb-2",
+    )
+
+
+def causes_view(rows: list[CauseRow], result, v: Verdict, model) -> list:
+    """The bars, most likely first; the serious causes in plain words; "no clear cause" only with no doctor's level."""
+    serious = serious_causes(model)
+    levels = list(model.display["levels"])
+    reassure = v.settled and v.level == levels[0]
+    no_clear = model.display["no_clear_cause"]
+    return [
+        serious_notes_view(result, model),
+        html.Ol(
+            [cause_view(r, model, r.cause in serious) for r in rows],
+            id="causes",
+            className="causes list-unstyled mb-2",
+            **{"aria-label": "Causes, most likely first"},
+        ),
+        html.P(
+            [
+                html.Strong(f"No clear cause: {percent(result.none_identified)}"),
+                f" (before any answer {percent(model.prior_none_identified)}). {no_clear['text']} ",
+                html.Span(
+                    ["Source: ", html.Cite(source_title(model, no_clear["source"]))], className="text-body-secondary"
+                ),
+            ],
+            id="no-clear",
+            className="no-clear small",
+        )
+        if reassure
+        else None,
     ]
 
 
@@ -60,18 +316,18 @@ def why_sentences(evidence: dict[str, str], cause: str, result, model) -> list[s
     return sentences
 
 
-def why_view(evidence: dict[str, str], chosen: str | None, result, model) -> list:
-    cause = chosen_cause(chosen, result, model)
+def why_view(evidence: dict[str, str], cause: str, result, model) -> list:
+    """ "Why?" for one cause, in words (inside its bar's details)."""
     sentences = why_sentences(evidence, cause, result, model)
-    heading = html.H3(f"{readable(cause)}: what speaks for and against it", id="why-heading", className="h6")
+    heading = html.P("Why?", className="fw-semibold mb-0")
     if not sentences:
         hint = (
             f"None of your answers changes how likely {cause_name(cause)} is."
             if evidence
             else f"Answer a few questions to see what speaks for or against {cause_name(cause)}."
         )
-        return [heading, html.P(hint, className="text-body-secondary")]
-    return [heading, html.Ul([html.Li(s) for s in sentences], className="why-list")]
+        return [heading, html.P(hint, className="text-body-secondary mb-1")]
+    return [heading, html.Ul([html.Li(s) for s in sentences], className="why-list mb-1")]
 
 
 def advice_items(cause: str, model) -> list:
@@ -91,8 +347,10 @@ def advice_items(cause: str, model) -> list:
     ]
 
 
-def advice_view(result, evidence: dict[str, str], model):
-    """Self-care advice for the causes the answers make likely (none before a verdict is earned)."""
+def advice_view(result, v: Verdict, model):
+    """Self-care advice for the likely causes; none beside a red flag, where it would reassure."""
+    if is_most_urgent(v.level, model):
+        return html.P("See a doctor first; self-care is not the answer to a warning sign.", className="mb-0")
     causes = likely_causes(result, model)
     if not causes:
         return html.P(
@@ -120,8 +378,7 @@ def help_sentences(evidence: dict[str, str], model) -> list[str]:
     return sentences
 
 
-def help_view(evidence: dict[str, str], model):
-    sentences = help_sentences(evidence, model)
+def help_view(sentences: list[str]):
     if not sentences:
         return html.P(
             "None of your answers is a habit or exposure whose change the articles tie to a listed cause.",
@@ -130,44 +387,77 @@ def help_view(evidence: dict[str, str], model):
     return html.Ul([html.Li(s) for s in sentences], className="help-list mb-0")
 
 
-def summary_view(evidence: dict[str, str], result, model, today: date | None = None):
-    """A print-ready page for a doctor: the alert and its sources, the answers given, the top causes."""
-    alert = alert_numbers(result, evidence, model)
-    looks = model.display["levels"]
-    level = looks[alert["level"]]["heading"] if alert["level"] else "No verdict yet: too few answers"
+def summary_view(case: dict[str, str], result, v: Verdict, helps: list[str], model, today: date | None = None):
+    """A print-ready page for a doctor: the level and its sources, every answer, every "not sure",
+    the rule questions never asked, the top causes."""
+    answers, not_sure = split_case(case)
+    look = look_of(v.level, model)
     words = model.display["probability_words"]
     top = [c for c in result.ranking if result.posterior[c] >= words[-2]["at_least"]][:SUMMARY_TOP_CAUSES]
-    cause_rows = []
-    for c in top:
-        spread = percent_range(*result.interval[c])
-        word = probability_word(result.posterior[c], words)
-        cause_rows.append(html.Li(f"{readable(c)}: {percent(result.posterior[c])} ({spread}), {word}"))
-    no_clear = model.display["no_clear_cause"]
-    cause_rows.append(
-        html.Li(f"No clear cause: {percent(result.none_identified)}. {no_clear['text']}", className="no-clear")
-    )
-    answers = [
-        html.Li([html.Span(f"{model.variables[v].question} "), html.Strong(state_label(model.variables[v], s))])
-        for v, s in evidence.items()
+    cause_rows = [
+        html.Li(f"{readable(c)}: {percent(result.posterior[c])} ({percent_range(*result.interval[c])})") for c in top
     ]
-    helps = help_sentences(evidence, model)
+
+    def question_list(names, state_of):
+        return html.Ul(
+            [html.Li([html.Span(f"{model.variables[n].question} "), html.Strong(state_of(n))]) for n in names]
+        )
+
+    never_asked = [n for n in rule_questions(model) if n not in case]
     return [
         html.H2("twitchcause: summary for your doctor", className="h4"),
         html.P(f"Made on {(today or date.today()).isoformat()} from the answers below.", className="mb-2"),
-        html.H3(level, className="h5"),
+        html.H3(look["heading"] + ("" if v.settled else " (not settled: questions left)"), className="h5"),
+        html.P(text_of(look.get("time_frame"))) if v.level and look.get("time_frame") else None,
         html.Ul(
             [
                 html.Li([r["message"], " Source: ", html.Cite(r["source"]), f" \u2014 \u201c{r['quote']}\u201d"])
-                for r in alert["reasons"]
+                for r in v.reasons
             ]
         )
-        if alert["reasons"]
+        if v.reasons
         else None,
         html.H3("Answers given", className="h6"),
-        html.Ul(answers) if answers else html.P("No answers given."),
+        question_list(answers, lambda n: answer_label(model.variables[n], answers[n], NOT_SURE))
+        if answers
+        else html.P("No answers given."),
+        html.H3("Answered \u201cnot sure\u201d", className="h6"),
+        question_list(not_sure, lambda n: "Not sure") if not_sure else html.P("None."),
+        html.H3("Warning-sign questions never asked", className="h6"),
+        question_list(never_asked, lambda n: "not asked") if never_asked else html.P("None: every one was answered."),
         html.H3("Most likely causes, each with its 90% interval", className="h6"),
-        html.Ul(cause_rows),
+        html.Ul(cause_rows) if cause_rows else html.P("None stands out."),
         html.H3("What would help", className="h6") if helps else None,
         html.Ul([html.Li(s) for s in helps]) if helps else None,
         html.P(twitch_model.DISCLAIMER, className="small mt-2"),
     ]
+
+
+def case_view(case: dict[str, str], model) -> dict:
+    """Everything the main callback shows for a validated case: ``alert``, ``lead``, ``causes``
+    (components), ``pending`` (the rule questions still open) and ``answered`` (count)."""
+    result = infer_case(case, model)
+    v = verdict(result, case, model)
+    return {
+        "alert": alert_view(v, model),
+        # No answer, no results to show (they wait, hidden): the first screen draws only the alert.
+        "lead": lead_view(v, model) if case else [],
+        "causes": causes_view(cause_rows(result, model), result, v, model) if case else [],
+        "pending": frozenset(v.pending),
+        "answered": len(case),
+    }
+
+
+def details_view(case: dict[str, str], model) -> dict:
+    """What the results show one tap away, computed once per case: ``why`` per cause, ``help``,
+    ``advice`` and the doctor's ``summary``."""
+    result = infer_case(case, model)
+    v = verdict(result, case, model)
+    answers, _ = split_case(case)
+    helps = help_sentences(answers, model)
+    return {
+        "why": {c: why_view(answers, c, result, model) for c in model.causes},
+        "help": help_view(helps),
+        "advice": advice_view(result, v, model),
+        "summary": summary_view(case, result, v, helps, model),
+    }
