@@ -213,18 +213,22 @@ class FactoredCase:
             rows.append(table)
         self._rows = np.vstack(rows)
 
-        def bits(causes: list[int], ones: bool) -> np.ndarray:  # (states, causes [+ 1]): presence, then a column of 1
+        def bits(causes: list[int]) -> np.ndarray:  # (states, causes): 1 where the cause is present
             states = np.arange(2 ** len(causes))
-            return np.column_stack([(states >> k) & 1 for k in range(len(causes))] + [np.ones(len(states))] * ones)
+            return ((states[:, None] >> np.arange(len(causes))) & 1).astype(float)
 
-        self._by_rest = bits(rest, True).astype(float)  # b (Bs x Br) @ this: Br's sums, then the sum over Br
-        self._a_sums = np.ascontiguousarray(bits(a, True).T.astype(float))  # this @ S (A x Bs): A's sums, the sum
-        self._by_shared = bits(shared, True).astype(float)
-        # where each cause's sum lands in [A's and Br's sums (|A| + 1) x (|Br| + 1), then Bs's, then the total]
-        flat = {cause: k * (len(rest) + 1) + len(rest) for k, cause in enumerate(a)}
-        flat |= {cause: len(a) * (len(rest) + 1) + k for k, cause in enumerate(rest)}
-        flat |= {cause: (len(a) + 1) * (len(rest) + 1) + k for k, cause in enumerate(shared)}
-        self._gather = [flat[c] for c in range(n)]
+        # b (Bs x Br) @ this, times the mask below: per state of Bs, the sums of Br's causes, the sum over Br,
+        # and that sum again where each cause of Bs is present
+        self._by_rest = np.hstack([bits(rest), np.ones((len(bits(rest)), 1 + len(shared)))])
+        self._shared_mask = np.hstack([np.ones((self._s_size, len(rest) + 1)), bits(shared)])
+        # this @ S (A x Bs): the sums of A's causes over A, then the sum over A
+        self._a_sums = np.ascontiguousarray(np.hstack([bits(a), np.ones((self._a_size, 1))]).T)
+        # their product is (|A| + 1) x (|Br| + 1 + |Bs|): where each cause's sum lands, and the total
+        columns = len(rest) + 1 + len(shared)
+        flat = {cause: k * columns + len(rest) for k, cause in enumerate(a)}
+        flat |= {cause: len(a) * columns + k for k, cause in enumerate(rest)}
+        flat |= {cause: len(a) * columns + len(rest) + 1 + k for k, cause in enumerate(shared)}
+        self._gather, self._total = [flat[c] for c in range(n)], len(a) * columns + len(rest)
         # each answer's block and step from the all-unknown row: the engine's own pattern numbering
         self._steps = {}
         unknown_rows = np.array([block.patterns - 1 for block in engine.blocks])
@@ -247,11 +251,11 @@ class FactoredCase:
             rows[k] = rows.get(k, base[k]) + step
         product = self._rows.take([0, *rows.values()], axis=0).prod(axis=0)
         b_size = self._b_size
-        on_shared = product[:b_size].reshape(self._s_size, -1) @ self._by_rest  # (Bs, Br's sums | the sum)
+        on_shared = product[:b_size].reshape(self._s_size, -1) @ self._by_rest
+        on_shared *= self._shared_mask  # (Bs, Br's sums | the sum over Br | Bs's sums)
         from_a = self._a_sums @ product[b_size:].reshape(self._a_size, self._s_size)  # (A's sums | the sum, Bs)
-        sums = (from_a @ on_shared).ravel().tolist()  # A's and Br's sums
-        sums += ((from_a[-1] * on_shared[:, -1]) @ self._by_shared).tolist()  # Bs's, then the total
-        total = sums[-1]
+        sums = (from_a @ on_shared).ravel().tolist()
+        total = sums[self._total]
         if not total > SMALLEST_WEIGHT:
             return None
         return [sums[k] / total for k in self._gather] + [float(product[0] * product[b_size]) / total]
