@@ -26,7 +26,7 @@ if TYPE_CHECKING:
 UNKNOWN = -1
 NOT_SURE_CODE = -2
 _SHIFT = 2  # a code's column in the tables: code + 2 (not sure, unknown, then the states)
-_CHUNK_BITS = 8  # rule variables per table of answered subsets (256 entries each)
+_CHUNK_BITS = 12  # rule variables per table of answered subsets (4,096 entries each)
 _CHUNK_MASK = 2**_CHUNK_BITS - 1
 
 
@@ -171,14 +171,11 @@ class CompiledRules:
         self._complete = []  # per chunk of variables: for each subset answered, the rules the others leave possible
         for first in range(0, len(self.variables), _CHUNK_BITS):
             chunk = range(first, min(first + _CHUNK_BITS, len(self.variables)))
-            table = []
-            for subset in range(2 ** len(chunk)):
-                word = self._every
-                for k, v in enumerate(chunk):
-                    if not subset >> k & 1:
-                        word &= holds[v][UNKNOWN + _SHIFT]
-                table.append(word)
-            self._complete.append(table)
+            subsets = np.arange(2 ** len(chunk))
+            table = np.full(len(subsets), self._every, dtype=np.uint64)
+            for k, v in enumerate(chunk):
+                table[(subsets >> k) & 1 == 0] &= self._holds[v, UNKNOWN + _SHIFT]
+            self._complete.append(table.tolist())
         self._when_named = [[(v, self.variables[v]) for v in self._when_of[r]] for r in range(len(self.rules))]
         # each rule's reason as it fired, plainly or only by a not-sure answer; each threshold's
         self._reason_of = [
@@ -341,7 +338,9 @@ class CompiledRules:
         plainly = fired & self._complete_given(answered) & ~blocked
         fired = fired & self._complete_given(known) & ~blocked if unsure else plainly
         reachable &= ~blocked
-        reasons = [self._reason_of[r][not (plainly & bit)] for r, bit in self._urgency_bits if fired & bit]
+        reasons = (
+            [self._reason_of[r][not (plainly & bit)] for r, bit in self._urgency_bits if fired & bit] if fired else []
+        )
         passed = [reason for cause, cut, reason in self._threshold_reasons if posterior[cause] > cut]
         if passed:
             reasons += passed
