@@ -229,7 +229,8 @@ class FactoredCase:
         flat |= {cause: len(a) * columns + k for k, cause in enumerate(rest)}
         flat |= {cause: len(a) * columns + len(rest) + 1 + k for k, cause in enumerate(shared)}
         self._gather, self._total = [flat[c] for c in range(n)], len(a) * columns + len(rest)
-        # each answer's block and step from the all-unknown row: the engine's own pattern numbering
+        # each answer's block and step from the all-unknown row (the engine's own pattern numbering); an
+        # answer alone in its block, most of them, gives its row itself (block -1)
         self._steps = {}
         unknown_rows = np.array([block.patterns - 1 for block in engine.blocks])
         for i, name in enumerate(engine.variables):
@@ -237,7 +238,11 @@ class FactoredCase:
             codes[:, i] = np.arange(len(engine.states[name]))
             moved = engine.patterns(codes) - unknown_rows  # (states, blocks): the variable's block moves
             k = int(np.flatnonzero(moved.any(axis=0))[0])
-            self._steps[name] = {state: (k, int(moved[s, k])) for s, state in enumerate(engine.states[name])}
+            alone = len(engine.blocks[k].variables) == 1
+            self._steps[name] = {
+                state: (-1, self._row_base[k] + int(moved[s, k])) if alone else (k, int(moved[s, k]))
+                for s, state in enumerate(engine.states[name])
+            }
 
     def marginals(self, evidence: Mapping[str, str]) -> list[float] | None:
         """P(cause present) for each cause, then P(no listed cause), for one case's validated answers.
@@ -245,11 +250,17 @@ class FactoredCase:
         None when the product would underflow (the caller weighs the case in log space).
         """
         steps, base = self._steps, self._row_base
-        rows = {}  # each answered block's row: its all-unknown row moved by each of its answers' steps
+        rows = [0]  # the prior, then each answered block's row
+        shared = {}  # a block of several variables: its all-unknown row moved by each of its answers' steps
         for name, state in evidence.items():
             k, step = steps[name][state]
-            rows[k] = rows.get(k, base[k]) + step
-        product = self._rows.take([0, *rows.values()], axis=0).prod(axis=0)
+            if k < 0:
+                rows.append(step)
+            else:
+                shared[k] = shared.get(k, base[k]) + step
+        if shared:
+            rows += shared.values()
+        product = self._rows.take(rows, axis=0).prod(axis=0)
         b_size = self._b_size
         on_shared = product[:b_size].reshape(self._s_size, -1) @ self._by_rest
         on_shared *= self._shared_mask  # (Bs, Br's sums | the sum over Br | Bs's sums)
