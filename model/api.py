@@ -26,7 +26,7 @@ import numpy as np
 from .engine import Engine, EngineStore, engine_key
 from .errors import ImpossibleEvidenceError, TwitchcauseError, UnknownCauseError
 from .escalation import Escalation, escalate
-from .evidence import NOT_SURE, parse_answers, parse_evidence
+from .evidence import NOT_SURE, AnswerReader
 
 if TYPE_CHECKING:
     from twitchcause.priors import Priors
@@ -175,6 +175,7 @@ class Model:
         self.priors = priors
         self._engine = engine
         self._engine_store = engine_store
+        self._reader: AnswerReader | None = None
 
     # -- the pieces ------------------------------------------------------------
     @property
@@ -296,13 +297,16 @@ class Model:
     # -- asking ----------------------------------------------------------------
     def parse(self, evidence: Mapping[str, object] | None) -> dict[str, str]:
         """Validate evidence; see :func:`model.evidence.parse_evidence`."""
-        return parse_evidence(evidence, self.variables)
+        return self.parse_answers(evidence)[0]
 
     def parse_answers(
         self, evidence: Mapping[str, object] | None, not_sure: Iterable[str] = ()
     ) -> tuple[dict[str, str], tuple[str, ...]]:
         """Validate answers and not-sure names; see :func:`model.evidence.parse_answers`."""
-        return parse_answers(evidence, not_sure, self.variables)
+        reader = self._reader
+        if reader is None or reader.variables is not self.priors.variables:
+            reader = self._reader = AnswerReader(self.priors.variables)
+        return reader.parse_answers(evidence, not_sure)
 
     def posterior(self, evidence: Mapping[str, object] | None) -> dict[str, float]:
         """``{cause: P(cause contributing | evidence)}``.
@@ -347,12 +351,12 @@ class Model:
         >>> r.escalation.level, r.escalation.reasons[0].not_sure, r.not_sure
         ('see_doctor_promptly', True, ('weakness',))
         """
-        parsed, unsure = parse_answers(evidence, not_sure, self.variables)
+        parsed, unsure = self.parse_answers(evidence, not_sure)
         posterior, none_identified = self._posterior_and_none(parsed)
         return Result(
             parsed,
             posterior,
-            dict(self.prior),
+            dict(self._prior_and_none[0]),
             escalate(self.priors, parsed, posterior, unsure),
             none_identified,
             unsure,
@@ -542,7 +546,7 @@ class Model:
 
         if n is not None and n < 0:
             raise TwitchcauseError(f"n must be a count of questions (0 or more), got {n}")
-        parsed, unsure = parse_answers(evidence, not_sure, self.variables)
+        parsed, unsure = self.parse_answers(evidence, not_sure)
         return ask_next(self.engine, self.priors, parsed, n, unsure)
 
     def next_question(self, answers: Mapping[str, object] | None = None, not_sure: Iterable[str] = ()):
@@ -569,7 +573,7 @@ class Model:
         """
         from .ask_next import next_question
 
-        parsed, unsure = parse_answers(answers, not_sure, self.variables)
+        parsed, unsure = self.parse_answers(answers, not_sure)
         return next_question(self.engine, self.priors, parsed, unsure)
 
     @cached_property

@@ -26,6 +26,8 @@ if TYPE_CHECKING:
 UNKNOWN = -1
 NOT_SURE_CODE = -2
 _SHIFT = 2  # a code's column in the tables: code + 2 (not sure, unknown, then the states)
+_CHUNK_BITS = 12  # rule variables per table of answered subsets (4,096 entries each)
+_CHUNK_MASK = 2**_CHUNK_BITS - 1
 
 
 @dataclass(frozen=True)
@@ -145,6 +147,50 @@ class CompiledRules:
         self._cuts = self._threshold_cuts.tolist()
         warning = [r for r in range(len(rules)) if self.levels[r] == len(priors.levels) - 1]
         self.red_flags = tuple(dict.fromkeys(name for r in warning for name in rules[r].when if name in self.variables))
+        self._compile_one_case()
+
+    def _compile_one_case(self) -> None:
+        """The tables of one case, keyed by the answers themselves (no codes): what :meth:`escalate` reads.
+
+        A case's words are those of its answered rule variables only: an
+        unanswered variable takes away exactly the rules whose ``when`` names
+        it, which :attr:`_complete` gives for any set of answered ones (by
+        chunks of :data:`_CHUNK_BITS` variables, each a table over its subsets).
+        """
+        holds, could, blocks = self._one
+        self._every = (1 << len(self.rules)) - 1
+        # each answer of a rule variable: the rules whose `when` holds, may still hold, whose `unless` holds; its bit
+        self._answer_words = {
+            name: {
+                state: (holds[v][i + _SHIFT], could[v][i + _SHIFT], blocks[v][i + _SHIFT], 1 << v)
+                for i, state in enumerate(self.priors.variables[name].states)
+            }
+            for v, name in enumerate(self.variables)
+        }
+        self._variable_bit = {name: 1 << v for v, name in enumerate(self.variables)}
+        self._complete = []  # per chunk of variables: for each subset answered, the rules the others leave possible
+        for first in range(0, len(self.variables), _CHUNK_BITS):
+            chunk = range(first, min(first + _CHUNK_BITS, len(self.variables)))
+            subsets = np.arange(2 ** len(chunk))
+            table = np.full(len(subsets), self._every, dtype=np.uint64)
+            for k, v in enumerate(chunk):
+                table[(subsets >> k) & 1 == 0] &= self._holds[v, UNKNOWN + _SHIFT]
+            self._complete.append(table.tolist())
+        self._when_named = [[(v, self.variables[v]) for v in self._when_of[r]] for r in range(len(self.rules))]
+        # each rule's reason as it fired, plainly or only by a not-sure answer; each threshold's
+        self._reason_of = [
+            (
+                Reason(rule.id, rule.level, rule.message, rule.source, rule.quote, False),
+                Reason(rule.id, rule.level, rule.if_not_sure, rule.source, rule.quote, True),
+            )
+            for rule in self.rules
+        ]
+        self._urgency_bits = [(r, 1 << r) for r in self._urgency_order]
+        self._threshold_reasons = [
+            (t.cause, cut, Reason(t.id, t.level, t.message, t.source, t.quote))
+            for t, cut in zip(self.thresholds, self._cuts)
+        ]
+        self._minus_rank = {level: -i for i, level in enumerate(self.priors.levels)}
 
     def _columns(self, name: str, states: Iterable[str]) -> list[int]:
         known = self.priors.variables[name].states
@@ -226,19 +272,22 @@ class CompiledRules:
         """
         codes = codes.tolist()
         fired, reachable = self._one_case(codes)
-        return self._pending(codes, fired, reachable)
+        known = sum(1 << v for v, code in enumerate(codes) if code != UNKNOWN)
+        return self._pending(fired, reachable, known)
 
-    def _pending(self, codes: list[int], fired: int, reachable: int) -> tuple[str, ...]:
+    def _pending(self, fired: int, reachable: int, known: int) -> tuple[str, ...]:
+        """The open rule questions of a case's fired and reachable rules; ``known``: its answered or not-sure
+        variables (bit v: variable v)."""
         now = self._rank_of(fired)
         open_rules = reachable & ~fired & (self._at_least_one[now] if now < len(self._at_least_one) else 0)
         if not open_rules:
             return ()
         names = [
-            self.variables[v]
-            for r in self._urgency_order
-            if open_rules >> r & 1
-            for v in self._when_of[r]
-            if codes[v] == UNKNOWN
+            name
+            for r, bit in self._urgency_bits
+            if open_rules & bit
+            for v, name in self._when_named[r]
+            if not known >> v & 1
         ]
         return tuple(dict.fromkeys(names))
 
@@ -254,27 +303,50 @@ class CompiledRules:
             out += [name for name in self.rules[r].unless if codes[self.variables.index(name)] == UNKNOWN]
         return tuple(dict.fromkeys(out))
 
+    def _complete_given(self, known: int) -> int:
+        """The rules none of whose ``when`` variables is outside ``known`` (bit v: variable v answered)."""
+        word = self._every
+        for q, table in enumerate(self._complete):
+            word &= table[known >> (q * _CHUNK_BITS) & _CHUNK_MASK]
+        return word
+
     def escalate(
         self, evidence: Mapping[str, str], posterior: Mapping[str, float], not_sure: Iterable[str] = ()
     ) -> Escalation:
-        """The level for one case, every reason that fired (most urgent first) and its open rule questions."""
-        not_sure = tuple(not_sure)
-        codes = self._codes_of(evidence, not_sure)
-        fired, reachable = self._one_case(codes)
-        plainly = self._one_case([UNKNOWN if c == NOT_SURE_CODE else c for c in codes])[0] if not_sure else fired
-        reasons = []
-        for r in (r for r in self._urgency_order if fired >> r & 1):
-            rule = self.rules[r]
-            only_not_sure = not plainly >> r & 1
-            message = rule.if_not_sure if only_not_sure else rule.message
-            reasons.append(Reason(rule.id, rule.level, message, rule.source, rule.quote, only_not_sure))
-        passed = [t for t, cut in zip(self.thresholds, self._cuts) if posterior[t.cause] > cut]
+        """The level for one case, every reason that fired (most urgent first) and its open rule questions.
+
+        On the same tables as :meth:`fired`, keyed by the answers: a few
+        integer operations per answered rule variable.
+        """
+        unsure = [name for name in not_sure if name in self._variable_bit]
+        if unsure:  # a variable both answered and not sure is not sure, as in a code
+            evidence = {name: state for name, state in evidence.items() if name not in unsure}
+        fired = reachable = self._every
+        blocked = answered = 0
+        words = self._answer_words
+        for name, state in evidence.items():
+            found = words.get(name)
+            if found is not None:
+                when, could, unless, bit = found[state]
+                fired &= when
+                reachable &= could
+                blocked |= unless
+                answered |= bit
+        known = answered
+        for name in unsure:  # not sure: every `when` may hold, no `unless` does
+            known |= self._variable_bit[name]
+        plainly = fired & self._complete_given(answered) & ~blocked
+        fired = fired & self._complete_given(known) & ~blocked if unsure else plainly
+        reachable &= ~blocked
+        reasons = (
+            [self._reason_of[r][not (plainly & bit)] for r, bit in self._urgency_bits if fired & bit] if fired else []
+        )
+        passed = [reason for cause, cut, reason in self._threshold_reasons if posterior[cause] > cut]
         if passed:
-            order = {level: i for i, level in enumerate(self.priors.levels)}
-            reasons += [Reason(t.id, t.level, t.message, t.source, t.quote) for t in passed]
-            reasons.sort(key=lambda r: -order[r.level])
+            reasons += passed
+            reasons.sort(key=lambda reason: self._minus_rank[reason.level])
         level = reasons[0].level if reasons else self.priors.levels[0]
-        return Escalation(level, tuple(reasons), self._pending(codes, fired, reachable))
+        return Escalation(level, tuple(reasons), self._pending(fired, reachable, known))
 
 
 _COMPILED: dict[int, tuple[object, CompiledRules]] = {}

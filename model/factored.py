@@ -169,124 +169,104 @@ class FactoredBatch:
 
 
 class FactoredCase:
-    """One coded case's marginals as products of factors over the same halves (see the module docstring).
+    """One case's marginals as one product of rows, read off by a few small matrix products.
 
-    The blocks within a half give, per pattern, their change from the
-    all-unknown row over that half's states; the all-unknown rows of all of
-    them make the half's prior. A case multiplies its answered rows into each
-    half (one gather and one product each), and the joint ``a[i] b[j] S[i, j]``
-    is summed over each half without being formed when the case reads at most
-    one block over both halves (on that block's own causes); two or more are
-    laid over the joint (16 x 256). About a third of the log-space path's time.
-    Against the engine's single path digits may differ in the last place.
+    The causes of half B that some block over both halves reads (``Bs``) are
+    laid out as B's high bits, the others (``Br``) as its low bits, so a
+    case's joint is ``S[i, s] b[s, r]`` over (A, Bs, Br): ``b`` the product of
+    the blocks within B, ``S`` that of the blocks within A (the same for every
+    ``s``) and of those over both. Every block's change from its all-unknown
+    row is compiled once onto ``[b | S]`` (ones where it does not reach), and
+    the all-unknown rows of all of them into row 0 (the prior). A case
+    multiplies row 0 and its answered rows (one gather, one product); the sums
+    over A, Br and Bs pass through ``s`` alone (``S`` summed onto it from A's
+    side, ``b`` from Br's), so no joint of 4,096 states is formed and no
+    branch depends on which blocks a case reads. Against the engine's
+    log-space path digits may differ in the last place.
     """
 
     def __init__(self, engine: Engine):
         self.engine = engine
         n = len(engine.causes)
         scopes = [frozenset(block.scope) for block in engine.blocks]
-        self.a, self.b = halves(scopes, n)
-        to_a, to_b = joint_index(self.a), joint_index(self.b)
-        self._unknown = np.array([block.patterns - 1 for block in engine.blocks])
-        prior = {"a": np.ones(len(to_a)), "b": np.ones(len(to_b))}
-        changes: dict[str, list[np.ndarray]] = {"a": [], "b": []}
-        start = {"a": 0, "b": 0}
-        self._half = np.zeros(len(engine.blocks), dtype=np.int64)  # 0: half A, 1: half B, 2: both
-        self._row_start = np.zeros(len(engine.blocks), dtype=np.int64)
-        self._spanning: dict[int, tuple] = {}
-        for k, (block, scope) in enumerate(zip(engine.blocks, scopes)):
-            local = block.local_index(n)
+        a, b = halves(scopes, n)
+        spanned = {c for scope in scopes if not (scope <= set(a) or scope <= set(b)) for c in scope if c in b}
+        rest, shared = [c for c in b if c not in spanned], [c for c in b if c in spanned]
+        self.a, self.b = a, rest + shared
+        self._a_size, self._s_size, self._b_size = 2 ** len(a), 2 ** len(shared), 2 ** len(self.b)
+        # the engine's joint index of each entry of b (over B) and of S (over A x Bs, the Br causes absent)
+        on_b = joint_index(self.b)
+        on_s = (joint_index(a)[:, None] | joint_index(shared)[None, :]).ravel()
+        width = self._b_size + self._a_size * self._s_size
+        rows = [np.ones((1, width))]
+        self._row_base = []  # each block's all-unknown row in the stack
+        for block, scope in zip(engine.blocks, scopes):
             values = np.exp(block.table)  # (patterns, local states), probabilities
-            if scope <= set(self.a) or scope <= set(self.b):
-                half, columns = ("a", local[to_a]) if scope <= set(self.a) else ("b", local[to_b])
-                unknown = values[-1]
-                prior[half] *= unknown[columns]
-                change = np.divide(values, unknown, out=np.ones_like(values), where=unknown > 0)
-                changes[half].append(change[:, columns])
-                self._half[k], self._row_start[k] = (0 if half == "a" else 1), start[half]
-                start[half] += block.patterns
-            else:
-                local_a, of_a = np.unique(local[to_a], return_inverse=True)
-                local_b, of_b = np.unique(local[to_b], return_inverse=True)
-                rows = values[:, local_a[:, None] | local_b[None, :]]  # (patterns, its states of A, of B)
-                sum_a = (of_a[:, None] == np.arange(len(local_a))).astype(float)
-                sum_b = (of_b[:, None] == np.arange(len(local_b))).astype(float)
-                self._spanning[k] = (rows, of_a, of_b, sum_a, sum_b, bool(np.all(values[-1] == 1.0)))
-                self._half[k] = 2
-        self._prior_a, self._prior_b = prior["a"], prior["b"]
-        self._changes_a = np.vstack(changes["a"]) if changes["a"] else np.ones((1, len(to_a)))
-        self._changes_b = np.vstack(changes["b"]) if changes["b"] else np.ones((1, len(to_b)))
-        self._always = [k for k, spec in self._spanning.items() if not spec[-1]]  # their unknown row is not 1
-        bits = lambda causes: ((np.arange(2 ** len(causes))[:, None] >> np.arange(len(causes))) & 1).astype(float)  # noqa: E731
-        self._presence_a, self._presence_b = bits(self.a), bits(self.b)
-        self._presence_a_and_one = np.hstack([self._presence_a, np.ones((len(to_a), 1))])
-        self._presence_b_and_one = np.hstack([self._presence_b, np.ones((len(to_b), 1))])
-        # the same as Python lists, read once per block by a case (cheaper than numpy's calls on 28 entries),
-        # and each answer's block and step from the all-unknown row: the engine's own pattern numbering
-        self._unknown_rows, self._halves, self._starts = (
-            x.tolist() for x in (self._unknown, self._half, self._row_start)
-        )
+            unknown = values[-1]
+            change = np.divide(values, unknown, out=np.ones_like(values), where=unknown > 0)
+            part, columns = (slice(0, self._b_size), on_b) if scope <= set(b) else (slice(self._b_size, width), on_s)
+            local = block.local_index(n)[columns]
+            rows[0][0, part] *= unknown[local]
+            table = np.ones((block.patterns, width))
+            table[:, part] = change[:, local]
+            self._row_base.append(sum(map(len, rows)) + block.patterns - 1)
+            rows.append(table)
+        self._rows = np.vstack(rows)
+
+        def bits(causes: list[int]) -> np.ndarray:  # (states, causes): 1 where the cause is present
+            states = np.arange(2 ** len(causes))
+            return ((states[:, None] >> np.arange(len(causes))) & 1).astype(float)
+
+        # b (Bs x Br) @ this, times the mask below: per state of Bs, the sums of Br's causes, the sum over Br,
+        # and that sum again where each cause of Bs is present
+        self._by_rest = np.hstack([bits(rest), np.ones((len(bits(rest)), 1 + len(shared)))])
+        self._shared_mask = np.hstack([np.ones((self._s_size, len(rest) + 1)), bits(shared)])
+        # this @ S (A x Bs): the sums of A's causes over A, then the sum over A
+        self._a_sums = np.ascontiguousarray(np.hstack([bits(a), np.ones((self._a_size, 1))]).T)
+        # their product is (|A| + 1) x (|Br| + 1 + |Bs|): where each cause's sum lands, and the total
+        columns = len(rest) + 1 + len(shared)
+        flat = {cause: k * columns + len(rest) for k, cause in enumerate(a)}
+        flat |= {cause: len(a) * columns + k for k, cause in enumerate(rest)}
+        flat |= {cause: len(a) * columns + len(rest) + 1 + k for k, cause in enumerate(shared)}
+        self._gather, self._total = [flat[c] for c in range(n)], len(a) * columns + len(rest)
+        # each answer's block and step from the all-unknown row (the engine's own pattern numbering); an
+        # answer alone in its block, most of them, gives its row itself (block -1)
         self._steps = {}
+        unknown_rows = np.array([block.patterns - 1 for block in engine.blocks])
         for i, name in enumerate(engine.variables):
             codes = np.full((len(engine.states[name]), len(engine.variables)), -1)
             codes[:, i] = np.arange(len(engine.states[name]))
-            moved = engine.patterns(codes) - self._unknown  # (states, blocks): the variable's block moves
+            moved = engine.patterns(codes) - unknown_rows  # (states, blocks): the variable's block moves
             k = int(np.flatnonzero(moved.any(axis=0))[0])
-            self._steps[name] = {state: (k, int(moved[s, k])) for s, state in enumerate(engine.states[name])}
+            alone = len(engine.blocks[k].variables) == 1
+            self._steps[name] = {
+                state: (-1, self._row_base[k] + int(moved[s, k])) if alone else (k, int(moved[s, k]))
+                for s, state in enumerate(engine.states[name])
+            }
 
     def marginals(self, evidence: Mapping[str, str]) -> list[float] | None:
         """P(cause present) for each cause, then P(no listed cause), for one case's validated answers.
 
         None when the product would underflow (the caller weighs the case in log space).
         """
-        patterns = list(self._unknown_rows)  # each block's row: all unknown, moved by each answer's step
+        steps, base = self._steps, self._row_base
+        rows = [0]  # the prior, then each answered block's row
+        shared = {}  # a block of several variables: its all-unknown row moved by each of its answers' steps
         for name, state in evidence.items():
-            k, step = self._steps[name][state]
-            patterns[k] += step
-        rows_a, rows_b, spanning = [], [], list(self._always)
-        for k, pattern in enumerate(patterns):
-            if pattern != self._unknown_rows[k]:
-                half = self._halves[k]
-                if half == 2:
-                    if k not in self._always:
-                        spanning.append(k)
-                else:
-                    (rows_a if half == 0 else rows_b).append(self._starts[k] + pattern)
-        a, b = self._prior_a, self._prior_b
-        if rows_a:
-            a = a * self._changes_a[rows_a[0]]
-            for row in rows_a[1:]:
-                a *= self._changes_a[row]
-        if rows_b:
-            b = b * self._changes_b[rows_b[0]]
-            for row in rows_b[1:]:
-                b *= self._changes_b[row]
-        if not spanning:  # the joint is a[i] b[j]: each half's sums, its last column the half's total
-            *on_a, total_a = (a @ self._presence_a_and_one).tolist()
-            *on_b, total_b = (b @ self._presence_b_and_one).tolist()
-            total = total_a * total_b
-            on_a, on_b = [p * total_b for p in on_a], [p * total_a for p in on_b]
-            none = a[0] * b[0]
-        else:
-            if len(spanning) == 1:
-                rows_of, of_a, of_b, sum_a, sum_b, _ = self._spanning[spanning[0]]
-                row = rows_of[patterns[spanning[0]]]
-                by_a = a * (row @ (b @ sum_b))[of_a]
-                by_b = b * ((a @ sum_a) @ row)[of_b]
-                none = a[0] * b[0] * row[of_a[0], of_b[0]]
+            k, step = steps[name][state]
+            if k < 0:
+                rows.append(step)
             else:
-                joint = np.outer(a, b)
-                for k in spanning:
-                    rows_of, of_a, of_b = self._spanning[k][:3]
-                    joint *= rows_of[patterns[k]][of_a][:, of_b]
-                by_a, by_b, none = joint.sum(axis=1), joint.sum(axis=0), joint[0, 0]
-            *on_a, total = (by_a @ self._presence_a_and_one).tolist()
-            on_b = (by_b @ self._presence_b).tolist()
+                shared[k] = shared.get(k, base[k]) + step
+        if shared:
+            rows += shared.values()
+        product = self._rows.take(rows, axis=0).prod(axis=0)
+        b_size = self._b_size
+        on_shared = product[:b_size].reshape(self._s_size, -1) @ self._by_rest
+        on_shared *= self._shared_mask  # (Bs, Br's sums | the sum over Br | Bs's sums)
+        from_a = self._a_sums @ product[b_size:].reshape(self._a_size, self._s_size)  # (A's sums | the sum, Bs)
+        sums = (from_a @ on_shared).ravel().tolist()
+        total = sums[self._total]
         if not total > SMALLEST_WEIGHT:
             return None
-        present = [0.0] * len(self.engine.causes)
-        for i, p in zip(self.a, on_a):
-            present[i] = p / total
-        for i, p in zip(self.b, on_b):
-            present[i] = p / total
-        return [*present, float(none) / total]
+        return [sums[k] / total for k in self._gather] + [float(product[0] * product[b_size]) / total]

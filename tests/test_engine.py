@@ -255,3 +255,60 @@ def test_a_product_that_would_underflow_is_weighed_in_log_space():
     model = Model.__new__(Model)
     model._engine = engine
     assert model._posterior_and_none(case)[0] == engine.posterior(case)
+
+
+def _tangled_network(seed: int) -> DiscreteBayesianNetwork:
+    """Four causes joined by shared exposures into one block over all of them, and findings over pairs.
+
+    Whatever the halves, the exposure block spans both and its all-unknown row
+    is not all ones: the case :class:`FactoredCase` folds into its prior.
+    """
+    rng = np.random.default_rng(seed)
+    yn = ["no", "yes"]
+    three = ["low", "mid", "high"]
+    edges = [("e01", "c0"), ("e01", "c1"), ("e23", "c2"), ("e23", "c3"), ("e02", "c0"), ("e02", "c2")]
+    edges += [("c0", "f0"), ("c1", "f0"), ("c1", "f1"), ("c3", "f1"), ("c2", "f2"), ("c0", "f3"), ("c3", "f3")]
+    network = DiscreteBayesianNetwork(edges)
+
+    def cpd(node, states, parents):
+        cards = [2] * len(parents)
+        columns = rng.dirichlet(np.ones(len(states)), size=int(np.prod(cards)) if cards else 1).T
+        names = {node: states} | {p: (three if p.startswith("e") else yn) for p in parents}
+        return TabularCPD(
+            node, len(states), columns, evidence=parents or None, evidence_card=cards or None, state_names=names
+        )
+
+    cpds = [cpd(e, three, []) for e in ("e01", "e23", "e02")]
+    for c, parents in {"c0": ["e01", "e02"], "c1": ["e01"], "c2": ["e23", "e02"], "c3": ["e23"]}.items():
+        columns = rng.dirichlet(np.ones(2), size=9 if len(parents) == 2 else 3).T
+        names = {c: yn} | {p: three for p in parents}
+        cpds.append(TabularCPD(c, 2, columns, evidence=parents, evidence_card=[3] * len(parents), state_names=names))
+    for f, parents in {"f0": ["c0", "c1"], "f1": ["c1", "c3"], "f2": ["c2"], "f3": ["c0", "c3"]}.items():
+        cpds.append(cpd(f, ["a", "b", "c"], parents))
+    network.add_cpds(*cpds)
+    assert network.check_model()
+    return network
+
+
+TANGLED_STATES = {"e01": ("low", "mid", "high"), "e23": ("low", "mid", "high"), "e02": ("low", "mid", "high")}
+TANGLED_STATES |= {f: ("a", "b", "c") for f in ("f0", "f1", "f2", "f3")}
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    seed=st.integers(0, 2**16),
+    evidence=st.fixed_dictionaries({}, optional={n: st.sampled_from(s) for n, s in TANGLED_STATES.items()}),
+)
+def test_one_case_as_products_equals_pgmpy_when_every_block_spans_the_halves(seed, evidence):
+    """FactoredCase on a network whose exposure block spans both halves (its prior not all ones), against VE."""
+    from twitchcause.model.factored import FactoredCase
+
+    network = _tangled_network(seed)
+    causes = ["c0", "c1", "c2", "c3"]
+    engine = compile_network(network, causes, TANGLED_STATES)
+    factored = FactoredCase(engine)
+    assert any(not (set(b.scope) <= set(factored.a) or set(b.scope) <= set(factored.b)) for b in engine.blocks)
+    marginals = factored.marginals(evidence)
+    reference = ReferenceInference(network, causes).posterior(evidence)
+    assert marginals[:-1] == pytest.approx([reference[c] for c in causes], abs=1e-12)
+    assert marginals[-1] == pytest.approx(engine.posterior_and_none(evidence)[1], abs=1e-12)

@@ -42,10 +42,12 @@ evidence_strategy = st.fixed_dictionaries(
 @given(evidence=evidence_strategy)
 def test_engine_equals_variable_elimination(m, reference, evidence):
     fast = m.posterior(evidence)
+    one_case = m.infer(evidence).posterior  # products over the halves of the causes (model.factored)
     slow = reference.posterior(evidence)
-    assert list(fast) == list(m.causes)
+    assert list(fast) == list(one_case) == list(m.causes)
     for cause in m.causes:
         assert fast[cause] == pytest.approx(slow[cause], abs=1e-9), cause
+        assert one_case[cause] == pytest.approx(slow[cause], abs=1e-9), cause
 
 
 @settings(max_examples=300, deadline=None)
@@ -253,3 +255,34 @@ def test_none_identified_is_the_all_absent_joint_state(loaded_model):
     absent = joint.get_value(**{c: "no" for c in loaded_model.causes})
     assert result.none_identified == pytest.approx(absent, abs=1e-9)
     assert result.to_dict()["none_identified"] == result.none_identified
+
+
+# answers as a caller may send them: states in the vocabulary's words, with spaces, blank, not sure, wrong or not text
+ANY_ANSWER = st.dictionaries(
+    st.sampled_from([*VARIABLES, "sleeep", "zzz"]),
+    st.one_of(
+        st.sampled_from([s for states in VARIABLES.values() for s in states]),
+        st.sampled_from(["", " ", " high ", "not_sure", " not_sure", "hgh", None, 3, True]),
+    ),
+    max_size=12,
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(evidence=ANY_ANSWER, not_sure=st.one_of(st.just(()), st.lists(st.sampled_from([*VARIABLES, "zzz"]), max_size=2)))
+def test_the_models_reader_answers_as_parse_answers(m, evidence, not_sure):
+    """Model.parse_answers (one sort when the answers are in the vocabulary's words) equals the checked path,
+    error messages included, and keeps the vocabulary's order."""
+    from twitchcause.model.evidence import parse_answers
+
+    try:
+        expected = parse_answers(evidence, not_sure, m.variables)
+    except EvidenceError as error:
+        with pytest.raises(EvidenceError) as raised:
+            m.parse_answers(evidence, not_sure)
+        assert str(raised.value) == str(error)
+        return
+    got = m.parse_answers(evidence, not_sure)
+    assert got == expected
+    assert list(got[0]) == list(expected[0]) == [name for name in m.variables if name in got[0]]
+    assert all(type(state) is str for state in got[0].values())
