@@ -104,3 +104,10 @@ def test_random_argument_lists_end_cleanly(quick_cli, files, capsys):
 
     check()
     print(f"\nCLI fuzz: tried={TALLY['tried']} handled={TALLY['handled']}")
+
+
+def test_an_argument_no_file_system_can_hold_is_one_line(capsys, tmp_path):
+    # a lone surrogate cannot come from a real command line, but can from a caller of main()
+    assert cli.main(["batch", "\udd00.csv", "-o", str(tmp_path / "out.csv")]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "cannot be encoded as a file name" in err

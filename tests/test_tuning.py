@@ -228,14 +228,14 @@ def test_only_priors_files_are_written(base, tmp_path):
 
 # -- changing numbers ---------------------------------------------------------------
 def test_a_changed_number_is_tuned_and_keeps_its_citation(base):
-    tuned = tune_number(base, *URGE, 0.5, why="urge is less typical than read")
+    tuned = tune_number(base, *URGE, 0.3, why="urge is less typical than read")
     number = tuned.findings["urge_to_move"].causes["restless_legs"]["yes"]
     old = base.findings["urge_to_move"].causes["restless_legs"]["yes"]
-    assert number.value == 0.5 and number.entry.p == 0.5 and number.entry.word is None
+    assert number.value == 0.3 and number.entry.p == 0.3 and number.entry.word is None
     assert number.entry.tuned == "urge is less typical than read"
     assert (number.entry.source, number.entry.quote) == (old.entry.source, old.entry.quote)
-    assert tuned.findings["urge_to_move"].causes["restless_legs"]["no"].value == pytest.approx(0.5)
-    assert old.value == 0.6  # the old Priors is untouched
+    assert tuned.findings["urge_to_move"].causes["restless_legs"]["no"].value == pytest.approx(0.7)
+    assert old.value == 0.45  # the old Priors is untouched
 
 
 def test_a_number_can_move_to_another_word(base):
@@ -246,7 +246,7 @@ def test_a_number_can_move_to_another_word(base):
 
 
 def test_a_finding_number_moves_exactly_the_posteriors_that_use_it(base):
-    before, after = model.Model(base), model.Model(tune_number(base, *URGE, 0.5, why="test"))
+    before, after = model.Model(base), model.Model(tune_number(base, *URGE, 0.3, why="test"))
     # the finding observed: restless legs moves, and only through that evidence
     asked = {"urge_to_move": "yes", "timing": "at_night"}
     assert after.posterior(asked)["restless_legs"] < before.posterior(asked)["restless_legs"] - 0.01

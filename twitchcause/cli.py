@@ -545,6 +545,8 @@ def main(argv: list[str] | None = None) -> int:
         return status
     except TwitchcauseError as exc:
         _report(str(exc))
+    except UnicodeEncodeError as exc:  # a name no file system can hold (a lone surrogate, say)
+        _report(f"{exc.object[exc.start : exc.end]!a} in an argument cannot be encoded as a file name on this system")
     except ValueError as exc:
         from .priors import PriorsError
 
