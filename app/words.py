@@ -40,12 +40,11 @@ def words_section() -> html.Section:
         [
             html.H2("Describe it in your own words", className="h5", id="words-heading"),
             html.Label(
-                "Optional: what you notice, where, for how long, what you drink, how you sleep. "
-                "The answers found are filled in for you to check; the questions then ask the rest.",
+                "Optional: the answers found are filled in for you to check.",
                 htmlFor="words-text",
                 className="form-label small text-body-secondary",
             ),
-            dcc.Textarea(id="words-text", placeholder=PLACEHOLDER, className="form-control mb-2", rows=3),
+            dcc.Textarea(id="words-text", placeholder=PLACEHOLDER, className="form-control mb-2", rows=2),
             html.Button(
                 "Fill in the answers",
                 id={"type": "words", "action": "read"},
