@@ -4,7 +4,8 @@
    interview, an example, Back, a mode) and the address (on load and on
    back/forward) make the new case and interview state; after an event the
    address follows (:func:`state.to_query`) and only the form's questions whose
-   answer changed are drawn again.
+   answer changed are drawn again. The own-words box's buttons come here too
+   (:func:`words_event`); ``on_words_marks`` marks the form's answers the story gave.
 2. ``on_case`` (the main callback, the case its only input): the alert, what
    to do and the bars, cached per case.
 3. ``on_form``: the whole form, the first time it is on screen.
@@ -37,6 +38,7 @@ from .questions import (
 )
 from .state import to_query
 from .views import case_view, details_view, notices_view
+from .words import read_words, words_mark
 
 FORM_ANSWERS = {"type": "answers", "question": ALL}
 
@@ -82,6 +84,32 @@ def changed(case: dict, interview: dict, model) -> PageUpdate:
     return PageUpdate(case, clean_interview(interview, case), to_query(case, model.variables), [])
 
 
+def words_event(trigger, value, text, case: dict, interview: dict, model, earlier=None):
+    """``(PageUpdate, WordsReading | None)`` for the own-words box's buttons; None: not one of them."""
+    kind = trigger.get("type") if isinstance(trigger, dict) else None
+    if kind not in ("words", "words-change"):
+        return None
+    if not value:
+        raise PreventUpdate  # a button just drawn, not clicked
+    if kind == "words-change":  # its question on screen, its answer pressed: one click changes it
+        return PageUpdate(None, step("show", interview, case, trigger.get("question")), None, None), None
+    reading = read_words(text, case, model, earlier)
+    if reading.case is None:  # the story could not be read: the message says why
+        return PageUpdate(None, interview, None, None), reading
+    return changed(reading.case, interview, model), reading
+
+
+def words_outputs(reading, trigger) -> tuple:
+    """``(from-words data, words-found children)`` after an event: a story read sets both; a new case
+    (an example, Reset, a link) forgets what an earlier story gave; any other answer leaves them."""
+    if reading is not None:
+        return (reading.from_words if reading.case is not None else no_update), reading.found
+    kind = trigger.get("type") if isinstance(trigger, dict) else trigger
+    if kind in (None, "url", "example") or (kind == "step" and trigger.get("action") == "reset"):
+        return {}, []
+    return no_update, no_update
+
+
 def panel_class(interview: dict) -> str:
     return f"col-lg-5 order-lg-last mode-{interview['mode']}"
 
@@ -109,22 +137,32 @@ def register_callbacks(app, model, examples=None) -> None:
         Output(FORM_ANSWERS, "children"),
         Output("answer-panel", "className"),
         Output("form-focus", "data"),
+        Output("from-words", "data"),
+        Output("words-found", "children"),
         Input("url", "search"),
         Input({"type": "answer", "question": ALL, "state": ALL}, "n_clicks"),
         Input({"type": "choice", "question": ALL, "state": ALL}, "n_clicks"),
         Input({"type": "example", "name": ALL}, "n_clicks"),
         Input({"type": "step", "action": ALL}, "n_clicks"),
+        Input({"type": "words", "action": ALL}, "n_clicks"),
+        Input({"type": "words-change", "question": ALL}, "n_clicks"),
         State("case", "data"),
         State("interview-state", "data"),
+        State("words-text", "value"),
+        State("from-words", "data"),
     )
-    def on_event(search, answers, choices, example_clicks, step_clicks, data, interview_data):
+    def on_event(
+        search, answers, choices, example_clicks, step_clicks, words, changes, data, interview_data, text, earlier
+    ):
         trigger = ctx.triggered_id
         loading = data is None and trigger in (None, "url")  # the page has just loaded: its address holds the case
         if loading:
             trigger = None
         value = ctx.triggered[0]["value"] if ctx.triggered else None
         case = stored_case(data, model)
-        update = apply_event(trigger, value, case, clean_interview(interview_data, case), search, model, examples)
+        interview = clean_interview(interview_data, case)
+        own_words = words_event(trigger, value, text, case, interview, model, earlier)
+        update, reading = own_words or (apply_event(trigger, value, case, interview, search, model, examples), None)
         if (loading or trigger == "url") and update.case == case and not update.notices:
             raise PreventUpdate  # no answers in a new page's address (it is drawn as it is), or the page's own write
         after = update.case if update.case is not None else case
@@ -140,7 +178,19 @@ def register_callbacks(app, model, examples=None) -> None:
             else no_update,
             # A form answer is drawn again: the focus goes back to it.
             trigger if isinstance(trigger, dict) and trigger.get("type") == "answer" else no_update,
+            *words_outputs(reading, trigger),
         )
+
+    # A form question keeps its "from your words" mark while its answer is the one the story gave.
+    @app.callback(
+        Output({"type": "words-mark", "question": ALL}, "children"),
+        Input("case", "data"),
+        Input("from-words", "data"),
+    )
+    def on_words_marks(data, from_words):  # also runs when the form is first drawn (new outputs)
+        case = stored_case(data, model)
+        given = from_words if isinstance(from_words, dict) else {}
+        return [words_mark(item["id"]["question"], case, given) for item in ctx.outputs_list]
 
     # One answer per case and worker, kept: a case seen before costs no model work.
     view_of = per_case(lambda evidence: case_view(evidence, model))

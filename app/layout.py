@@ -16,6 +16,7 @@ import twitchcause.model as twitch_model
 from .case import infer_case, next_question, verdict
 from .questions import START, interview_view
 from .views import alert_view
+from .words import words_section
 
 WAITING = "Your results appear here after your first answer, the warning signs first."
 
@@ -156,6 +157,7 @@ def build_layout(model, examples) -> html.Div:
             dcc.Location(id="url", refresh=False),
             dcc.Store(id="case"),  # set from the address on load, when it holds answers
             dcc.Store(id="interview-state", data=START),
+            dcc.Store(id="from-words", data={}),  # the answers the story gave: {variable: state}
             dcc.Store(id="drawn-case"),  # the case whose bars are on screen: its details follow
             dcc.Store(id="focused", data=0),
             dcc.Store(id="form-wanted", data=False),
@@ -184,7 +186,7 @@ def build_layout(model, examples) -> html.Div:
                         html.Div(
                             [
                                 html.Div(
-                                    [mode_switch(), *answer_sections(model, examples)],
+                                    [words_section(), mode_switch(), *answer_sections(model, examples)],
                                     id="answer-panel",
                                     className="col-lg-5 order-lg-last mode-interview",
                                 ),

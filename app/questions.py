@@ -78,6 +78,7 @@ def form_question(name: str, chosen: str, pending: bool, model) -> html.Fieldset
                     variable.question,
                     warning_badge() if name in model.red_flags else None,
                     html.Span(form_mark(pending), id={"type": "mark", "question": name}, className="mark-slot"),
+                    html.Span(id={"type": "words-mark", "question": name}, className="mark-slot"),
                 ],
                 className="form-label small fw-semibold mb-1",
             ),
@@ -148,7 +149,7 @@ def clean_interview(data, case: dict[str, str]) -> dict:
 
 def step(action: str, interview: dict, case: dict[str, str], question: str | None = None) -> dict:
     """The interview after ``action``: "answer" (of ``question``), "back", "results", "restart",
-    or a mode ("interview", "form")."""
+    "show" (an answered ``question`` on screen, as Back would reach it), or a mode ("interview", "form")."""
     if action == "restart":
         return {**START, "mode": interview["mode"]}
     if action in MODES or action == "more":
@@ -162,6 +163,9 @@ def step(action: str, interview: dict, case: dict[str, str], question: str | Non
         return {**moved, "back": min(interview["back"] + 1, len(steps(case, interview))), "done": False}
     if action == "results":
         return {**moved, "back": 0, "done": True}
+    if action == "show" and question in steps(case, interview):
+        done = steps(case, interview)
+        return {**moved, "back": len(done) - done.index(question), "done": False, "mode": "interview"}
     raise ValueError(f"unknown interview step '{action}'")
 
 
