@@ -25,6 +25,7 @@ from dash.exceptions import PreventUpdate
 
 from .cache import per_case
 from .case import case_from_link, next_question, stored_case
+from .diary import register_diary_callbacks
 from .examples import load_examples
 from .questions import (
     START,
@@ -284,6 +285,7 @@ def register_callbacks(app, model, examples=None) -> None:
         Input("print-summary", "n_clicks"),
         prevent_initial_call=True,
     )
+    register_diary_callbacks(app, model)
 
 
 __all__ = ["START", "PageUpdate", "apply_event", "register_callbacks"]

@@ -14,6 +14,7 @@ from dash import dcc, html
 import twitchcause.model as twitch_model
 
 from .case import infer_case, next_question, verdict
+from .diary import diary_section
 from .questions import START, interview_view
 from .views import alert_view
 from .words import words_section
@@ -190,7 +191,7 @@ def build_layout(model, examples) -> html.Div:
                                     id="answer-panel",
                                     className="col-lg-5 order-lg-last mode-interview",
                                 ),
-                                html.Div(results_section(), className="col-lg-7"),
+                                html.Div([results_section(), diary_section(model)], className="col-lg-7"),
                             ],
                             className="row",
                         ),

@@ -300,12 +300,13 @@ def _with_summary(o: ChangeOutcome) -> ChangeOutcome:
             f"; from the answers of the check-in before it alone, the change was predicted to take"
             f" {cause.replace('_', ' ')} from {was:.0%} to {would:.0%}"
         )
+    later = f"{o.days} day{'s' * (o.days != 1)} later"
     if o.twitch_after in ("gone", "better") and o.driver_now > o.driver_before:
-        verdict = f"It seems to have helped: {o.days} days later the twitch is {o.twitch_after}"
+        verdict = f"It seems to have helped: {later} the twitch is {o.twitch_after}"
     elif o.twitch_after in ("gone", "better"):
-        verdict = f"{o.days} days later the twitch is {o.twitch_after}, but other causes explain that better"
+        verdict = f"{later} the twitch is {o.twitch_after}, but other causes explain that better"
     elif o.twitch_after in ("same", "worse"):
-        verdict = f"No sign it helped yet: {o.days} days later the twitch is {o.twitch_after}"
+        verdict = f"No sign it helped yet: {later} the twitch is {o.twitch_after}"
     else:
         verdict = "Not known yet: say how the twitch is now at the next check-in"
     return replace(o, summary=f"{o.action}. {verdict}; {moved}.")

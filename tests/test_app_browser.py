@@ -507,3 +507,67 @@ def test_lighthouse_accessibility_is_full(base_url, form_factor):
     score = round(data["categories"]["accessibility"]["score"] * 100)
     measured(f"lighthouse_accessibility_{form_factor}", score)
     assert score == 100
+
+
+def fix_clock(browser, day: str):
+    """From the next page load on, the page's clock reads noon of ``day`` (the diary dates check-ins by it)."""
+    script = (
+        f"(() => {{ const fixed = new Date('{day}T12:00:00').getTime(); const Real = Date;"
+        "class Fixed extends Real { constructor(...a) { super(...(a.length ? a : [fixed])); }"
+        " static now() { return fixed; } }"
+        "window.Date = Fixed; })();"
+    )
+    return browser.execute_cdp_cmd("Page.addScriptToEvaluateOnNewDocument", {"source": script})["identifier"]
+
+
+def diary_text(browser) -> str:
+    return text(browser, "diary-section")
+
+
+def test_a_diary_over_two_days_names_what_helped_and_survives_export_clear_import(browser, base_url, tmp_path):
+    browser.execute_cdp_cmd("Browser.setDownloadBehavior", {"behavior": "allow", "downloadPath": str(tmp_path)})
+    clock = fix_clock(browser, "2026-03-01")
+    try:
+        open_page(browser, base_url, "?caffeine_intake=high&sleep=adequate&stress_level=low&weakness=no")
+        browser.execute_script("localStorage.clear()")
+        click(browser, browser.find_element(By.ID, "diary-save"))
+        wait_for(browser, lambda d: "2026-03-01 (day 0): first check-in" in diary_text(d), "the first check-in")
+        browser.execute_cdp_cmd("Page.removeScriptToEvaluateOnNewDocument", {"identifier": clock})
+        clock = fix_clock(browser, "2026-03-02")
+        open_page(browser, base_url)  # a day later, a fresh page: the diary is still in this browser
+        wait_for(browser, lambda d: "first check-in" in diary_text(d), "the kept diary")
+        again = browser.find_element(By.ID, "diary-again")
+        click(browser, again.find_element(By.TAG_NAME, "summary"))
+        # Only what changed: which changes were made and how the twitch is now.
+        assert len(again.find_elements(By.TAG_NAME, "fieldset")) == 2
+        assert not again.find_elements(By.CSS_SELECTOR, "[data-question]")
+        click(browser, again.find_element(By.CSS_SELECTOR, "#diary-changes button[id*=caffeine_intake]"))
+        click(browser, again.find_element(By.CSS_SELECTOR, "#diary-twitch button[id*=gone]"))
+        click(browser, browser.find_element(By.ID, "diary-again-save"))
+        wait_for(browser, lambda d: "It seems to have helped" in text(d, "diary-helped"), "what helped")
+        assert "2026-03-02 (day 1)" in diary_text(browser) and "Switching to decaffeinated" in text(
+            browser, "diary-helped"
+        )
+        kept = browser.execute_script("return JSON.parse(localStorage.getItem('diary')).check_ins.length")
+        assert kept == 2
+        screenshot(browser, "desktop-diary")
+        violations = axe_violations(browser)
+        Path("/tmp/diarydash_axe.json").write_text(json.dumps(violations))
+        assert violations == []
+        click(browser, browser.find_element(By.ID, "diary-export"))
+        wait_for(browser, lambda d: list(tmp_path.glob("*.json")), "the download")
+        exported = json.loads(next(tmp_path.glob("*.json")).read_text())
+        assert exported["format"] == "twitchcause-diary" and len(exported["check_ins"]) == 2
+        click(browser, browser.find_element(By.ID, "diary-clear"))
+        wait_for(browser, lambda d: "No check-in yet" in diary_text(d), "the cleared diary")
+        upload = browser.find_element(By.CSS_SELECTOR, "#diary-upload input[type=file]")
+        upload.send_keys(str(next(tmp_path.glob("*.json"))))
+        wait_for(browser, lambda d: "It seems to have helped" in text(d, "diary-helped"), "the imported diary")
+        assert "Imported 2 check-ins" in diary_text(browser)
+        browser.set_window_size(*PHONE)
+        width = browser.execute_script("return [document.documentElement.scrollWidth, window.innerWidth]")
+        assert width[0] <= width[1], "nothing may overflow sideways on a phone"
+        screenshot(browser, "phone-diary")
+    finally:
+        browser.execute_cdp_cmd("Page.removeScriptToEvaluateOnNewDocument", {"identifier": clock})
+        browser.execute_script("localStorage.clear()")

@@ -22,15 +22,13 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from .files import atomic_write, read_regular
-from .model import DISCLAIMER, TwitchcauseError
+from .model import DISCLAIMER, TwitchcauseError, diary_format
+from .model.followup import DiaryError
 
 FILE_NAME = "diaries.sqlite3"
 SCHEMA_VERSION = 2
-FORMAT = "twitchcause-diary"
-FORMAT_VERSION = 1
-IMPORT_LIMIT = 4 * 2**20  # bytes; a year of daily check-ins is well under 1 MB
-MAX_CHECK_INS = 5000
-MAX_NAME = 64
+FORMAT, FORMAT_VERSION = diary_format.FORMAT, diary_format.FORMAT_VERSION
+IMPORT_LIMIT, MAX_CHECK_INS, MAX_NAME = diary_format.IMPORT_LIMIT, diary_format.MAX_CHECK_INS, diary_format.MAX_NAME
 BUSY_TIMEOUT_MS = 5000  # another twitchcause writing at the same moment: wait for it
 BAR_WIDTH = 24
 
@@ -170,67 +168,28 @@ class Store:
 
 
 def valid_name(name: object) -> str:
-    if not isinstance(name, str) or not name.strip():
-        raise DiaryStoreError("a diary name must be a non-empty text")
-    if len(name) > MAX_NAME or not name.isprintable():
-        shown = name[:MAX_NAME].encode("unicode_escape").decode("ascii")
-        raise DiaryStoreError(f"diary name {shown!r} must be at most {MAX_NAME} printable characters")
-    return name.strip()
+    try:
+        return diary_format.valid_name(name)
+    except DiaryError as exc:
+        raise DiaryStoreError(str(exc)) from None
 
 
-# -- the JSON that export writes and import reads ---------------------------------------------
-def exported(name: str, check_ins: list[dict]) -> dict:
-    return {"format": FORMAT, "version": FORMAT_VERSION, "name": name, "check_ins": check_ins}
-
-
-def _no_duplicates(pairs):
-    found = {}
-    for key, value in pairs:
-        if key in found:
-            raise DiaryStoreError(f"key {key[:40]!r} is given twice in one object")
-        found[key] = value
-    return found
+# -- the JSON that export writes and import reads (model/diary_format.py, shared with the dashboard)
+exported = diary_format.exported
 
 
 def read_export(path: str, model) -> tuple[str, list[dict]]:
     """The name and validated check-ins of an exported diary file. Raises :class:`DiaryStoreError` (one line)."""
-    from .model.followup import DiaryError, parse_diary
-
     try:
-        data = json.loads(read_regular(path, IMPORT_LIMIT).decode("utf-8-sig"), object_pairs_hook=_no_duplicates)
+        raw = read_regular(path, IMPORT_LIMIT)
     except FileNotFoundError:
         raise DiaryStoreError(f"{path}: no such file") from None
     except OSError as exc:
         raise DiaryStoreError(f"{path}: cannot be read ({exc.strerror or exc})") from None
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise DiaryStoreError(f"{path}: not valid JSON ({exc})") from None
-    except RecursionError:
-        raise DiaryStoreError(f"{path}: not valid JSON (nested too deeply)") from None
-    except DiaryStoreError as exc:
-        raise DiaryStoreError(f"{path}: {exc}") from None
-    if not isinstance(data, dict) or data.get("format") != FORMAT:
-        raise DiaryStoreError(f'{path}: not a twitchcause diary (expected an object with "format": "{FORMAT}")')
-    version = data.get("version")
-    if not isinstance(version, int) or isinstance(version, bool) or version < 1:
-        raise DiaryStoreError(f"{path}: version {str(version)[:20]!r} is not a diary format version")
-    if version > FORMAT_VERSION:
-        raise DiaryStoreError(
-            f"{path}: written by a newer twitchcause (diary format {version}; this one reads up to {FORMAT_VERSION})"
-        )
-    extra = sorted(set(data) - {"format", "version", "name", "check_ins"})
-    if extra:
-        raise DiaryStoreError(f"{path}: unknown key {extra[0][:40]!r}; expected format, version, name, check_ins")
-    check_ins = data.get("check_ins")
-    if not isinstance(check_ins, list):
-        raise DiaryStoreError(f"{path}: check_ins must be a list of check-ins")
-    if len(check_ins) > MAX_CHECK_INS:
-        raise DiaryStoreError(f"{path}: {len(check_ins):,} check-ins; at most {MAX_CHECK_INS:,}")
     try:
-        name = valid_name(data.get("name"))
-        parsed = parse_diary(model, check_ins)
-    except (DiaryError, DiaryStoreError) as exc:
+        return diary_format.parse_export(model, diary_format.load_export(raw))
+    except DiaryError as exc:
         raise DiaryStoreError(f"{path}: {exc}") from None
-    return name, [c.to_dict() for c in parsed]
 
 
 # -- the commands -----------------------------------------------------------------------------

@@ -1,6 +1,6 @@
-// twitchcause in the browser: what Dash's components cannot do by themselves. Four clientside
+// twitchcause in the browser: what Dash's components cannot do by themselves. Five clientside
 // callbacks (focus after an interview step, focus kept on a form answer drawn again, asking for the
-// form once it is on screen, the print dialogue) and the arrow keys, which move between a
+// form once it is on screen, the print dialogue, a diary check-in's date) and the arrow keys, which move between a
 // question's answers without choosing one. Everything shown is a Dash component built in Python.
 (function () {
   "use strict";
@@ -35,7 +35,25 @@
     print: function () {
       window.print();
     },
+    // A diary check-in is dated by this browser's clock (the person's own day, not the server's).
+    diaryRequest: function () {
+      var triggered = window.dash_clientside.callback_context.triggered;
+      if (!triggered.length || !triggered[0].value) return window.dash_clientside.no_update;
+      var now = new Date();
+      var pad = function (n) { return (n < 10 ? "0" : "") + n; };
+      return {
+        action: triggered[0].prop_id.split(".")[0],
+        date: now.getFullYear() + "-" + pad(now.getMonth() + 1) + "-" + pad(now.getDate()),
+        click: triggered[0].value,
+      };
+    },
   };
+
+  // The diary's file input (drawn by dcc.Upload, which takes no label) is named for screen readers.
+  new MutationObserver(function () {
+    var input = document.querySelector("#diary-upload input[type=file]:not([aria-label])");
+    if (input) input.setAttribute("aria-label", "Import a diary file");
+  }).observe(document.documentElement, { childList: true, subtree: true });
 
   // Arrow keys move within a question's answers, in the form and the interview, without choosing
   // one: Space or Enter chooses.
