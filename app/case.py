@@ -70,14 +70,19 @@ class Verdict:
 
 
 def verdict(result, case: dict[str, str], model) -> Verdict:
-    """The model's escalation as the screen shows it.
-
-    A settled escalation shows its level; before that, reasons that fired show
-    at once (a red flag turns the alert red on the first answer), and with none
-    fired there is no level yet.
-    """
+    """The model's escalation as the screen shows it (see :func:`shown_verdict`)."""
     escalation = result.escalation
-    reasons = tuple(
+    return shown_verdict(escalation.level, escalation.reasons, escalation.pending, model)
+
+
+def shown_verdict(level: str, reasons, pending, model) -> Verdict:
+    """A level, the reasons that fired and the open rule questions, as the alert shows them.
+
+    With no rule question open the level shows; before that, reasons that fired
+    show at once (a red flag turns the alert red on the first answer), and with
+    none fired there is no level yet. Used for one case and for a diary alike.
+    """
+    shown = tuple(
         {
             "rule": r.rule,
             "level": r.level,
@@ -86,10 +91,10 @@ def verdict(result, case: dict[str, str], model) -> Verdict:
             "quote": r.quote,
             "not_sure": r.not_sure,
         }
-        for r in escalation.reasons
+        for r in reasons
     )
-    level = escalation.level if escalation.settled else (reasons[0]["level"] if reasons else None)
-    return Verdict(level, escalation.settled, tuple(escalation.pending), reasons)
+    settled = not pending
+    return Verdict(level if settled else (shown[0]["level"] if shown else None), settled, tuple(pending), shown)
 
 
 def is_most_urgent(level: str | None, model) -> bool:

@@ -21,7 +21,7 @@ from dash.exceptions import PreventUpdate
 from twitchcause.model import diary_format
 from twitchcause.model.followup import DiaryError
 
-from .case import Verdict, cause_name, source_title, stored_case
+from .case import Verdict, cause_name, shown_verdict, stored_case
 from .labels import percent, percent_range
 from .state import NOT_SURE
 from .views import heading_view, pending_text, reasons_view
@@ -121,20 +121,7 @@ def diary_event(trigger, request, upload, filename, stored, case, changes, twitc
 # -- what the diary shows --------------------------------------------------------------------
 def diary_verdict(result, model) -> Verdict:
     """The follow-up's level as the alert shows a level: settled only when no rule question is open."""
-    reasons = tuple(
-        {
-            "rule": r.rule,
-            "level": r.level,
-            "message": r.message,
-            "source": source_title(model, r.source),
-            "quote": r.quote,
-            "not_sure": r.not_sure,
-        }
-        for r in result.reasons
-    )
-    settled = not result.pending
-    level = result.level if settled else (reasons[0]["level"] if reasons else None)
-    return Verdict(level, settled, tuple(result.pending), reasons)
+    return shown_verdict(result.level, result.reasons, result.pending, model)
 
 
 def twitch_label(state: str | None, model) -> str:
