@@ -164,5 +164,6 @@ __all__ = [
     "serious_causes",
     "split_case",
     "stored_case",
+    "shown_verdict",
     "verdict",
 ]
