@@ -15,7 +15,7 @@ import twitchcause.model as twitch_model
 
 from .case import infer_case, next_question, verdict
 from .diary import diary_section
-from .questions import START, interview_view
+from .questions import START, interview_view, step_button
 from .views import alert_view
 from .words import words_section
 
@@ -47,15 +47,7 @@ def form_section(model, examples) -> html.Section:
                 role="group",
                 **{"aria-label": "Example cases"},
             ),
-            html.Div(
-                html.Button(
-                    "Reset all answers",
-                    id={"type": "step", "action": "reset"},
-                    **{"data-action": "reset"},
-                    type="button",
-                    className="btn btn-link btn-sm px-0",
-                )
-            ),
+            html.Div(step_button("Reset all answers", "reset", "btn btn-link btn-sm px-0")),
             html.Div(id="questions"),  # drawn the first time the form is on screen
         ],
         id="form-section",
@@ -82,20 +74,10 @@ def mode_switch() -> html.Div:
     """One button to switch to the other way of answering (which one shows depends on the mode)."""
     return html.Div(
         [
-            html.Button(
-                "Answer one question at a time instead",
-                id={"type": "step", "action": "interview"},
-                **{"data-action": "interview"},
-                type="button",
-                className="btn btn-outline-primary btn-sm to-interview",
+            step_button(
+                "Answer one question at a time instead", "interview", "btn btn-outline-primary btn-sm to-interview"
             ),
-            html.Button(
-                "See all questions instead",
-                id={"type": "step", "action": "form"},
-                **{"data-action": "form"},
-                type="button",
-                className="btn btn-outline-primary btn-sm to-form",
-            ),
+            step_button("See all questions instead", "form", "btn btn-outline-primary btn-sm to-form"),
         ],
         className="mb-2 mode-switch",
     )

@@ -169,19 +169,22 @@ def step(action: str, interview: dict, case: dict[str, str], question: str | Non
     raise ValueError(f"unknown interview step '{action}'")
 
 
+def step_button(label: str, action: str, class_name: str, **props) -> html.Button:
+    """A button that moves the page along (``{"type": "step", "action": action}``): Back, results, reset..."""
+    return html.Button(
+        label,
+        id={"type": "step", "action": action},
+        **{"data-action": action},
+        type="button",
+        className=class_name,
+        **props,
+    )
+
+
 def interview_view(case: dict[str, str], interview: dict, question: str | None, model) -> list:
     """The question on screen with its answers, "Not sure" among them, and Back; or the end."""
     answered = len(steps(case, interview)) - interview["back"]
-    nav = [
-        html.Button(
-            "Back",
-            id={"type": "step", "action": "back"},
-            **{"data-action": "back"},
-            type="button",
-            className="btn btn-sm btn-outline-secondary",
-            disabled=answered <= 0,
-        )
-    ]
+    nav = [step_button("Back", "back", "btn btn-sm btn-outline-secondary", disabled=answered <= 0)]
     if question is None:
         return html.Div(
             [
@@ -195,20 +198,8 @@ def interview_view(case: dict[str, str], interview: dict, question: str | None, 
                 ),
                 html.Div(
                     [
-                        html.Button(
-                            "See your results",
-                            id={"type": "step", "action": "results"},
-                            **{"data-action": "results"},
-                            type="button",
-                            className="btn btn-primary btn-sm",
-                        ),
-                        html.Button(
-                            "Answer more questions",
-                            id={"type": "step", "action": "more"},
-                            **{"data-action": "more"},
-                            type="button",
-                            className="btn btn-sm btn-outline-secondary",
-                        ),
+                        step_button("See your results", "results", "btn btn-primary btn-sm"),
+                        step_button("Answer more questions", "more", "btn btn-sm btn-outline-secondary"),
                         *nav,
                     ],
                     className="d-flex flex-wrap gap-2",
@@ -261,13 +252,7 @@ def interview_view(case: dict[str, str], interview: dict, question: str | None, 
         html.Div(
             [
                 *nav,
-                html.Button(
-                    "See results now",
-                    id={"type": "step", "action": "results"},
-                    **{"data-action": "results"},
-                    type="button",
-                    className="btn btn-sm btn-outline-secondary",
-                ),
+                step_button("See results now", "results", "btn btn-sm btn-outline-secondary"),
             ],
             className="d-flex flex-wrap gap-2 mt-3",
         ),
