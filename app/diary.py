@@ -94,6 +94,16 @@ def export_text(stored, model) -> str:
     return json.dumps(diary_format.exported(*read_stored(stored, model)), indent=2) + "\n"
 
 
+CHECK_IN_ACTIONS = ("diary-save", "diary-again-save")
+
+
+def is_check_in_request(request) -> bool:
+    """Whether the store holds what the page's clientside callback writes: ``{action, date}`` (the browser could send anything)."""
+    return (
+        isinstance(request, dict) and request.get("action") in CHECK_IN_ACTIONS and isinstance(request.get("date"), str)
+    )
+
+
 def diary_event(trigger, request, upload, filename, stored, case, changes, twitch, model):
     """The stored diary (no_update: unchanged) and a one-line message after what a person did."""
     try:
@@ -105,8 +115,8 @@ def diary_event(trigger, request, upload, filename, stored, case, changes, twitc
             diary = imported(upload, model)
             count = len(diary["check_ins"])
             return diary, f"Imported {count} check-in{'s' * (count != 1)} from {filename or 'the file'}."
-        if trigger == "diary-request" and request:
-            if request.get("action") == "diary-save":
+        if trigger == "diary-request" and is_check_in_request(request):
+            if request["action"] == "diary-save":
                 new = saved_check_in(case, request["date"])
             else:
                 new = again_check_in(read_stored(stored, model)[1], changes, twitch, request["date"], model)

@@ -106,3 +106,13 @@ def test_a_check_in_dated_before_the_last_is_refused(loaded_model, two_days):
 
 def test_clear_forgets_the_diary(loaded_model, two_days):
     assert diary_event("diary-clear", None, None, None, two_days, {}, [], None, loaded_model)[0] is None
+
+
+@pytest.mark.parametrize(
+    "request_data", [[1, 2], "diary-save", {"action": "diary-save"}, {"action": 3, "date": "2026-03-06"}, {"date": 7}]
+)
+def test_a_check_in_request_the_page_did_not_make_changes_nothing(loaded_model, two_days, request_data):
+    from dash.exceptions import PreventUpdate
+
+    with pytest.raises(PreventUpdate):
+        diary_event("diary-request", request_data, None, None, two_days, FIRST, [], None, loaded_model)
