@@ -1,16 +1,16 @@
 """The callbacks: each a few lines around a plain function of ``views``, ``questions`` or :func:`apply_event`.
 
-1. ``on_event``: whatever a person does (an answer in the form or the
-   interview, an example, Back, a mode) and the address (on load and on
-   back/forward) make the new case and interview state; after an event the
-   address follows (:func:`state.to_query`) and only the form's questions whose
-   answer changed are drawn again. The own-words box's buttons come here too
-   (:func:`words_event`); ``on_words_marks`` marks the form's answers the story gave.
-2. ``on_case`` (the main callback, the case its only input): the alert, what
-   to do and the bars, cached per case.
+1. ``on_event`` (the main callback): whatever a person does (an answer in the
+   form or the interview, an example, Back, a mode, the own-words box's
+   buttons via :func:`words_event`) and the address (on load and on
+   back/forward) make the new case and interview state; its response also
+   carries what they change: the alert, what to do, the bars and the form's
+   marks (:func:`results_outputs`, cached per case), the interview's next
+   question, the address (:func:`state.to_query`) and the form's questions
+   whose answer changed. One round trip from a click to the new numbers.
+2. ``on_words_marks`` marks the form's answers the story gave.
 3. ``on_form``: the whole form, the first time it is on screen.
-4. ``on_interview``: the question the model asks next.
-5. ``on_details``: "Why?", what would help, advice and the doctor's summary,
+4. ``on_details``: "Why?", what would help, advice and the doctor's summary,
    after the bars are drawn, cached per case.
 Clientside callbacks (``assets/twitchcause.js``) move focus, ask for the form
 once it is on screen and open the print dialogue.
@@ -42,6 +42,7 @@ from .views import case_view, details_view, notices_view
 from .words import read_words, words_mark
 
 FORM_ANSWERS = {"type": "answers", "question": ALL}
+FORM_MARKS = {"type": "mark", "question": ALL}
 
 
 @dataclass(frozen=True)
@@ -111,6 +112,22 @@ def words_outputs(reading, trigger) -> tuple:
     return no_update, no_update
 
 
+def results_outputs(view: dict | None, marks: list[dict]) -> dict:
+    """The alert, what to do, the bars and the form's marks of ``view`` (:func:`views.case_view`);
+    all no_update when the case did not change (None)."""
+    if view is None:
+        keys = ("alert", "lead", "causes", "results_class", "drawn_case")
+        return {**dict.fromkeys(keys, no_update), "form_marks": [no_update] * len(marks)}
+    return {
+        "alert": view["alert"],
+        "lead": view["lead"],
+        "causes": view["causes"],
+        "results_class": "card card-body mb-3" + ("" if view["answered"] else " results-waiting"),
+        "form_marks": [form_mark(o["id"]["question"] in view["pending"]) for o in marks],
+        "drawn_case": view["case"],
+    }
+
+
 def panel_class(interview: dict) -> str:
     return f"col-lg-5 order-lg-last mode-{interview['mode']}"
 
@@ -127,34 +144,50 @@ def register_callbacks(app, model, examples=None) -> None:
     """Wire the page to ``model`` (and its ``examples``); the only state is what the browser sends back."""
     examples = examples if examples is not None else load_examples(model)
 
+    # One answer per case and worker, kept: a case seen before costs no model work.
+    view_of = per_case(lambda evidence: case_view(evidence, model))
+    ask = per_case(lambda evidence: next_question(evidence, model))
+
     # Whatever a person does, and the address on load and on back/forward (its own writes come
-    # back to this callback too: they change nothing).
+    # back to this callback too: they change nothing). Its response carries the new case's alert,
+    # bars and next question: one round trip from a click to the numbers.
     @app.callback(
-        Output("case", "data"),
-        Output("interview-state", "data"),
-        Output("url", "search"),
-        Output("url-notice", "children"),
-        Output("url-notice", "hidden"),
-        Output(FORM_ANSWERS, "children"),
-        Output("answer-panel", "className"),
-        Output("form-focus", "data"),
-        Output("from-words", "data"),
-        Output("words-found", "children"),
-        Input("url", "search"),
-        Input({"type": "answer", "question": ALL, "state": ALL}, "n_clicks"),
-        Input({"type": "choice", "question": ALL, "state": ALL}, "n_clicks"),
-        Input({"type": "example", "name": ALL}, "n_clicks"),
-        Input({"type": "step", "action": ALL}, "n_clicks"),
-        Input({"type": "words", "action": ALL}, "n_clicks"),
-        Input({"type": "words-change", "question": ALL}, "n_clicks"),
-        State("case", "data"),
-        State("interview-state", "data"),
-        State("words-text", "value"),
-        State("from-words", "data"),
+        output={
+            "case": Output("case", "data"),
+            "interview_state": Output("interview-state", "data"),
+            "search": Output("url", "search"),
+            "notices": Output("url-notice", "children"),
+            "notices_hidden": Output("url-notice", "hidden"),
+            "form_answers": Output(FORM_ANSWERS, "children"),
+            "panel": Output("answer-panel", "className"),
+            "form_focus": Output("form-focus", "data"),
+            "from_words": Output("from-words", "data"),
+            "words_found": Output("words-found", "children"),
+            "alert": Output("escalation", "children"),
+            "lead": Output("result-lead", "children"),
+            "causes": Output("result-causes", "children"),
+            "results_class": Output("results", "className"),
+            "form_marks": Output(FORM_MARKS, "children"),
+            "drawn_case": Output("drawn-case", "data"),
+            "interview": Output("interview", "children"),
+        },
+        inputs={
+            "search": Input("url", "search"),
+            "answers": Input({"type": "answer", "question": ALL, "state": ALL}, "n_clicks"),
+            "choices": Input({"type": "choice", "question": ALL, "state": ALL}, "n_clicks"),
+            "examples": Input({"type": "example", "name": ALL}, "n_clicks"),
+            "steps": Input({"type": "step", "action": ALL}, "n_clicks"),
+            "words": Input({"type": "words", "action": ALL}, "n_clicks"),
+            "changes": Input({"type": "words-change", "question": ALL}, "n_clicks"),
+        },
+        state={
+            "data": State("case", "data"),
+            "interview_data": State("interview-state", "data"),
+            "text": State("words-text", "value"),
+            "earlier": State("from-words", "data"),
+        },
     )
-    def on_event(
-        search, answers, choices, example_clicks, step_clicks, words, changes, data, interview_data, text, earlier
-    ):
+    def on_event(search, data, interview_data, text, earlier, **_clicks):
         trigger = ctx.triggered_id
         loading = data is None and trigger in (None, "url")  # the page has just loaded: its address holds the case
         if loading:
@@ -167,20 +200,31 @@ def register_callbacks(app, model, examples=None) -> None:
         if (loading or trigger == "url") and update.case == case and not update.notices:
             raise PreventUpdate  # no answers in a new page's address (it is drawn as it is), or the page's own write
         after = update.case if update.case is not None else case
-        return (
-            update.case if update.case is not None else no_update,
-            update.interview if update.interview != interview_data else no_update,
-            update.search if update.search is not None and update.search != (search or "") else no_update,
-            notices_view(update.notices) if update.notices else no_update,
-            not update.notices if update.notices is not None else no_update,
-            form_answers(ctx.outputs_list[5], case, after, model),
-            panel_class(update.interview)
+        outputs = ctx.outputs_grouping
+        from_words, words_found = words_outputs(reading, trigger)
+        return {
+            "case": update.case if update.case is not None else no_update,
+            "interview_state": update.interview if update.interview != interview_data else no_update,
+            "search": update.search if update.search is not None and update.search != (search or "") else no_update,
+            "notices": notices_view(update.notices) if update.notices else no_update,
+            "notices_hidden": not update.notices if update.notices is not None else no_update,
+            "form_answers": form_answers(outputs["form_answers"], case, after, model),
+            "panel": panel_class(update.interview)
             if update.interview["mode"] != (interview_data or {}).get("mode")
             else no_update,
             # A form answer is drawn again: the focus goes back to it.
-            trigger if isinstance(trigger, dict) and trigger.get("type") == "answer" else no_update,
-            *words_outputs(reading, trigger),
-        )
+            "form_focus": trigger if isinstance(trigger, dict) and trigger.get("type") == "answer" else no_update,
+            "from_words": from_words,
+            "words_found": words_found,
+            **results_outputs(view_of(after) if after != case or loading else None, outputs["form_marks"]),
+            "interview": interview_output(after, update.interview, after != case or update.interview != interview),
+        }
+
+    def interview_output(case: dict, interview: dict, moved: bool):
+        """The interview's question after an event that ``moved`` the case or the interview; hidden, not drawn."""
+        if not moved or interview["mode"] == "form":
+            return no_update  # the form is on screen: the interview is drawn when it is shown again
+        return interview_view(case, interview, shown_question(case, interview, ask), model)
 
     # A form question keeps its "from your words" mark while its answer is the one the story gave.
     @app.callback(
@@ -192,26 +236,6 @@ def register_callbacks(app, model, examples=None) -> None:
         case = stored_case(data, model)
         given = from_words if isinstance(from_words, dict) else {}
         return [words_mark(item["id"]["question"], case, given) for item in ctx.outputs_list]
-
-    # One answer per case and worker, kept: a case seen before costs no model work.
-    view_of = per_case(lambda evidence: case_view(evidence, model))
-
-    @app.callback(
-        Output("escalation", "children"),
-        Output("result-lead", "children"),
-        Output("result-causes", "children"),
-        Output("results", "className"),
-        Output({"type": "mark", "question": ALL}, "children"),
-        Output("drawn-case", "data"),
-        Input("case", "data"),
-        prevent_initial_call=True,
-    )
-    def on_case(data):
-        case = stored_case(data, model)
-        view = view_of(case)
-        marks = [form_mark(o["id"]["question"] in view["pending"]) for o in ctx.outputs_list[4]]
-        waiting = "" if view["answered"] else " results-waiting"
-        return view["alert"], view["lead"], view["causes"], "card card-body mb-3" + waiting, marks, case
 
     # The form is drawn the first time it is on screen: a phone that answers one question at a
     # time never pays for its 32 questions.
@@ -234,21 +258,6 @@ def register_callbacks(app, model, examples=None) -> None:
         State("form-wanted", "data"),
         prevent_initial_call=True,
     )
-
-    ask = per_case(lambda evidence: next_question(evidence, model))
-
-    @app.callback(
-        Output("interview", "children"),
-        Input("interview-state", "data"),
-        Input("case", "data"),
-        prevent_initial_call=True,
-    )
-    def on_interview(interview_data, data):
-        case = stored_case(data, model)
-        interview = clean_interview(interview_data, case)
-        if interview["mode"] == "form":
-            raise PreventUpdate  # hidden; drawn when the interview is shown again (its mode changes)
-        return interview_view(case, interview, shown_question(case, interview, ask), model)
 
     details_of = per_case(lambda evidence: details_view(evidence, model))
 

@@ -98,7 +98,7 @@ CHECK_IN_ACTIONS = ("diary-save", "diary-again-save")
 
 
 def is_check_in_request(request) -> bool:
-    """Whether the store holds what the page's clientside callback writes: ``{action, date}`` (the browser could send anything)."""
+    """Whether the store holds what the clientside callback writes, ``{action, date}`` (a browser may send anything)."""
     return (
         isinstance(request, dict) and request.get("action") in CHECK_IN_ACTIONS and isinstance(request.get("date"), str)
     )

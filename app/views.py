@@ -435,7 +435,7 @@ def summary_view(case: dict[str, str], result, v: Verdict, helps: list[str], mod
 
 def case_view(case: dict[str, str], model) -> dict:
     """Everything the main callback shows for a validated case: ``alert``, ``lead``, ``causes``
-    (components), ``pending`` (the rule questions still open) and ``answered`` (count)."""
+    (components), ``pending`` (the rule questions still open), ``answered`` (count) and the ``case``."""
     result = infer_case(case, model)
     v = verdict(result, case, model)
     return {
@@ -445,6 +445,7 @@ def case_view(case: dict[str, str], model) -> dict:
         "causes": causes_view(cause_rows(result, model), result, v, model) if case else [],
         "pending": frozenset(v.pending),
         "answered": len(case),
+        "case": case,
     }
 
 

@@ -12,8 +12,10 @@ faults per request:
   answered with probability 0.3), every section of the answer;
 - ``api_unique_lean``: a new random case each time with ``"include": ["posterior",
   "escalation"]``;
-- ``dash_repeat`` / ``dash_unique``: the dashboard's main callback (the one that
-  redraws the page when the case changes) posted as the browser posts it.
+- ``dash_repeat`` / ``dash_unique``: the dashboard's main callback (the one every
+  event goes through) posted as the browser posts an interview answer: the case
+  store (an example's / a new random case) and the click, answered with the new
+  case, its alert, what to do, bars and next question.
 
 wrk is installed from Debian's packages (apt-get) when missing. The last line
 sums it up::
@@ -50,10 +52,12 @@ from pathlib import Path
 from twitchcause import load
 from twitchcause.app.api import HEALTH_PATH, INFER_PATH
 from twitchcause.app.examples import load_examples
+from twitchcause.app.questions import START
 from twitchcause.app.server import create_app
 
 CALLBACK_PATH = "/_dash-update-component"
-CASE_STORE = "case.data"  # the store holding the case; the main callback redraws the page from it
+CASE_STORE = "case.data"  # the store holding the case; the main callback writes it and draws the page from it
+ANSWER = ("muscle_wasting", "no")  # the interview answer each dashboard request carries (after the case posted)
 WORKERS = 2
 WRK_THREADS = 2
 SHARE_OBSERVED = 0.3
@@ -116,12 +120,17 @@ def lua_list(items) -> str:
     return "{" + ", ".join(items) + "}"
 
 
+def outputs_of(key: str) -> list[str]:
+    """The ``id.property`` outputs of a callback map's key (``..a.b...c.d..`` when there are several)."""
+    return key.removeprefix("..").removesuffix("..").split("...") if key.startswith("..") else [key]
+
+
 def main_callback(app) -> str:
-    """The main callback (its output key): the server callback whose only input is the case store."""
+    """The main callback (its output key): the server callback every event goes through, the one writing the case."""
     for output, spec in app.callback_map.items():
-        if "callback" in spec and [f"{i['id']}.{i['property']}" for i in spec["inputs"]] == [CASE_STORE]:
+        if "callback" in spec and CASE_STORE in outputs_of(output):
             return output
-    raise SystemExit(f"load: no server-side callback has {CASE_STORE} as its only input")
+    raise SystemExit(f"load: no server-side callback writes {CASE_STORE}")
 
 
 def callback_request(app, output: str, values: dict, changed: list[str], components: list = ()) -> dict:
@@ -166,9 +175,14 @@ def callback_request(app, output: str, values: dict, changed: list[str], compone
     }
 
 
-def main_callback_request(app, evidence) -> dict:
-    """The body the browser posts to redraw the page for the case ``evidence``."""
-    return callback_request(app, main_callback(app), {CASE_STORE: evidence}, [CASE_STORE])
+def main_callback_request(app, store, answer: tuple[str, str] = ANSWER) -> dict:
+    """The body the browser posts when a person answers ``answer`` (question, state) in the interview
+    while the case store holds ``store``: the new case, its results and the next question come back."""
+    question, state = answer
+    choice = {"type": "choice", "question": question, "state": state}
+    clicked = json.dumps(choice, sort_keys=True, separators=(",", ":")) + ".n_clicks"
+    values = {CASE_STORE: store, clicked: 1, "interview-state.data": START}
+    return callback_request(app, main_callback(app), values, [clicked], [choice])
 
 
 def scenarios(model, app) -> dict[str, str]:

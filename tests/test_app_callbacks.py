@@ -526,10 +526,15 @@ def post_main_callback(dash_app, evidence):
     return json.loads(response.data)["response"]
 
 
-def test_the_main_callback_answers_the_alert_and_the_bars_over_http(dash_app, m):
+def test_an_answer_brings_back_the_case_the_alert_the_bars_and_the_next_question_in_one_response(dash_app, m):
+    # One round trip from a click to the new bars: the answer's own response draws them.
     response = post_main_callback(dash_app, {"weakness": "yes"})
+    assert response["case"]["data"] == {"weakness": "yes", "muscle_wasting": "no"}
     assert "See a doctor promptly" in json.dumps(response["escalation"]["children"])
     assert json.dumps(response["result-causes"]["children"]).count('"cause"') >= 12
+    asked = m.next_question({"weakness": "yes", "muscle_wasting": "no"}).variable
+    assert f'"data-variable": "{asked}"' in json.dumps(response["interview"]["children"])
+    assert response["drawn-case"]["data"] == response["case"]["data"]  # the details follow the bars
 
 
 def test_the_details_are_computed_once_per_case(m, monkeypatch):

@@ -20,7 +20,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from werkzeug.serving import make_server
 
-from benchmarks.load import CASE_STORE, callback_request, key_bomb, main_callback, main_callback_request
+from benchmarks.load import CASE_STORE, callback_request, key_bomb, main_callback, main_callback_request, outputs_of
 from twitchcause.app import state
 from twitchcause.app.api import HEALTH_PATH, INFER_PATH
 from twitchcause.app.openapi import OPENAPI_PATH
@@ -262,7 +262,7 @@ MALFORMED = {
     "outputs of another shape": lambda r: {**r, "outputs": {"id": 1}},
     "inputs not a list": lambda r: {**r, "inputs": {"a": 1}},
     "an input missing": lambda r: {**r, "inputs": r["inputs"][:-1]},
-    "an input of another id": lambda r: {**r, "inputs": [{**r["inputs"][0], "id": "url"}, *r["inputs"][1:]]},
+    "an input of another id": lambda r: {**r, "inputs": [{**r["inputs"][0], "id": "escalation"}, *r["inputs"][1:]]},
     "an input id that is a dict": lambda r: {**r, "inputs": [{**r["inputs"][0], "id": {"a": 1}}, *r["inputs"][1:]]},
     "an input that is a string": lambda r: {**r, "inputs": ["case.data", *r["inputs"][1:]]},
     "changedPropIds naming nothing posted": lambda r: {**r, "changedPropIds": ["{bad.n_clicks"]},
@@ -568,9 +568,11 @@ def test_the_api_answers_a_case_from_its_cache_whatever_the_order_of_its_answers
     assert answer.cache_info().misses == 3 and answer.cache_info().hits == 2
 
 
-def test_the_main_callback_measured_by_the_load_script_takes_only_the_case(app):
-    spec = app.callback_map[main_callback(app)]
-    assert [f"{i['id']}.{i['property']}" for i in spec["inputs"]] == [CASE_STORE]
+def test_the_callback_every_event_goes_through_also_draws_the_results_and_the_interview(app):
+    outputs = outputs_of(main_callback(app))
+    assert {CASE_STORE, "result-causes.children", "escalation.children", "interview.children"} <= set(outputs)
+    drawn_elsewhere = [o for o, spec in app.callback_map.items() if o != main_callback(app) and "callback" in spec]
+    assert not [o for o in drawn_elsewhere if "result-causes.children" in o or "interview.children" in o]
 
 
 def test_the_main_callback_computes_a_case_once_whatever_the_order_of_its_answers(loaded_model, monkeypatch):
@@ -586,4 +588,4 @@ def test_the_main_callback_computes_a_case_once_whatever_the_order_of_its_answer
     first = post(client, CALLBACK, main_callback_request(app, {"weakness": "no", "caffeine_intake": "high"}))
     second = post(client, CALLBACK, main_callback_request(app, {"caffeine_intake": "high", "weakness": "no"}))
     assert first.status_code == 200 and first.data == second.data
-    assert computed == [{"caffeine_intake": "high", "weakness": "no"}]
+    assert computed == [{"caffeine_intake": "high", "weakness": "no", "muscle_wasting": "no"}]
