@@ -173,7 +173,7 @@ def follow_up_view(stored, model) -> list:
         html.Div(
             [
                 heading_view(v.level, model, tag=html.H3, className="h6 mb-1"),
-                html.P(pending_text(v.pending), className="small mb-1") if v.pending else None,
+                html.P(pending_text(v.pending, model), className="small mb-1") if v.pending else None,
                 reasons_view(v),
             ],
             id="diary-level",

@@ -61,11 +61,11 @@ def heading_view(level: str | None, model, tag=html.H2, **props):
 ALERT_NAMES = 3  # the sticky alert names this many questions still open, then counts the rest
 
 
-def pending_text(pending: tuple[str, ...], shown: int | None = None) -> str:
-    """ "Not yet: 2 warning-sign questions left: weakness and pain." (the first ``shown`` named)."""
+def pending_text(pending: tuple[str, ...], model, shown: int | None = None) -> str:
+    """ "Not yet: 2 warning-sign questions left: weakness and persistent pain." (the first ``shown`` named)."""
     count = len(pending)
     noun = "question" if count == 1 else "questions"
-    names = [cause_name(p) for p in pending]
+    names = [model.display["question_names"][p] for p in pending]
     if shown is not None and count > shown:
         names = [*names[:shown], f"{count - shown} more"]
     return f"Not yet: {count} warning-sign {noun} left: {names_list(names)}."
@@ -89,7 +89,7 @@ def alert_view(v: Verdict, model) -> html.Div:
             heading_view(v.level, model, className="h6 alert-heading mb-0"),
             html.P(when, className="when mb-0 fw-semibold") if when and v.level else None,
             html.P(lead_text(v), className="lead-reason mb-0"),
-            html.P(pending_text(v.pending, ALERT_NAMES), className="pending mb-0") if v.pending else None,
+            html.P(pending_text(v.pending, model, ALERT_NAMES), className="pending mb-0") if v.pending else None,
         ],
         id="escalation-alert",
         className=f"alert alert-{look['colour']} escalation mb-0 level-{v.level or 'none'}",
@@ -173,7 +173,7 @@ def lead_view(v: Verdict, model) -> html.Div:
             html.P(when, className="when fw-semibold mb-1") if when and v.level else None,
             what_to_do_view(look) if v.level else None,
             *(reasons_view(v) or []),
-            html.P(pending_text(v.pending), className="pending fw-semibold") if v.pending else None,
+            html.P(pending_text(v.pending, model), className="pending fw-semibold") if v.pending else None,
             safety_net_view(model),
         ],
         className=f"result-lead level-{v.level or 'none'} border-{look['colour']}",

@@ -614,8 +614,9 @@ class Model:
 
         ``probability_words`` (``[{word, at_least}]``, highest first), ``strong_answer_odds``,
         ``interview`` (``stop_below_bits``, ``usual_length``, ``earned_after_answers``),
-        ``question_groups``, ``levels`` (``{level: {heading, heading_grounds, colour, time_frame,
-        what_to_do}}``, each text ``{text, source, quote}`` or ``{text, assumption}``), ``safety_net``
+        ``question_groups``, ``question_names`` (``{variable: plain name}``), ``levels``
+        (``{level: {heading, heading_grounds, colour, time_frame, what_to_do}}``, each text
+        ``{text, source, quote}`` or ``{text, assumption}``), ``safety_net``
         (``[{condition, source, quote}]``), ``serious_causes`` (``{shown_from, causes: {cause: {text, ...}}}``)
         and ``no_clear_cause`` (``{text, source, quote}``).
 

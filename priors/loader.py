@@ -760,6 +760,15 @@ def _check_display(check: _Checker, display: schema.DisplayFile, variables, leve
     for name in variables:
         if name not in listed:
             check.add(EntryName("display", ("question_groups",)), f"question '{name}' is in no group")
+    for name, said in display.question_names.items():
+        if name not in variables:
+            where = EntryName("display", ("question_names",))
+            check.add(where, f"'{name}' is not a question{check.suggest(name, variables)}")
+        elif not said.strip():
+            check.add(EntryName("display", ("question_names", name)), "a name cannot be empty")
+    for name in variables:
+        if name not in display.question_names:
+            check.add(EntryName("display", ("question_names",)), f"question '{name}' has no name")
     if set(display.levels) != set(levels):
         check.add(EntryName("display", ("levels",)), f"expected one entry per escalation level: {', '.join(levels)}")
     for where, source, _ in display_citations(display):
@@ -828,6 +837,7 @@ def _resolve_display(display: schema.DisplayFile, scale: schema.ScaleFile) -> di
         "strong_answer_odds": display.strong_answer.value,
         "interview": {name: setting.value for name, setting in display.interview},
         "question_groups": [group.model_dump() for group in display.question_groups],
+        "question_names": dict(display.question_names),
         "levels": {level: look.model_dump(exclude_none=True) for level, look in display.levels.items()},
         "safety_net": [item.model_dump() for item in display.safety_net],
         "serious_causes": {

@@ -325,6 +325,7 @@ class DisplayFile(_Strict):
     strong_answer: Setting
     interview: Interview
     question_groups: list[QuestionGroup]
+    question_names: dict[str, str]
     levels: dict[str, LevelLook]
     safety_net: list[SafetyNet] = Field(min_length=1)
     serious_causes: SeriousCauses

@@ -224,7 +224,7 @@ def test_first_load_is_light_and_shows_no_verdict(browser, base_url):
     assert transferred <= FIRST_LOAD_BOUND_BYTES
     alert = browser.find_element(By.ID, "escalation").text
     assert alert_level(browser) == "none" and "No verdict yet" in alert and "Self-care" not in alert
-    assert re.search(r"Not yet: \d+ warning-sign questions left: weakness, muscle wasting", alert)
+    assert re.search(r"Not yet: \d+ warning-sign questions left: weakness, muscle shrinking", alert)
     assert browser.find_element(By.ID, "escalation").get_attribute("aria-live") == "polite"
     assert not results_shown(browser)
     screenshot(browser, "desktop-empty")

@@ -209,9 +209,19 @@ def test_an_empty_page_shows_no_verdict_and_names_the_warning_signs_left(m):
     assert "No verdict yet" in shown and "Self-care" not in shown
     pending = verdict(infer_case({}, m), {}, m).pending
     assert set(pending[:3]) == set(m.red_flags), "warning signs first"
-    assert f"Not yet: {len(pending)} warning-sign questions left: weakness, muscle wasting" in shown
+    assert f"Not yet: {len(pending)} warning-sign questions left: weakness, muscle shrinking" in shown
     assert view["pending"] == set(pending)
     assert f"{len(pending)} warning-sign questions left" in texts(lead_view(verdict(infer_case({}, m), {}, m), m))
+
+
+def test_questions_still_open_are_named_in_plain_words_not_by_variable(m):
+    case = {"weakness": "no", "muscle_wasting": "no", "walking_difficulty": "no"}
+    v = verdict(infer_case(case, m), case, m)
+    assert "numbness_tingling" in v.pending
+    shown = texts(lead_view(v, m))
+    assert "numbness or pins-and-needles" in shown and "numbness tingling" not in shown
+    names = m.display["question_names"]
+    assert set(names) == set(m.variables) and all(names.values())
 
 
 def test_a_red_flag_turns_the_alert_red_on_the_first_answer(m):

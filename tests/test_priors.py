@@ -401,6 +401,18 @@ BROKEN = [
     ),
     (
         "display.yaml",
+        delete("question_names", "pain"),
+        "question_names",
+        "question 'pain' has no name",
+    ),
+    (
+        "display.yaml",
+        assign("question_names", "pian", "pain"),
+        "question_names",
+        "'pian' is not a question (did you mean 'pain'?)",
+    ),
+    (
+        "display.yaml",
         delete("levels", "see_doctor"),
         "levels",
         "expected one entry per escalation level: self_care, see_doctor, see_doctor_promptly",
