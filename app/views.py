@@ -159,12 +159,14 @@ def safety_net_view(model):
                 ]
             ),
         ],
-        className="safety-net",
+        className="safety-net mb-3",
+        id="safety-net",
     )
 
 
 def lead_view(v: Verdict, model) -> html.Div:
-    """What the results lead with: the level, when, what to do, why, what is still open, and when to come back."""
+    """What the results lead with: the level, when, what to do, why and what is still open (the safety net
+    follows the causes: :func:`safety_net_view`, drawn once with the page)."""
     look = look_of(v.level, model)
     when = text_of(look.get("time_frame"))
     return html.Div(
@@ -174,7 +176,6 @@ def lead_view(v: Verdict, model) -> html.Div:
             what_to_do_view(look) if v.level else None,
             *(reasons_view(v) or []),
             html.P(pending_text(v.pending, model), className="pending fw-semibold") if v.pending else None,
-            safety_net_view(model),
         ],
         className=f"result-lead level-{v.level or 'none'} border-{look['colour']}",
     )

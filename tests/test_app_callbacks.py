@@ -290,22 +290,29 @@ def test_every_bar_shows_its_percent_and_interval_formatted_in_python(m, example
     assert f"{result.posterior[result.ranking[0]]:.0%}" in top and "\u2013" in top
 
 
-def test_the_result_leads_with_what_to_do_and_when_and_its_safety_net(m):
+def test_the_result_leads_with_what_to_do_and_when(m):
     case = {"weakness": "yes"}
     v = verdict(infer_case(case, m), case, m)
     look = m.display["levels"]["see_doctor_promptly"]
     shown = texts(lead_view(v, m))
     heading, when, do = look["heading"], look["time_frame"]["text"], look["what_to_do"]["text"]
     assert shown.index(heading) < shown.index(when) < shown.index(do) < shown.index("Weakness with twitching")
-    for item in m.safety_net:
-        assert item["condition"] in shown and item["quote"] in shown
     assert when in texts(case_view(case, m)["alert"])
 
 
-def test_every_result_carries_the_safety_net(m, examples):
+def test_every_result_carries_the_safety_net_after_the_causes(m, examples):
+    # Drawn once with the page, whatever the case: the phone reaches the bars first, then "See a doctor if".
+    results = find(build_layout(m, examples), lambda c: getattr(c, "id", None) == "results")[0]
+    shown = texts(results)
+    for item in m.safety_net:
+        assert item["condition"] in shown and item["quote"] in shown
+    ids = [
+        getattr(c, "id", None)
+        for c in find(results, lambda c: getattr(c, "id", None) in ("result-causes", "safety-net"))
+    ]
+    assert ids == ["result-causes", "safety-net"]
     for case in ({}, *(e.evidence for e in examples.values())):
-        v = verdict(infer_case(case, m), case, m)
-        assert m.safety_net[0]["condition"] in texts(lead_view(v, m))
+        assert m.safety_net[0]["condition"] not in texts(case_view(case, m)["lead"])  # said once, not twice
 
 
 def test_not_sure_about_a_warning_sign_is_read_the_safe_way_and_said(m):
