@@ -13,11 +13,12 @@ starting worker after worker).
 import os
 import sys
 
+from twitchcause.threads import one_blas_thread
+
 # Each gunicorn worker is a process; numpy's BLAS would otherwise start a thread per core in
 # every worker, and the workers' threads fight over the cores: with 2 workers on 2 cores that
-# cost two thirds of the throughput. Must precede numpy.
-for _variable in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
-    os.environ.setdefault(_variable, "1")
+# cost two thirds of the throughput.
+one_blas_thread()
 
 from gunicorn.arbiter import Arbiter  # noqa: E402
 

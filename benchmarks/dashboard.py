@@ -47,7 +47,7 @@ AXE = TOOLS / "node_modules" / "axe-core" / "axe.min.js"
 LIGHTHOUSE = TOOLS / "node_modules" / ".bin" / "lighthouse"
 BUDGET = {"first_load_kb": 350, "click_to_bars_ms": 100, "mobile_performance": 90}
 ANSWERS = 10
-SERVE = "from twitchcause.app.server import create_app; create_app().run(port={port}, debug=False)"
+SERVE = "import sys; from twitchcause.cli import main; sys.exit(main(['app', '--port', '{port}']))"  # as `make app`
 
 # Timed inside the page: the click on an answer to the first change of the bars.
 CLICK_TO_BARS = """

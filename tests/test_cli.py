@@ -534,3 +534,15 @@ def test_results_name_the_priors_folder_and_its_fingerprint(capsys, tmp_path):
     shutil.copytree(priors.DEFAULT_DIR, folder, ignore=shutil.ignore_patterns("*.py", "__pycache__"))
     status, out, _ = run(capsys, "infer", "caffeine_intake=high", "--priors", str(folder))
     assert status == 0 and f"priors: {folder} (fingerprint {named['fingerprint']})" in out
+
+
+@pytest.mark.parametrize("entry", ["twitchcause.cli", "twitchcause.app.wsgi"])
+def test_the_commands_and_the_server_run_numpy_on_one_blas_thread(entry):
+    # The model's products are small: BLAS threads only fight each other and the other processes
+    # for the cores (a unique dashboard case took three times as long on a busy 2-core machine).
+    env = {k: v for k, v in os.environ.items() if not k.endswith("_NUM_THREADS")}
+    script = (
+        f"import {entry}, numpy, threadpoolctl; print(max(i['num_threads'] for i in threadpoolctl.threadpool_info()))"
+    )
+    out = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "1"

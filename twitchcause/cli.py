@@ -13,9 +13,13 @@ import sys
 import threading
 from contextlib import contextmanager
 
-from . import load
-from .files import read_regular
-from .model import DISCLAIMER, Model, Result, TwitchcauseError
+from .threads import one_blas_thread
+
+one_blas_thread()  # before numpy is imported (by the model, below)
+
+from . import load  # noqa: E402
+from .files import read_regular  # noqa: E402
+from .model import DISCLAIMER, Model, Result, TwitchcauseError  # noqa: E402
 
 # The priors loader (pydantic, YAML) and the package metadata are imported where they are needed, so that
 # `infer` restored from a snapshot (twitchcause.snapshot) starts without them.
