@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import plotly.io
 from dash import Dash
 from werkzeug.serving import WSGIRequestHandler
 
@@ -21,6 +22,10 @@ def create_app(model: twitch_model.Model | None = None) -> Dash:
     """A ready Dash app for ``model`` (the packaged priors by default); ``app.server`` is its Flask WSGI application."""
     model = model if model is not None else twitch_model.load()
     model.report({})  # compile the engine, the interval's draws and what would help now, not on a first request
+    # Dash encodes a callback's components through plotly, with orjson when it is installed; orjson's
+    # path first walks the whole tree in Python, and for a tree of a few hundred components the
+    # standard library's encoder, calling each component's to_plotly_json, takes 40% of its time.
+    plotly.io.json.config.default_engine = "json"
     examples = load_examples(model)
     app = Dash(
         __name__,

@@ -7,6 +7,7 @@ browser. Numbers are formatted here (``labels``) and nowhere else.
 
 from __future__ import annotations
 
+import functools
 import math
 from datetime import date
 
@@ -182,14 +183,20 @@ def lead_view(v: Verdict, model) -> html.Div:
 
 
 def bar_view(row: CauseRow) -> html.Span:
+    """A cause's bar: its chance filled, its interval a band, the chance before any answer a tick.
+
+    One element whose custom properties the stylesheet draws (``.bar``): a main
+    callback draws twelve of them per answer, and each element costs its share.
+    """
     low, high = row.interval
     return html.Span(
-        [
-            html.Span(className="band", style={"left": f"{low:.1%}", "width": f"{high - low:.1%}"}),
-            html.Span(className="fill", style={"width": f"{row.posterior:.1%}"}),
-            html.Span(className="tick", style={"left": f"{row.prior:.1%}"}),
-        ],
         className="bar",
+        style={
+            "--p": f"{row.posterior:.1%}",
+            "--low": f"{low:.1%}",
+            "--band": f"{high - low:.1%}",
+            "--before": f"{row.prior:.1%}",
+        },
         **{"aria-hidden": "true"},
     )
 
@@ -200,16 +207,29 @@ def sentence(text: str) -> str:
     return f"{text[:1].upper()}{text[1:]}."
 
 
-def cause_view(row: CauseRow, model, serious: bool) -> html.Li:
+@functools.cache
+def cause_parts(cause: str, model) -> tuple:
+    """The parts of a cause's row that no answer changes: its name, what it is with its chance before any
+    answer, and the place "Why?" fills. Built once per model and cause: a main callback draws twelve rows
+    per answer, and each component costs its share."""
     # A serious cause in plain words (what a high chance of it means), not the diseases it holds.
-    words = model.display["serious_causes"]["causes"].get(row.cause)
-    description = text_of(words) if serious else sentence(model.priors.causes[row.cause])
+    words = model.display["serious_causes"]["causes"].get(cause)
+    description = text_of(words) if cause in serious_causes(model) else sentence(model.priors.causes[cause])
+    return (
+        html.Span(readable(cause), className="cause-name"),
+        html.P(f"{description} Before any answer: {percent(model.prior[cause])}.", className="mb-1"),
+        html.Div(id={"type": "why", "cause": cause}, className="why"),
+    )
+
+
+def cause_view(row: CauseRow, model, serious: bool) -> html.Li:
+    name, description, why = cause_parts(row.cause, model)
     return html.Li(
         html.Details(
             [
                 html.Summary(
                     [
-                        html.Span(readable(row.cause), className="cause-name"),
+                        name,
                         html.Span(
                             [
                                 html.Strong(percent(row.posterior)),
@@ -221,16 +241,7 @@ def cause_view(row: CauseRow, model, serious: bool) -> html.Li:
                         bar_view(row),
                     ]
                 ),
-                html.Div(
-                    [
-                        html.P(
-                            f"{description} Before any answer: {percent(row.prior)}.",
-                            className="mb-1",
-                        ),
-                        html.Div(id={"type": "why", "cause": row.cause}, className="why"),
-                    ],
-                    className="cause-more small",
-                ),
+                html.Div([description, why], className="cause-more small"),
             ]
         ),
         className="cause" + (" serious" if serious else ""),

@@ -290,6 +290,15 @@ def test_every_bar_shows_its_percent_and_interval_formatted_in_python(m, example
     assert f"{result.posterior[result.ranking[0]]:.0%}" in top and "\u2013" in top
 
 
+def test_a_bar_is_one_element_holding_its_chance_its_interval_and_the_chance_before_any_answer():
+    from twitchcause.app.case import CauseRow
+    from twitchcause.app.views import bar_view
+
+    bar = bar_view(CauseRow("stress", 0.42, 0.1, "possible", (0.3, 0.55)))
+    assert bar.style == {"--p": "42.0%", "--low": "30.0%", "--band": "25.0%", "--before": "10.0%"}
+    assert not getattr(bar, "children", None) and bar.className == "bar"
+
+
 def test_the_result_leads_with_what_to_do_and_when(m):
     case = {"weakness": "yes"}
     v = verdict(infer_case(case, m), case, m)
