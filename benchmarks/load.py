@@ -15,13 +15,15 @@ faults per request:
 - ``dash_repeat`` / ``dash_unique``: the dashboard's main callback (the one every
   event goes through) posted as the browser posts an interview answer: the case
   store (an example's / a new random case) and the click, answered with the new
-  case, its alert, what to do, bars and next question.
+  case, its alert, what to do, bars and next question;
+- ``dash_floor``: the page's lightest server callback (no model work, no
+  component): the floor of any Dash callback, beside ``/healthz``'s.
 
 wrk is installed from Debian's packages (apt-get) when missing. The last line
 sums it up::
 
     api_repeat_vs_healthz=.. api_unique_vs_healthz=.. api_unique_lean_vs_healthz=.. dash_repeat_vs_healthz=..
-    dash_unique_vs_healthz=.. api_unique_p99_ms=..
+    dash_unique_vs_healthz=.. dash_floor_vs_healthz=.. api_unique_p99_ms=..
 
 ``--attack`` instead measures the dashboard's main callback (repeated, then
 unique cases) beside two clients posting 1.5 MB bodies of 100,000 unknown
@@ -63,7 +65,7 @@ WRK_THREADS = 2
 SHARE_OBSERVED = 0.3
 START_SECONDS = 60
 ROUND_SECONDS = 2
-SUMMARY = ("api_repeat", "api_unique", "api_unique_lean", "dash_repeat", "dash_unique")
+SUMMARY = ("api_repeat", "api_unique", "api_unique_lean", "dash_repeat", "dash_unique", "dash_floor")
 LEAN = ["posterior", "escalation"]  # the sections of api_unique_lean
 ATTACKED = ("dash_repeat", "dash_unique")  # the normal load beside the key bombs
 CASE_MARK = '"__CASE__"'
@@ -185,6 +187,13 @@ def main_callback_request(app, store, answer: tuple[str, str] = ANSWER) -> dict:
     return callback_request(app, main_callback(app), values, [clicked], [choice])
 
 
+def floor_callback_request(app) -> dict:
+    """The body of the page's lightest server callback (the own-words marks, with no form on screen to
+    mark): what a Dash callback round trip costs before any model work or component."""
+    output = next(o for o, spec in app.callback_map.items() if "callback" in spec and '"words-mark"' in o)
+    return callback_request(app, output, {CASE_STORE: {}, "from-words.data": {}}, [CASE_STORE])
+
+
 def scenarios(model, app) -> dict[str, str]:
     """The wrk Lua script of each scenario."""
     cases = [dict(e.evidence) for e in load_examples(model).values()]
@@ -209,6 +218,7 @@ def scenarios(model, app) -> dict[str, str]:
         "api_unique_lean": randomly(INFER_PATH, {"evidence": "__CASE__", "include": LEAN}),
         "dash_repeat": cycle(CALLBACK_PATH, [main_callback_request(app, c) for c in cases]),
         "dash_unique": randomly(CALLBACK_PATH, dash_template),
+        "dash_floor": cycle(CALLBACK_PATH, [floor_callback_request(app)]),
     }
 
 

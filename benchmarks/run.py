@@ -23,7 +23,7 @@ Run with ``make bench``; the last line sums it up::
 
     single_x=.. next_x=.. batch_x=.. batch_cases_per_cpu_s=.. cli_cold_vs_numpy=.. api_repeat_vs_healthz=..
     api_unique_vs_healthz=.. api_unique_lean_vs_healthz=.. dash_repeat_vs_healthz=.. dash_unique_vs_healthz=..
-    api_unique_p99_ms=..
+    dash_floor_vs_healthz=.. api_unique_p99_ms=..
 """
 
 from __future__ import annotations
@@ -62,6 +62,7 @@ LOAD_FIELDS = (
     "api_unique_lean_vs_healthz",
     "dash_repeat_vs_healthz",
     "dash_unique_vs_healthz",
+    "dash_floor_vs_healthz",
     "api_unique_p99_ms",
 )
 TOLERANCE = 1e-9

@@ -16,7 +16,7 @@ def test_benchmark_smoke_run_prints_the_summary_line(capsys):
     assert re.fullmatch(
         r"single_x=\d+ next_x=\d+ batch_x=\d+ batch_cases_per_cpu_s=\d+ cli_cold_vs_numpy=[\d.]+"
         r" api_repeat_vs_healthz=n/a api_unique_vs_healthz=n/a api_unique_lean_vs_healthz=n/a"
-        r" dash_repeat_vs_healthz=n/a dash_unique_vs_healthz=n/a api_unique_p99_ms=n/a",
+        r" dash_repeat_vs_healthz=n/a dash_unique_vs_healthz=n/a dash_floor_vs_healthz=n/a api_unique_p99_ms=n/a",
         last,
     ), last
 
