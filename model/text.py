@@ -44,6 +44,7 @@ AFFIRMED = "affirmed"
 PRECEDENCE = ("other_person", "hypothetical", "historical", "uncertain", "negated")
 HOWS = (AFFIRMED, "negated", "uncertain", "other_person", "hypothetical", "historical")
 MAX_TEXT_CHARS = 10_000  # a description is a few sentences; a longer text is not one and only costs time
+SLIPS_KEPT = 4096  # typed words whose slip is remembered: far more than the words people use about a twitch
 NEEDS_EXTRA = "reading text needs the text extra: pip install 'twitchcause[text]'"
 
 
@@ -162,6 +163,8 @@ class TextReader:
         slip never turns one known word into another ("ankle" is no slip of "ankles").
         """
         if typed not in self._slips:
+            if len(self._slips) >= SLIPS_KEPT:
+                del self._slips[next(iter(self._slips))]  # the oldest: the words people type most come back
             fuzzy = self.spec.fuzzy
             found = None
             if typed.isalpha() and typed not in self._lexicon and len(typed) >= fuzzy.one_slip - 1:
@@ -178,6 +181,12 @@ class TextReader:
 
     # -- reading -------------------------------------------------------------------------------
     def read(self, text: str) -> list[Mention]:
+        # The words of a story live in spaCy's string store only while it is read: a server reading
+        # stories for months would otherwise keep every word ever typed.
+        with self.nlp.memory_zone():
+            return self._read(text)
+
+    def _read(self, text: str) -> list[Mention]:
         doc = self.nlp.make_doc(text)
         for token in doc:
             known = self._slip_of(token.norm_)

@@ -430,3 +430,18 @@ def test_any_text_gives_spans_of_itself_and_answers_of_the_vocabulary(loaded_mod
         assert state in variables[name].states or (state == NOT_SURE and raising[name])
         if state in raising[name]:  # a level is raised only by a plain mention of that very state
             assert any(m.variable == name and m.state == state and m.how == "affirmed" for m in mentions)
+
+
+def test_reading_many_different_stories_keeps_memory_bounded(loaded_model):
+    # A server reads stories for months: neither spaCy's string store nor the typing-slip cache may
+    # grow with every new word a person types.
+    from twitchcause.model.text import SLIPS_KEPT
+
+    reader = loaded_model._text_reader
+    loaded_model.read_text("my calf twitches after coffee")  # the first reading fills what every reading needs
+    strings = len(reader.nlp.vocab.strings)
+    for i in range(SLIPS_KEPT + 200):
+        loaded_model.read_text(f"my calf twitches, word{i}x zq{i}y, after cofee{i}")
+    assert len(reader.nlp.vocab.strings) == strings
+    assert len(reader._slips) <= SLIPS_KEPT
+    assert "caffeine_intake" in {m.variable for m in loaded_model.read_text("my calf twitches after cofee")}
