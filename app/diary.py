@@ -44,6 +44,16 @@ def with_check_in(stored, check_in: dict, model) -> dict:
     """The stored diary with ``check_in`` added, validated as the command line validates it."""
     name, check_ins = read_stored(stored, model)
     name, check_ins = diary_format.parse_export(model, diary_format.exported(name, [*check_ins, check_in]))
+    return kept_in_browser(name, check_ins)
+
+
+def kept_in_browser(name: str, check_ins: list[dict]) -> dict:
+    """The diary as the browser keeps it; refused in one line past :data:`BROWSER_CHECK_INS`."""
+    if len(check_ins) > BROWSER_CHECK_INS:
+        raise DiaryError(
+            f"{len(check_ins):,} check-ins; this browser keeps at most {BROWSER_CHECK_INS} check-ins: "
+            "export the diary, clear it and start a new one (the command line keeps any number)"
+        )
     return diary_format.exported(name, check_ins)
 
 
@@ -86,7 +96,7 @@ def imported(contents: str, model) -> dict:
     if len(raw) > diary_format.IMPORT_LIMIT:
         raise DiaryError(f"{len(raw):,} bytes; a diary file is at most {diary_format.IMPORT_LIMIT:,}")
     name, check_ins = diary_format.parse_export(model, diary_format.load_export(raw))
-    return diary_format.exported(name, check_ins)
+    return kept_in_browser(name, check_ins)
 
 
 def export_text(stored, model) -> str:
@@ -95,6 +105,9 @@ def export_text(stored, model) -> str:
 
 
 CHECK_IN_ACTIONS = ("diary-save", "diary-again-save")
+# The diary travels with every diary request (the browser keeps it, the server keeps nothing), so it
+# is bounded: over a year of daily check-ins. The server's door is sized to let the largest through.
+BROWSER_CHECK_INS = 400
 
 
 def is_check_in_request(request) -> bool:

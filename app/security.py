@@ -28,12 +28,13 @@ from werkzeug.exceptions import (
 )
 from werkzeug.routing import Map, Rule
 
-# The largest request the page sends (every answer of a full case, with ids) is under
-# 10 KB; a JSON API case is under 2 KB.
-MAX_BODY_BYTES = 64 * 1024
+# The largest request the page sends is a diary import: the file (base64) and the diary the
+# browser keeps, each at most app.diary.BROWSER_CHECK_INS check-ins (about 380 KB with every
+# answer, 890 KB together); any other is under 10 KB, and a JSON API case under 2 KB.
+MAX_BODY_BYTES = 1024 * 1024
 # No list or object a callback receives has more entries than this (the page's
-# longest is the list of the 32 questions' answers).
-MAX_ENTRIES = 256
+# longest is a full diary's check-ins, then the 32 questions' answers).
+MAX_ENTRIES = 512
 CALLBACK_ENDPOINT = "_dash-update-component"
 OVERSIZE_MARK = "twitchcause.body_too_large"  # set in the WSGI environ by BoundedBody
 WILDCARDS = ('["ALL"]', '["ALLSMALLER"]', '["MATCH"]')

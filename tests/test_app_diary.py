@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
+from datetime import date, timedelta
 
 import pytest
 from dash import no_update
@@ -116,3 +117,15 @@ def test_a_check_in_request_the_page_did_not_make_changes_nothing(loaded_model, 
 
     with pytest.raises(PreventUpdate):
         diary_event("diary-request", request_data, None, None, two_days, FIRST, [], None, loaded_model)
+
+
+def test_a_full_browser_diary_takes_no_further_check_in_and_says_what_to_do(loaded_model):
+    from twitchcause.app.diary import BROWSER_CHECK_INS
+
+    days = [(date(2026, 1, 1) + timedelta(days=i)).isoformat() for i in range(BROWSER_CHECK_INS + 1)]
+    full = diary_format.exported("me", [saved_check_in(FIRST, d) for d in days[:-1]])
+    with pytest.raises(DiaryError, match=f"at most {BROWSER_CHECK_INS} check-ins.*export"):
+        with_check_in(full, saved_check_in(FIRST, days[-1]), loaded_model)
+    over = diary_format.exported("me", [saved_check_in(FIRST, d) for d in days])
+    with pytest.raises(DiaryError, match=f"at most {BROWSER_CHECK_INS} check-ins"):
+        imported(upload(over), loaded_model)
