@@ -241,7 +241,15 @@ def cause_view(row: CauseRow, model, serious: bool) -> html.Li:
                         bar_view(row),
                     ]
                 ),
-                html.Div([description, why], className="cause-more small"),
+                html.Div(
+                    [
+                        # Where a phone shows the interval: its bar's line holds only the name and chance.
+                        html.P(f"90% interval: {percent_range(*row.interval)}", className="interval-more mb-1"),
+                        description,
+                        why,
+                    ],
+                    className="cause-more small",
+                ),
             ]
         ),
         className="cause" + (" serious" if serious else ""),

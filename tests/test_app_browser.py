@@ -279,7 +279,13 @@ def test_the_interview_by_keyboard_alone_with_focus_on_each_new_question(browser
     browser.switch_to.active_element.send_keys(Keys.ENTER)
     wait_for(browser, lambda d: focused(d) == "results-heading", "the focus on the results")
     assert results_shown(browser)
-    assert top(browser, "#result-lead") < top(browser, "#causes"), "the result leads with what to do"
+    assert top(browser, "#result-lead") < top(browser, "#causes") < top(browser, "#safety-net")
+    # On a phone a bar's line is its name and chance; the interval is one tap away, in its details.
+    first = browser.find_element(By.CSS_SELECTOR, "#causes .cause")
+    assert not first.find_element(By.CSS_SELECTOR, ".cause-value .interval").is_displayed()
+    first.find_element(By.CSS_SELECTOR, "summary").click()
+    assert "90% interval" in first.find_element(By.CSS_SELECTOR, ".interval-more").text
+    first.find_element(By.CSS_SELECTOR, "summary").click()
     screenshot(browser, "phone-results")
     # Back returns to the last question, with its answer marked.
     browser.find_element(By.CSS_SELECTOR, "#interview [data-action=back]").click()

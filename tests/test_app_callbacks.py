@@ -16,6 +16,7 @@ from twitchcause.app import callbacks, questions
 from twitchcause.app.callbacks import apply_event
 from twitchcause.app.case import case_from_link, infer_case, split_case, stored_case, verdict
 from twitchcause.app.examples import load_examples
+from twitchcause.app.labels import percent_range
 from twitchcause.app.layout import build_layout
 from twitchcause.app.server import create_app
 from twitchcause.app.state import MAX_QUERY_LENGTH, MAX_SHOWN_CHARACTERS, NOT_SURE, parse_query, to_query
@@ -288,6 +289,8 @@ def test_every_bar_shows_its_percent_and_interval_formatted_in_python(m, example
     assert [r.key for r in rows] == result.ranking
     top = texts(rows[0])
     assert f"{result.posterior[result.ranking[0]]:.0%}" in top and "\u2013" in top
+    low, high = result.interval[result.ranking[0]]
+    assert f"90% interval: {percent_range(low, high)}" in top  # in the details too: a phone shows it there
 
 
 def test_a_bar_is_one_element_holding_its_chance_its_interval_and_the_chance_before_any_answer():
