@@ -371,8 +371,8 @@ class Model:
         marginals = self._factored.marginals(parsed)
         if marginals is None:
             return self.engine.posterior_and_none(parsed)
-        *posterior, none_identified = marginals
-        return dict(zip(self.engine.causes, posterior)), none_identified
+        # zip stops at the last cause, before P(no listed cause): no copy of the list without it
+        return dict(zip(self.engine.causes, marginals)), marginals[-1]
 
     @cached_property
     def _factored(self):
@@ -594,11 +594,16 @@ class Model:
         return [dict(item) for item in self._safety_net]
 
     def _serious_causes(self, posterior: Mapping[str, float]) -> tuple[dict, ...]:
+        shown_from, items = self._serious_items
+        return tuple([item.copy() for cause, item in items if posterior[cause] >= shown_from])
+
+    @cached_property
+    def _serious_items(self) -> tuple[float, tuple[tuple[str, dict], ...]]:
+        """``display.yaml``'s serious causes as (shown_from, ((cause, {cause, text, ...}), ...)), merged once: a
+        result gets copies of the items its posterior reaches."""
         serious = self.priors.display["serious_causes"]
-        return tuple(
-            {"cause": cause, **text}
-            for cause, text in serious["causes"].items()
-            if posterior[cause] >= serious["shown_from"]
+        return serious["shown_from"], tuple(
+            (cause, {"cause": cause, **text}) for cause, text in serious["causes"].items()
         )
 
     @property
