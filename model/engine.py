@@ -117,14 +117,22 @@ def prior_and_deltas(
     impossible whatever is answered).
     """
     base = np.zeros((*tables[0].shape[:-2], 2**n_causes)) if tables else np.zeros(2**n_causes)
-    deltas = []
     for table, local in zip(tables, locals_):
-        unknown = table[..., -1:, :]
+        unknown = table[..., -1, :]
         if unknown.any():  # a finding's all-unknown row is log 1 = 0: nothing to add
-            base += unknown[..., 0, :][..., local]
+            base += unknown[..., local]
+    return base, deltas_of(tables)
+
+
+def deltas_of(tables: Sequence[np.ndarray]) -> list[np.ndarray]:
+    """Each block as its change from its all-unknown row (log space), as :func:`prior_and_deltas` gives it,
+    without the prior over the joint states (for the draws, a sum of 64 x 4,096 per block)."""
+    deltas = []
+    for table in tables:
+        unknown = table[..., -1:, :]
         with np.errstate(invalid="ignore"):
             deltas.append(np.where(np.isfinite(unknown), table - unknown, 0.0))
-    return base, deltas
+    return deltas
 
 
 def _log(values: np.ndarray) -> np.ndarray:

@@ -31,11 +31,12 @@ import hashlib
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
+from functools import cached_property
 from typing import TYPE_CHECKING
 
 import numpy as np
 
-from .engine import Engine, code_digest, prior_and_deltas
+from .engine import Engine, code_digest, deltas_of, prior_and_deltas
 from .factored import halves, joint_index
 
 if TYPE_CHECKING:
@@ -143,10 +144,10 @@ class Ensemble:
         self._unknown = np.array([block.patterns - 1 for block in engine.blocks])
         self.tables = [np.asarray(t, dtype=float) for t in tables]
         self.draws = self.tables[0].shape[0] if self.tables else 0
-        self._base, self._deltas = prior_and_deltas(self.tables, self._local, n)  # the engine's own reading
+        # the engine's own reading of a block; the prior over the joint states, for the log-space way only,
+        # waits for its first use (:attr:`_base`).
         # An interval needs a few digits, not sixteen: single precision halves the memory each case reads.
-        self._base = self._base.astype(np.float32)  # for the log-space way only
-        self._deltas = [delta.astype(np.float32) for delta in self._deltas]
+        self._deltas = [delta.astype(np.float32) for delta in deltas_of(self.tables)]
         # In probability space, the joint laid out as (half A, half B) of the causes: the batch's halves
         # (:func:`.factored.halves`), over which only three findings span both. A block within a half is, per
         # pattern, a factor over that half's states (its change from the all-unknown row, at most 1); the
@@ -242,6 +243,12 @@ class Ensemble:
                 found = np.ascontiguousarray(self._ratios[k][:, pattern, :][:, columns])
             self._laid_out[(k, pattern)] = found
         return found
+
+    @cached_property
+    def _base(self) -> np.ndarray:
+        """The prior over the joint states of every draw, log space, single precision: read by the log-space
+        way alone (a case that would underflow), so computed on its first use rather than at every start."""
+        return prior_and_deltas(self.tables, self._local, len(self.engine.causes))[0].astype(np.float32)
 
     def _marginals_in_log_space(self, patterns: np.ndarray) -> np.ndarray:
         """:meth:`marginals` of a case whose weights would underflow: its rows summed in log space."""
