@@ -21,6 +21,7 @@ import itertools
 import threading
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 
@@ -35,6 +36,18 @@ _product = np.multiply.reduce  # over the first axis: the product of a stack of 
 
 
 def halves(scopes: list[frozenset[int]], causes: int) -> tuple[list[int], list[int]]:
+    """Halves A and B that cost the fewest multiplications per case; see :func:`_halves`.
+
+    Computed once per set of scopes: the batch, the single case and the
+    draws' ensemble (:mod:`.uncertainty`) of one engine all ask, and a
+    command-line query pays for each at start-up.
+    """
+    a, b = _halves(tuple(scopes), causes)
+    return list(a), list(b)
+
+
+@lru_cache(maxsize=16)
+def _halves(scopes: tuple[frozenset[int], ...], causes: int) -> tuple[tuple[int, ...], tuple[int, ...]]:
     """Halves A and B that cost the fewest multiplications per case.
 
     A block within a half costs that half's length; a block spanning both
@@ -50,8 +63,8 @@ def halves(scopes: list[frozenset[int]], causes: int) -> tuple[list[int], list[i
     within_a = (scope_masks & ~masks) == 0
     within_b = (scope_masks & masks) == 0
     cost = np.where(within_a, 2.0**sizes, np.where(within_b, 2.0 ** (causes - sizes), 2.0**causes)).sum(axis=1)
-    a = list(candidates[int(np.argmin(cost))])
-    return a, [c for c in range(causes) if c not in a]
+    a = candidates[int(np.argmin(cost))]
+    return a, tuple(c for c in range(causes) if c not in a)
 
 
 def joint_index(causes: list[int]) -> np.ndarray:
