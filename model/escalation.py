@@ -29,7 +29,9 @@ NOT_SURE_CODE = -2
 _SHIFT = 2  # a code's column in the tables: code + 2 (not sure, unknown, then the states)
 _CHUNK_BITS = 12  # rule variables per table of answered subsets (4,096 entries each)
 _CHUNK_MASK = 2**_CHUNK_BITS - 1
-_OPEN_WORDS_KEPT = 4096  # words of open rules whose questions are kept (see CompiledRules._open_questions)
+# words of rules whose questions, or reasons and level, are kept (see CompiledRules._open_questions and
+# _reasons_and_level): a few hundred distinct ones for a few dozen rules
+_OPEN_WORDS_KEPT = 4096
 
 
 @dataclass(frozen=True)
@@ -195,7 +197,9 @@ class CompiledRules:
             (t.cause, cut, Reason(t.id, t.level, t.message, t.source, t.quote))
             for t, cut in zip(self.thresholds, self._cuts)
         ]
+        self._threshold_tests = [(cause, cut, 1 << k) for k, (cause, cut, _) in enumerate(self._threshold_reasons)]
         self._minus_rank = {level: -i for i, level in enumerate(self.priors.levels)}
+        self._reasons_for = lru_cache(maxsize=_OPEN_WORDS_KEPT)(self._reasons_and_level)
 
     def _columns(self, name: str, states: Iterable[str]) -> list[int]:
         known = self.priors.variables[name].states
@@ -350,15 +354,26 @@ class CompiledRules:
         plainly = fired & self._complete_given(answered) & ~blocked
         fired = fired & self._complete_given(known) & ~blocked if unsure else plainly
         reachable &= ~blocked
-        reasons = (
-            [self._reason_of[r][not (plainly & bit)] for r, bit in self._urgency_bits if fired & bit] if fired else []
-        )
-        passed = [reason for cause, cut, reason in self._threshold_reasons if posterior[cause] > cut]
-        if passed:
-            reasons += passed
+        passed = 0  # the thresholds the posterior passes, bit k: threshold k
+        for cause, cut, bit in self._threshold_tests:
+            if posterior[cause] > cut:
+                passed |= bit
+        level, reasons = self._reasons_for(fired, plainly, passed)
+        return Escalation(level, reasons, self._pending(fired, reachable, known))
+
+    def _reasons_and_level(self, fired: int, plainly: int, passed: int) -> tuple[str, tuple[Reason, ...]]:
+        """The level and the reasons, most urgent first, of the rules ``fired`` (those of ``plainly`` without a
+        not-sure answer) and the thresholds ``passed`` (bit k: threshold k).
+
+        A function of those three words alone, memoised per words (:attr:`_reasons_for`): a case only finds
+        them, rather than building and sorting its reasons.
+        """
+        reasons = [self._reason_of[r][not (plainly & bit)] for r, bit in self._urgency_bits if fired & bit]
+        passing = [reason for k, (_, _, reason) in enumerate(self._threshold_reasons) if passed >> k & 1]
+        if passing:
+            reasons += passing
             reasons.sort(key=lambda reason: self._minus_rank[reason.level])
-        level = reasons[0].level if reasons else self.priors.levels[0]
-        return Escalation(level, tuple(reasons), self._pending(fired, reachable, known))
+        return (reasons[0].level if reasons else self.priors.levels[0]), tuple(reasons)
 
 
 _COMPILED: dict[int, tuple[object, CompiledRules]] = {}
