@@ -20,8 +20,8 @@ from __future__ import annotations
 import itertools
 import threading
 from collections.abc import Mapping
-from dataclasses import dataclass
 from functools import lru_cache
+from typing import NamedTuple
 
 import numpy as np
 
@@ -76,8 +76,7 @@ def joint_index(causes: list[int]) -> np.ndarray:
     return index
 
 
-@dataclass(frozen=True)
-class _Factor:
+class _Factor(NamedTuple):  # a named tuple, not a dataclass: defined at import without compiling methods
     half: str  # "a", "b" or "both"
     table: np.ndarray  # (patterns, entries of its half), probabilities; rows as Engine.patterns numbers them
     neutral: bool  # its all-unknown row is all ones: cases that answer nothing in it skip it
