@@ -278,14 +278,21 @@ class Ensemble:
         return at(tail), at(1.0 - tail)
 
     def to_arrays(self) -> dict[str, np.ndarray]:
-        return {f"draw_table_{b}": table for b, table in enumerate(self.tables)}
+        """The draws' tables end to end, one array (an ``.npz`` member each cost its reading a zip entry and a
+        header parse); their shapes are the engine's blocks' with the draws in front."""
+        return {"draw_tables": np.concatenate([table.ravel() for table in self.tables]) if self.tables else np.zeros(0)}
 
     @classmethod
     def from_arrays(cls, engine: Engine, arrays: Mapping[str, np.ndarray]) -> Ensemble:
-        tables = [np.asarray(arrays[f"draw_table_{b}"]) for b in range(len(engine.blocks))]
-        for table, block in zip(tables, engine.blocks):
-            if table.ndim != 3 or table.shape[1:] != block.table.shape:
-                raise ValueError("stored draws do not fit the engine")
+        flat = np.asarray(arrays["draw_tables"], dtype=float)
+        per_draw = sum(block.table.size for block in engine.blocks)
+        if flat.ndim != 1 or not per_draw or len(flat) % per_draw or not len(flat):
+            raise ValueError("stored draws do not fit the engine")
+        draws, tables, start = len(flat) // per_draw, [], 0
+        for block in engine.blocks:
+            stop = start + draws * block.table.size
+            tables.append(flat[start:stop].reshape(draws, *block.table.shape))
+            start = stop
         return cls(engine, tables)
 
 
