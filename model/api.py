@@ -72,7 +72,7 @@ class Interval(tuple):
         return self[0] <= self.posterior <= self[1]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, init=False)
 class Result:
     """What the model says about one case.
 
@@ -115,6 +115,32 @@ class Result:
     safety_net: tuple[dict, ...] = ()
     serious_causes: tuple[dict, ...] = ()
     interval_of: Callable[[], dict[str, Interval]] | None = field(default=None, repr=False, compare=False)
+
+    def __init__(
+        self,
+        evidence: dict[str, str],
+        posterior: dict[str, float],
+        prior: dict[str, float],
+        escalation: Escalation,
+        none_identified: float,
+        not_sure: tuple[str, ...] = (),
+        safety_net: tuple[dict, ...] = (),
+        serious_causes: tuple[dict, ...] = (),
+        interval_of: Callable[[], dict[str, Interval]] | None = None,
+    ):
+        # the fields set in one step: the frozen dataclass's own __init__ sets each through object.__setattr__,
+        # a twentieth of a one-case query
+        self.__dict__.update(
+            evidence=evidence,
+            posterior=posterior,
+            prior=prior,
+            escalation=escalation,
+            none_identified=none_identified,
+            not_sure=not_sure,
+            safety_net=safety_net,
+            serious_causes=serious_causes,
+            interval_of=interval_of,
+        )
 
     @cached_property
     def interval(self) -> dict[str, Interval]:

@@ -53,7 +53,7 @@ class Reason:
         return asdict(self)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, init=False)
 class Escalation:
     """The level, every reason that fired (most urgent first) and the rule questions still open.
 
@@ -66,6 +66,10 @@ class Escalation:
     level: str
     reasons: tuple[Reason, ...]
     pending: tuple[str, ...] = ()
+
+    def __init__(self, level: str, reasons: tuple[Reason, ...], pending: tuple[str, ...] = ()):
+        # in one step, not a frozen dataclass's object.__setattr__ per field: one is made for every case
+        self.__dict__.update(level=level, reasons=reasons, pending=pending)
 
     @property
     def settled(self) -> bool:
