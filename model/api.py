@@ -72,7 +72,7 @@ class Interval(tuple):
         return self[0] <= self.posterior <= self[1]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, init=False)
 class Result:
     """What the model says about one case.
 
@@ -115,6 +115,32 @@ class Result:
     safety_net: tuple[dict, ...] = ()
     serious_causes: tuple[dict, ...] = ()
     interval_of: Callable[[], dict[str, Interval]] | None = field(default=None, repr=False, compare=False)
+
+    def __init__(
+        self,
+        evidence: dict[str, str],
+        posterior: dict[str, float],
+        prior: dict[str, float],
+        escalation: Escalation,
+        none_identified: float,
+        not_sure: tuple[str, ...] = (),
+        safety_net: tuple[dict, ...] = (),
+        serious_causes: tuple[dict, ...] = (),
+        interval_of: Callable[[], dict[str, Interval]] | None = None,
+    ):
+        # the fields set in one step: the frozen dataclass's own __init__ sets each through object.__setattr__,
+        # a twentieth of a one-case query
+        self.__dict__.update(
+            evidence=evidence,
+            posterior=posterior,
+            prior=prior,
+            escalation=escalation,
+            none_identified=none_identified,
+            not_sure=not_sure,
+            safety_net=safety_net,
+            serious_causes=serious_causes,
+            interval_of=interval_of,
+        )
 
     @cached_property
     def interval(self) -> dict[str, Interval]:
@@ -371,8 +397,8 @@ class Model:
         marginals = self._factored.marginals(parsed)
         if marginals is None:
             return self.engine.posterior_and_none(parsed)
-        *posterior, none_identified = marginals
-        return dict(zip(self.engine.causes, posterior)), none_identified
+        # zip stops at the last cause, before P(no listed cause): no copy of the list without it
+        return dict(zip(self.engine.causes, marginals)), marginals[-1]
 
     @cached_property
     def _factored(self):
@@ -594,11 +620,16 @@ class Model:
         return [dict(item) for item in self._safety_net]
 
     def _serious_causes(self, posterior: Mapping[str, float]) -> tuple[dict, ...]:
+        shown_from, items = self._serious_items
+        return tuple([item.copy() for cause, item in items if posterior[cause] >= shown_from])
+
+    @cached_property
+    def _serious_items(self) -> tuple[float, tuple[tuple[str, dict], ...]]:
+        """``display.yaml``'s serious causes as (shown_from, ((cause, {cause, text, ...}), ...)), merged once: a
+        result gets copies of the items its posterior reaches."""
         serious = self.priors.display["serious_causes"]
-        return tuple(
-            {"cause": cause, **text}
-            for cause, text in serious["causes"].items()
-            if posterior[cause] >= serious["shown_from"]
+        return serious["shown_from"], tuple(
+            (cause, {"cause": cause, **text}) for cause, text in serious["causes"].items()
         )
 
     @property

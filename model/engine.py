@@ -117,14 +117,22 @@ def prior_and_deltas(
     impossible whatever is answered).
     """
     base = np.zeros((*tables[0].shape[:-2], 2**n_causes)) if tables else np.zeros(2**n_causes)
-    deltas = []
     for table, local in zip(tables, locals_):
-        unknown = table[..., -1:, :]
+        unknown = table[..., -1, :]
         if unknown.any():  # a finding's all-unknown row is log 1 = 0: nothing to add
-            base += unknown[..., 0, :][..., local]
+            base += unknown[..., local]
+    return base, deltas_of(tables)
+
+
+def deltas_of(tables: Sequence[np.ndarray]) -> list[np.ndarray]:
+    """Each block as its change from its all-unknown row (log space), as :func:`prior_and_deltas` gives it,
+    without the prior over the joint states (for the draws, a sum of 64 x 4,096 per block)."""
+    deltas = []
+    for table in tables:
+        unknown = table[..., -1:, :]
         with np.errstate(invalid="ignore"):
             deltas.append(np.where(np.isfinite(unknown), table - unknown, 0.0))
-    return base, deltas
+    return deltas
 
 
 def _log(values: np.ndarray) -> np.ndarray:
@@ -484,48 +492,68 @@ class Engine:
         )
 
     def to_arrays(self) -> dict[str, np.ndarray]:
+        """The engine as a few arrays: the blocks' tables, radices and scopes each end to end, and the node
+        tables likewise. Reading an ``.npz`` member costs a zip entry and a header parse (some 50 us): one per
+        block and node was most of a quick start's reading of its snapshot."""
         arrays = {
             "causes": np.array(self.causes),
             "variables": np.array(self.variables),
             "states": np.array(["\t".join(self.states[v]) for v in self.variables]),
             "block_variables": np.array(["\t".join(b.variables) for b in self.blocks]),
             "block_nodes": np.array(["\t".join(b.nodes) for b in self.blocks]),
+            "tables": np.concatenate([b.table.ravel() for b in self.blocks]) if self.blocks else np.zeros(0),
+            "radices": np.array([r for b in self.blocks for r in b.radices], dtype=np.int64),
+            "scopes": np.array([c for b in self.blocks for c in b.scope], dtype=np.int64),
+            "scope_sizes": np.array([len(b.scope) for b in self.blocks], dtype=np.int64),
         }
-        for i, block in enumerate(self.blocks):
-            arrays[f"table_{i}"] = block.table
-            arrays[f"radices_{i}"] = np.array(block.radices, dtype=np.int64)
-            arrays[f"scope_{i}"] = np.array(block.scope, dtype=np.int64)
         if self.factors is not None:  # the node tables, so a stored engine answers what would help from them too
+            values = [np.asarray(v, dtype=float) for _, v in self.factors.values()]
             arrays["factor_nodes"] = np.array(["\t".join(names) for names, _ in self.factors.values()])
-            for i, (_, values) in enumerate(self.factors.values()):
-                arrays[f"factor_{i}"] = np.asarray(values, dtype=float)
+            arrays["factors"] = np.concatenate([v.ravel() for v in values]) if values else np.zeros(0)
+            arrays["factor_ndims"] = np.array([v.ndim for v in values], dtype=np.int64)
+            arrays["factor_dims"] = np.array([d for v in values for d in v.shape], dtype=np.int64)
         return arrays
 
     @classmethod
     def from_arrays(cls, arrays: Mapping[str, np.ndarray]) -> Engine:
+        """The engine :meth:`to_arrays` stored; ValueError or KeyError for arrays that do not make one."""
         variables = [str(v) for v in arrays["variables"]]
         states = {v: str(s).split("\t") for v, s in zip(variables, arrays["states"])}
 
         def names(text) -> tuple[str, ...]:
             return tuple(str(text).split("\t")) if str(text) else ()
 
+        block_variables = [names(text) for text in arrays["block_variables"]]
+        block_nodes = [names(text) for text in arrays["block_nodes"]]
+        radices = _pieces(arrays["radices"], [len(v) for v in block_variables])
+        scopes = _pieces(arrays["scopes"], arrays["scope_sizes"].tolist())
+        shapes = [(math.prod(r), 2 ** len(c)) for r, c in zip(radices, scopes)]
+        tables = _pieces(np.asarray(arrays["tables"], dtype=float), [math.prod(shape) for shape in shapes])
         blocks = [
-            Block(
-                names(block_variables),
-                tuple(int(r) for r in arrays[f"radices_{i}"]),
-                tuple(int(c) for c in arrays[f"scope_{i}"]),
-                np.asarray(arrays[f"table_{i}"], dtype=float),
-                names(block_nodes),
+            Block(v, tuple(r.tolist()), tuple(c.tolist()), table.reshape(shape), nodes)
+            for v, r, c, table, shape, nodes in zip(
+                block_variables, radices, scopes, tables, shapes, block_nodes, strict=True
             )
-            for i, (block_variables, block_nodes) in enumerate(zip(arrays["block_variables"], arrays["block_nodes"]))
         ]
         factors = None
         if "factor_nodes" in arrays:
+            ndims = arrays["factor_ndims"].tolist()
+            factor_shapes = [tuple(d) for d in _pieces(arrays["factor_dims"], ndims)]
+            values = _pieces(np.asarray(arrays["factors"], dtype=float), [math.prod(shape) for shape in factor_shapes])
             factors = {}
-            for i, text in enumerate(arrays["factor_nodes"]):
+            for text, value, shape in zip(arrays["factor_nodes"], values, factor_shapes, strict=True):
                 node_and_parents = names(text)
-                factors[node_and_parents[0]] = (list(node_and_parents), np.asarray(arrays[f"factor_{i}"], dtype=float))
+                factors[node_and_parents[0]] = (list(node_and_parents), value.reshape(shape))
         return cls([str(c) for c in arrays["causes"]], states, blocks, factors)
+
+
+def _pieces(flat: np.ndarray, sizes: Sequence[int]) -> list[np.ndarray]:
+    """``flat`` cut into consecutive pieces of ``sizes`` (views); ValueError unless they take all of it."""
+    flat = np.asarray(flat)
+    if flat.ndim != 1 or any(size < 0 for size in sizes) or sum(sizes) != len(flat):
+        raise ValueError("stored arrays do not fit together")
+    ends = itertools.accumulate(sizes)
+    return [flat[end - size : end] for size, end in zip(sizes, ends)]
 
 
 # Scopes of at most this many local states are summed onto by a fixed 0/1 matrix in ask-next;

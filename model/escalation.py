@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass
+from functools import lru_cache
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -28,6 +29,9 @@ NOT_SURE_CODE = -2
 _SHIFT = 2  # a code's column in the tables: code + 2 (not sure, unknown, then the states)
 _CHUNK_BITS = 12  # rule variables per table of answered subsets (4,096 entries each)
 _CHUNK_MASK = 2**_CHUNK_BITS - 1
+# words of rules whose questions, or reasons and level, are kept (see CompiledRules._open_questions and
+# _reasons_and_level): a few hundred distinct ones for a few dozen rules
+_OPEN_WORDS_KEPT = 4096
 
 
 @dataclass(frozen=True)
@@ -49,7 +53,7 @@ class Reason:
         return asdict(self)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, init=False)
 class Escalation:
     """The level, every reason that fired (most urgent first) and the rule questions still open.
 
@@ -62,6 +66,10 @@ class Escalation:
     level: str
     reasons: tuple[Reason, ...]
     pending: tuple[str, ...] = ()
+
+    def __init__(self, level: str, reasons: tuple[Reason, ...], pending: tuple[str, ...] = ()):
+        # in one step, not a frozen dataclass's object.__setattr__ per field: one is made for every case
+        self.__dict__.update(level=level, reasons=reasons, pending=pending)
 
     @property
     def settled(self) -> bool:
@@ -168,6 +176,7 @@ class CompiledRules:
             for v, name in enumerate(self.variables)
         }
         self._variable_bit = {name: 1 << v for v, name in enumerate(self.variables)}
+        self._rule_variables = frozenset(self.variables)
         self._complete = []  # per chunk of variables: for each subset answered, the rules the others leave possible
         for first in range(0, len(self.variables), _CHUNK_BITS):
             chunk = range(first, min(first + _CHUNK_BITS, len(self.variables)))
@@ -186,11 +195,15 @@ class CompiledRules:
             for rule in self.rules
         ]
         self._urgency_bits = [(r, 1 << r) for r in self._urgency_order]
+        # at most one entry per word of open rules that cases reach: a few hundred for a few dozen rules
+        self._questions_of = lru_cache(maxsize=_OPEN_WORDS_KEPT)(self._open_questions)
         self._threshold_reasons = [
             (t.cause, cut, Reason(t.id, t.level, t.message, t.source, t.quote))
             for t, cut in zip(self.thresholds, self._cuts)
         ]
+        self._threshold_tests = [(cause, cut, 1 << k) for k, (cause, cut, _) in enumerate(self._threshold_reasons)]
         self._minus_rank = {level: -i for i, level in enumerate(self.priors.levels)}
+        self._reasons_for = lru_cache(maxsize=_OPEN_WORDS_KEPT)(self._reasons_and_level)
 
     def _columns(self, name: str, states: Iterable[str]) -> list[int]:
         known = self.priors.variables[name].states
@@ -262,7 +275,13 @@ class CompiledRules:
         return fired & ~blocked, reachable & ~blocked
 
     def _rank_of(self, fired: int) -> int:
-        return sum(1 for word in self._at_least_one if fired & word)
+        # the words are nested (the rules of level k or above hold those of k + 1): count until one misses
+        rank = 0
+        for word in self._at_least_one:
+            if not fired & word:
+                break
+            rank += 1
+        return rank
 
     def pending(self, codes: np.ndarray) -> tuple[str, ...]:
         """One case's open rule questions: unanswered variables of rules that could still raise its rules' rank.
@@ -282,14 +301,16 @@ class CompiledRules:
         open_rules = reachable & ~fired & (self._at_least_one[now] if now < len(self._at_least_one) else 0)
         if not open_rules:
             return ()
-        names = [
-            name
-            for r, bit in self._urgency_bits
-            if open_rules & bit
-            for v, name in self._when_named[r]
-            if not known >> v & 1
-        ]
-        return tuple(dict.fromkeys(names))
+        return tuple([name for bit, name in self._questions_of(open_rules) if not known & bit])
+
+    def _open_questions(self, open_rules: int) -> tuple[tuple[int, str], ...]:
+        """The ``when`` variables of the rules in ``open_rules`` as (bit, name), each once, most urgent rule first.
+
+        A function of the rules alone, memoised per word (:attr:`_questions_of`): a case only filters it by
+        what it answered, rather than walking every rule.
+        """
+        pairs = [(1 << v, name) for r, bit in self._urgency_bits if open_rules & bit for v, name in self._when_named[r]]
+        return tuple(dict.fromkeys(pairs))
 
     def unless_that_matter(self, codes: np.ndarray) -> tuple[str, ...]:
         """Unanswered ``unless`` variables whose answer could hold back a fired rule and so lower the level."""
@@ -318,35 +339,45 @@ class CompiledRules:
         On the same tables as :meth:`fired`, keyed by the answers: a few
         integer operations per answered rule variable.
         """
-        unsure = [name for name in not_sure if name in self._variable_bit]
+        unsure = [name for name in not_sure if name in self._variable_bit] if not_sure else ()
         if unsure:  # a variable both answered and not sure is not sure, as in a code
             evidence = {name: state for name, state in evidence.items() if name not in unsure}
         fired = reachable = self._every
         blocked = answered = 0
         words = self._answer_words
-        for name, state in evidence.items():
-            found = words.get(name)
-            if found is not None:
-                when, could, unless, bit = found[state]
-                fired &= when
-                reachable &= could
-                blocked |= unless
-                answered |= bit
+        # only the answered rule variables, a few of a case's answers, found by one set operation in C
+        for name in evidence.keys() & self._rule_variables:
+            when, could, unless, bit = words[name][evidence[name]]
+            fired &= when
+            reachable &= could
+            blocked |= unless
+            answered |= bit
         known = answered
         for name in unsure:  # not sure: every `when` may hold, no `unless` does
             known |= self._variable_bit[name]
         plainly = fired & self._complete_given(answered) & ~blocked
         fired = fired & self._complete_given(known) & ~blocked if unsure else plainly
         reachable &= ~blocked
-        reasons = (
-            [self._reason_of[r][not (plainly & bit)] for r, bit in self._urgency_bits if fired & bit] if fired else []
-        )
-        passed = [reason for cause, cut, reason in self._threshold_reasons if posterior[cause] > cut]
-        if passed:
-            reasons += passed
+        passed = 0  # the thresholds the posterior passes, bit k: threshold k
+        for cause, cut, bit in self._threshold_tests:
+            if posterior[cause] > cut:
+                passed |= bit
+        level, reasons = self._reasons_for(fired, plainly, passed)
+        return Escalation(level, reasons, self._pending(fired, reachable, known))
+
+    def _reasons_and_level(self, fired: int, plainly: int, passed: int) -> tuple[str, tuple[Reason, ...]]:
+        """The level and the reasons, most urgent first, of the rules ``fired`` (those of ``plainly`` without a
+        not-sure answer) and the thresholds ``passed`` (bit k: threshold k).
+
+        A function of those three words alone, memoised per words (:attr:`_reasons_for`): a case only finds
+        them, rather than building and sorting its reasons.
+        """
+        reasons = [self._reason_of[r][not (plainly & bit)] for r, bit in self._urgency_bits if fired & bit]
+        passing = [reason for k, (_, _, reason) in enumerate(self._threshold_reasons) if passed >> k & 1]
+        if passing:
+            reasons += passing
             reasons.sort(key=lambda reason: self._minus_rank[reason.level])
-        level = reasons[0].level if reasons else self.priors.levels[0]
-        return Escalation(level, tuple(reasons), self._pending(fired, reachable, known))
+        return (reasons[0].level if reasons else self.priors.levels[0]), tuple(reasons)
 
 
 _COMPILED: dict[int, tuple[object, CompiledRules]] = {}

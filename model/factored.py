@@ -20,7 +20,8 @@ from __future__ import annotations
 import itertools
 import threading
 from collections.abc import Mapping
-from dataclasses import dataclass
+from functools import lru_cache
+from typing import NamedTuple
 
 import numpy as np
 
@@ -31,8 +32,22 @@ from .engine import CHUNK, Engine
 # 4,096, still some fifty orders of magnitude above the smallest normal double).
 SMALLEST_WEIGHT = 1e-250
 
+_product = np.multiply.reduce  # over the first axis: the product of a stack of rows
+
 
 def halves(scopes: list[frozenset[int]], causes: int) -> tuple[list[int], list[int]]:
+    """Halves A and B that cost the fewest multiplications per case; see :func:`_halves`.
+
+    Computed once per set of scopes: the batch, the single case and the
+    draws' ensemble (:mod:`.uncertainty`) of one engine all ask, and a
+    command-line query pays for each at start-up.
+    """
+    a, b = _halves(tuple(scopes), causes)
+    return list(a), list(b)
+
+
+@lru_cache(maxsize=16)
+def _halves(scopes: tuple[frozenset[int], ...], causes: int) -> tuple[tuple[int, ...], tuple[int, ...]]:
     """Halves A and B that cost the fewest multiplications per case.
 
     A block within a half costs that half's length; a block spanning both
@@ -48,8 +63,8 @@ def halves(scopes: list[frozenset[int]], causes: int) -> tuple[list[int], list[i
     within_a = (scope_masks & ~masks) == 0
     within_b = (scope_masks & masks) == 0
     cost = np.where(within_a, 2.0**sizes, np.where(within_b, 2.0 ** (causes - sizes), 2.0**causes)).sum(axis=1)
-    a = list(candidates[int(np.argmin(cost))])
-    return a, [c for c in range(causes) if c not in a]
+    a = candidates[int(np.argmin(cost))]
+    return a, tuple(c for c in range(causes) if c not in a)
 
 
 def joint_index(causes: list[int]) -> np.ndarray:
@@ -61,8 +76,7 @@ def joint_index(causes: list[int]) -> np.ndarray:
     return index
 
 
-@dataclass(frozen=True)
-class _Factor:
+class _Factor(NamedTuple):  # a named tuple, not a dataclass: defined at import without compiling methods
     half: str  # "a", "b" or "both"
     table: np.ndarray  # (patterns, entries of its half), probabilities; rows as Engine.patterns numbers them
     neutral: bool  # its all-unknown row is all ones: cases that answer nothing in it skip it
@@ -229,8 +243,9 @@ class FactoredCase:
         flat |= {cause: len(a) * columns + k for k, cause in enumerate(rest)}
         flat |= {cause: len(a) * columns + len(rest) + 1 + k for k, cause in enumerate(shared)}
         self._gather, self._total = [flat[c] for c in range(n)], len(a) * columns + len(rest)
-        # each answer's block and step from the all-unknown row (the engine's own pattern numbering); an
-        # answer alone in its block, most of them, gives its row itself (block -1)
+        # each answer's block and step from the all-unknown row (the engine's own pattern numbering), keyed by
+        # the (variable, state) pair as a case's items give it; an answer alone in its block, most of them,
+        # gives its row itself (block -1)
         self._steps = {}
         unknown_rows = np.array([block.patterns - 1 for block in engine.blocks])
         for i, name in enumerate(engine.variables):
@@ -239,8 +254,8 @@ class FactoredCase:
             moved = engine.patterns(codes) - unknown_rows  # (states, blocks): the variable's block moves
             k = int(np.flatnonzero(moved.any(axis=0))[0])
             alone = len(engine.blocks[k].variables) == 1
-            self._steps[name] = {
-                state: (-1, self._row_base[k] + int(moved[s, k])) if alone else (k, int(moved[s, k]))
+            self._steps |= {
+                (name, state): (-1, self._row_base[k] + int(moved[s, k])) if alone else (k, int(moved[s, k]))
                 for s, state in enumerate(engine.states[name])
             }
 
@@ -252,20 +267,22 @@ class FactoredCase:
         steps, base = self._steps, self._row_base
         rows = [0]  # the prior, then each answered block's row
         shared = {}  # a block of several variables: its all-unknown row moved by each of its answers' steps
-        for name, state in evidence.items():
-            k, step = steps[name][state]
+        for answer in evidence.items():
+            k, step = steps[answer]
             if k < 0:
                 rows.append(step)
             else:
                 shared[k] = shared.get(k, base[k]) + step
         if shared:
             rows += shared.values()
-        product = self._rows.take(rows, axis=0).prod(axis=0)
+        # numpy's call overhead, not the arithmetic, is most of a case's time here: the ufunc's reduce and the
+        # arrays' own dot cost a microsecond or so less than .prod and @ on these few hundred numbers
+        product = _product(self._rows.take(rows, axis=0))
         b_size = self._b_size
-        on_shared = product[:b_size].reshape(self._s_size, -1) @ self._by_rest
+        on_shared = product[:b_size].reshape(self._s_size, -1).dot(self._by_rest)
         on_shared *= self._shared_mask  # (Bs, Br's sums | the sum over Br | Bs's sums)
-        from_a = self._a_sums @ product[b_size:].reshape(self._a_size, self._s_size)  # (A's sums | the sum, Bs)
-        sums = (from_a @ on_shared).ravel().tolist()
+        from_a = self._a_sums.dot(product[b_size:].reshape(self._a_size, self._s_size))  # (A's sums | the sum, Bs)
+        sums = from_a.dot(on_shared).ravel().tolist()
         total = sums[self._total]
         if not total > SMALLEST_WEIGHT:
             return None

@@ -31,11 +31,12 @@ import hashlib
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
+from functools import cached_property
 from typing import TYPE_CHECKING
 
 import numpy as np
 
-from .engine import Engine, code_digest, prior_and_deltas
+from .engine import Engine, code_digest, deltas_of, prior_and_deltas
 from .factored import halves, joint_index
 
 if TYPE_CHECKING:
@@ -143,10 +144,10 @@ class Ensemble:
         self._unknown = np.array([block.patterns - 1 for block in engine.blocks])
         self.tables = [np.asarray(t, dtype=float) for t in tables]
         self.draws = self.tables[0].shape[0] if self.tables else 0
-        self._base, self._deltas = prior_and_deltas(self.tables, self._local, n)  # the engine's own reading
+        # the engine's own reading of a block; the prior over the joint states, for the log-space way only,
+        # waits for its first use (:attr:`_base`).
         # An interval needs a few digits, not sixteen: single precision halves the memory each case reads.
-        self._base = self._base.astype(np.float32)  # for the log-space way only
-        self._deltas = [delta.astype(np.float32) for delta in self._deltas]
+        self._deltas = [delta.astype(np.float32) for delta in deltas_of(self.tables)]
         # In probability space, the joint laid out as (half A, half B) of the causes: the batch's halves
         # (:func:`.factored.halves`), over which only three findings span both. A block within a half is, per
         # pattern, a factor over that half's states (its change from the all-unknown row, at most 1); the
@@ -243,6 +244,12 @@ class Ensemble:
             self._laid_out[(k, pattern)] = found
         return found
 
+    @cached_property
+    def _base(self) -> np.ndarray:
+        """The prior over the joint states of every draw, log space, single precision: read by the log-space
+        way alone (a case that would underflow), so computed on its first use rather than at every start."""
+        return prior_and_deltas(self.tables, self._local, len(self.engine.causes))[0].astype(np.float32)
+
     def _marginals_in_log_space(self, patterns: np.ndarray) -> np.ndarray:
         """:meth:`marginals` of a case whose weights would underflow: its rows summed in log space."""
         log_joint = self._base.copy()
@@ -271,14 +278,21 @@ class Ensemble:
         return at(tail), at(1.0 - tail)
 
     def to_arrays(self) -> dict[str, np.ndarray]:
-        return {f"draw_table_{b}": table for b, table in enumerate(self.tables)}
+        """The draws' tables end to end, one array (an ``.npz`` member each cost its reading a zip entry and a
+        header parse); their shapes are the engine's blocks' with the draws in front."""
+        return {"draw_tables": np.concatenate([table.ravel() for table in self.tables]) if self.tables else np.zeros(0)}
 
     @classmethod
     def from_arrays(cls, engine: Engine, arrays: Mapping[str, np.ndarray]) -> Ensemble:
-        tables = [np.asarray(arrays[f"draw_table_{b}"]) for b in range(len(engine.blocks))]
-        for table, block in zip(tables, engine.blocks):
-            if table.ndim != 3 or table.shape[1:] != block.table.shape:
-                raise ValueError("stored draws do not fit the engine")
+        flat = np.asarray(arrays["draw_tables"], dtype=float)
+        per_draw = sum(block.table.size for block in engine.blocks)
+        if flat.ndim != 1 or not per_draw or len(flat) % per_draw or not len(flat):
+            raise ValueError("stored draws do not fit the engine")
+        draws, tables, start = len(flat) // per_draw, [], 0
+        for block in engine.blocks:
+            stop = start + draws * block.table.size
+            tables.append(flat[start:stop].reshape(draws, *block.table.shape))
+            start = stop
         return cls(engine, tables)
 
 

@@ -65,7 +65,7 @@ def test_a_tampered_file_that_keeps_its_key_is_rebuilt(store, loaded_model):
     (path,) = store.directory.glob("*.npz")
     with np.load(path) as stored:
         arrays = {name: stored[name] for name in stored.files}
-    arrays["table_0"] = arrays["table_0"] + np.log(0.5)  # other numbers, same key and layout
+    arrays["tables"] = arrays["tables"] + np.log(0.5)  # other numbers, same key and layout
     np.savez(path, **arrays)
     rebuilt = _engine(loaded_model.priors, store)
     assert store.saves == 2

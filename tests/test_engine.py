@@ -312,3 +312,13 @@ def test_one_case_as_products_equals_pgmpy_when_every_block_spans_the_halves(see
     reference = ReferenceInference(network, causes).posterior(evidence)
     assert marginals[:-1] == pytest.approx([reference[c] for c in causes], abs=1e-12)
     assert marginals[-1] == pytest.approx(engine.posterior_and_none(evidence)[1], abs=1e-12)
+
+
+def test_stored_arrays_that_do_not_fit_together_are_refused(loaded_model):
+    """The blocks' and node tables are stored end to end; a piece too short or too long makes no engine."""
+    arrays = loaded_model.engine.to_arrays()
+    for name in ("tables", "radices", "scopes", "factors"):
+        with pytest.raises(ValueError):
+            type(loaded_model.engine).from_arrays({**arrays, name: arrays[name][:-1]})
+    with pytest.raises(ValueError):
+        type(loaded_model.engine).from_arrays({**arrays, "factor_nodes": arrays["factor_nodes"][:-1]})

@@ -219,3 +219,13 @@ def test_a_case_whose_product_would_underflow_is_weighed_in_log_space(m, monkeyp
     monkeypatch.setattr(uncertainty, "SMALLEST_TOTAL", 2.0)  # every total is below it
     np.testing.assert_allclose(m.ensemble.marginals(codes), product, atol=1e-5)
     assert len(calls) == 1
+
+
+def test_stored_draws_round_trip_and_draws_that_do_not_fit_are_refused(m):
+    arrays = m.ensemble.to_arrays()
+    again = Ensemble.from_arrays(m.engine, arrays)
+    codes = m.engine.encode({"caffeine_intake": "high", "weakness": "no"})
+    np.testing.assert_array_equal(again.marginals(codes), m.ensemble.marginals(codes))
+    for flat in (arrays["draw_tables"][:-1], arrays["draw_tables"][:0], arrays["draw_tables"].reshape(1, -1)):
+        with pytest.raises(ValueError):
+            Ensemble.from_arrays(m.engine, {"draw_tables": flat})

@@ -20,7 +20,6 @@ import hashlib
 import hmac
 import io
 import os
-import secrets
 import stat
 import zipfile
 from collections.abc import Mapping
@@ -89,7 +88,7 @@ class DiskCache:
                 pass  # another process made it meanwhile
             else:
                 with os.fdopen(fd, "wb") as handle:
-                    handle.write(secrets.token_bytes(SECRET_BYTES))
+                    handle.write(os.urandom(SECRET_BYTES))  # what secrets.token_bytes reads, without its import
         try:
             fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
         except OSError:

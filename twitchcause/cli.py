@@ -522,7 +522,7 @@ def build_parser() -> argparse.ArgumentParser:
     moved.add_argument("--json", action="store_true", help="JSON with both folders' fingerprints")
     moved.set_defaults(func=cmd_priors_diff)
 
-    from .diary import add_parser as add_diary_parser
+    from .diary_commands import add_parser as add_diary_parser  # not the store: SQLite, the follow-up model
 
     add_diary_parser(sub, with_priors)
     return parser

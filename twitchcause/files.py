@@ -17,16 +17,16 @@ between its two renames (:func:`save_in_progress`) it waits.
 
 from __future__ import annotations
 
-import ctypes
 import errno
 import fcntl
 import os
-import secrets
-import shutil
 import stat
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+
+# ctypes and shutil are imported by the writers that use them: a command that only reads (``twitchcause
+# infer`` from its snapshot) starts without them.
 
 PART = ".part"
 _RENAME_EXCHANGE = 2  # linux/fs.h
@@ -68,7 +68,7 @@ def read_regular(path: str | Path, limit: int) -> bytes:
 
 
 def _hidden_name(target: Path, tag: str) -> Path:
-    return target.with_name(f".{target.name}.{tag}-{secrets.token_hex(6)}")
+    return target.with_name(f".{target.name}.{tag}-{os.urandom(6).hex()}")  # secrets.token_hex, without its import
 
 
 @contextmanager
@@ -188,8 +188,11 @@ def recover_folder(target: str | Path) -> None:
     leftovers = list(parent.glob(f".{target.name}.saving-*"))
     if os.path.lexists(target):
         leftovers += retired
-    for leftover in leftovers:
-        shutil.rmtree(leftover, ignore_errors=True)
+    if leftovers:
+        import shutil
+
+        for leftover in leftovers:
+            shutil.rmtree(leftover, ignore_errors=True)
 
 
 def lock_path(target: str | Path) -> Path:
@@ -260,6 +263,8 @@ def folder_identity(path: str | Path) -> tuple[int, int, int, int] | None:
 
 def _exchange(a: Path, b: Path) -> bool:
     """Swap two paths in one step (Linux ``renameat2``); False where the system or file system cannot."""
+    import ctypes
+
     try:
         renameat2 = ctypes.CDLL(None, use_errno=True).renameat2
     except (AttributeError, OSError):
@@ -285,6 +290,8 @@ def atomic_folder(target: str | Path) -> Iterator[Path]:
     puts back (:func:`recover_folder`). On any exception the staging folder is
     removed and ``target`` is untouched.
     """
+    import shutil
+
     target = Path(target)
     with folder_lock(target):
         recover_folder(target)

@@ -29,9 +29,9 @@ import json
 import os
 import platform
 import stat
-from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 
@@ -45,16 +45,16 @@ MAX_FOLDER_FILE_BYTES = 4 * 2**20  # larger files are not priors; such a folder 
 PACKAGES = ("twitchcause", "twitchcause.model", "twitchcause.priors")
 
 
-@dataclass(frozen=True)
-class SnapshotVariable:
+# The records a snapshot restores are named tuples: read-only like the frozen dataclasses they were, and
+# defined without compiling generated methods at import (seven dataclasses were some 5 ms of a query's start).
+class SnapshotVariable(NamedTuple):
     name: str
     question: str
     states: tuple[str, ...]
     state_labels: dict[str, str]
 
 
-@dataclass(frozen=True)
-class SnapshotRule:
+class SnapshotRule(NamedTuple):
     id: str
     level: str
     when: dict[str, list[str]]
@@ -62,11 +62,10 @@ class SnapshotRule:
     if_not_sure: str
     source: str
     quote: str
-    unless: dict[str, list[str]] = field(default_factory=dict)
+    unless: dict[str, list[str]]  # every stored rule gives it (inference_data writes every field)
 
 
-@dataclass(frozen=True)
-class SnapshotThreshold:
+class SnapshotThreshold(NamedTuple):
     id: str
     cause: str
     level: str
@@ -76,28 +75,24 @@ class SnapshotThreshold:
     value: float  # the resolved threshold
 
 
-@dataclass(frozen=True)
-class SnapshotEscalation:
+class SnapshotEscalation(NamedTuple):
     rules: list[SnapshotRule]
     posterior_thresholds: list[SnapshotThreshold]
 
 
-@dataclass(frozen=True)
-class SnapshotSetting:
+class SnapshotSetting(NamedTuple):
     value: float
 
 
 SnapshotNumber = SnapshotSetting  # a resolved probability: only its value is read
 
 
-@dataclass(frozen=True)
-class SnapshotCausePrior:
+class SnapshotCausePrior(NamedTuple):
     leak: SnapshotNumber
     links: dict[str, dict[str, SnapshotNumber]]
 
 
-@dataclass(frozen=True)
-class SnapshotChange:
+class SnapshotChange(NamedTuple):
     risky: list[str]
     safer: str
     action: str
@@ -176,13 +171,10 @@ def inference_data(priors) -> dict:
         ],
         "levels": list(priors.levels),
         "level_descriptions": dict(priors.level_descriptions),
-        "rules": [
-            {field: getattr(rule, field) for field in SnapshotRule.__dataclass_fields__}
-            for rule in priors.escalation.rules
-        ],
+        "rules": [{field: getattr(rule, field) for field in SnapshotRule._fields} for rule in priors.escalation.rules],
         "thresholds": [
             {
-                **{field: getattr(rule, field) for field in SnapshotThreshold.__dataclass_fields__ if field != "value"},
+                **{field: getattr(rule, field) for field in SnapshotThreshold._fields if field != "value"},
                 "value": priors.threshold(rule),
             }
             for rule in priors.escalation.posterior_thresholds
@@ -190,7 +182,7 @@ def inference_data(priors) -> dict:
         "interval_level": priors.uncertainty.level.value,
         "display": priors.display,
         "changes": {
-            name: {field: getattr(change, field) for field in SnapshotChange.__dataclass_fields__}
+            name: {field: getattr(change, field) for field in SnapshotChange._fields}
             for name, change in priors.changes.items()
         },
         "context": {name: {s: n.value for s, n in numbers.items()} for name, numbers in priors.context.items()},
