@@ -229,7 +229,7 @@ def diary_section(model) -> html.Section:
         [
             dcc.Store(id="diary", storage_type="local", data=None),
             dcc.Store(id="diary-request"),
-            dcc.Store(id="diary-draft", data=EMPTY_DRAFT),  # the changes and the twitch chosen for the next check-in
+            dcc.Store(id="diary-draft"),  # the changes and the twitch chosen for the next check-in (None: none yet)
             dcc.Download(id="diary-download"),
             html.H2("Your diary over days", className="h5", id="diary-heading"),
             html.P(

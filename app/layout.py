@@ -146,15 +146,16 @@ def build_layout(model, examples) -> html.Div:
     return html.Div(
         [
             dcc.Location(id="url", refresh=False),
+            # The stores start empty (None reads as their empty value: the interview's start, no story
+            # read, nothing focused, the form not wanted): a store given data at first sets it again as it
+            # is drawn, a round of the renderer each.
             dcc.Store(id="case"),  # set from the address on load, when it holds answers
-            dcc.Store(id="interview-state", data=START),
-            dcc.Store(id="from-words", data={}),  # the answers the story gave: {variable: state}
+            dcc.Store(id="interview-state"),
+            dcc.Store(id="from-words"),  # the answers the story gave: {variable: state}
             dcc.Store(id="drawn-case"),  # the case whose bars are on screen: its details follow
-            dcc.Store(id="focused", data=0),
-            dcc.Store(id="form-wanted", data=False),
-            dcc.Store(
-                id="form-focus"
-            ),  # the form answer just chosen, focused again once drawn  # the interview step focus last moved for
+            dcc.Store(id="focused"),  # the interview step focus last moved for
+            dcc.Store(id="form-wanted"),
+            dcc.Store(id="form-focus"),  # the form answer just chosen, focused again once drawn
             html.A("Skip to the questions", href="#answer-panel", className="visually-hidden-focusable"),
             html.Div(
                 html.Div(
