@@ -27,6 +27,7 @@ from .cache import per_case
 from .case import case_from_link, next_question, stored_case
 from .diary import register_diary_callbacks
 from .examples import load_examples
+from .layout import form_tools
 from .questions import (
     START,
     answer_buttons,
@@ -249,7 +250,7 @@ def register_callbacks(app, model, examples=None) -> None:
         if not wanted:
             raise PreventUpdate
         case = stored_case(data, model)
-        return form_questions(case, view_of(case)["pending"], model)
+        return [*form_tools(examples), *form_questions(case, view_of(case)["pending"], model)]
 
     app.clientside_callback(
         ClientsideFunction("twitchcause", "formWanted"),

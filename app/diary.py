@@ -250,9 +250,9 @@ def diary_section(model) -> html.Section:
     button = "btn btn-outline-secondary btn-sm me-1 mb-1"
     return html.Section(
         [
-            dcc.Store(id="diary", storage_type="local"),
+            dcc.Store(id="diary", storage_type="local", data=None),
             dcc.Store(id="diary-request"),
-            dcc.Store(id="diary-draft", data=EMPTY_DRAFT),  # the changes and the twitch chosen for the next check-in
+            dcc.Store(id="diary-draft"),  # the changes and the twitch chosen for the next check-in (None: none yet)
             dcc.Download(id="diary-download"),
             html.H2("Your diary over days", className="h5", id="diary-heading"),
             html.P(
@@ -283,7 +283,7 @@ def diary_section(model) -> html.Section:
                                 "How is the twitch now, compared with your first check-in?",
                                 className="small fw-semibold",
                             ),
-                            html.Div(twitch_buttons(model), id="diary-twitch", className="diary-choices"),
+                            html.Div(id="diary-twitch", className="diary-choices"),  # drawn with a diary
                         ],
                         className="mt-2",
                     ),
@@ -299,7 +299,7 @@ def diary_section(model) -> html.Section:
                 hidden=True,
             ),
             html.P(id="diary-message", className="small mb-2", role="status"),
-            html.Div(id="diary-view", className="mb-2"),
+            html.Div(follow_up_view(None, model), id="diary-view", className="mb-2"),
             html.Div(
                 [
                     html.Button("Export (download)", id="diary-export", type="button", className=button),
@@ -385,17 +385,17 @@ def register_diary_callbacks(app, model) -> None:
         except DiaryError:
             raise PreventUpdate from None
 
-    # On load too: a diary kept in this browser is shown again (nothing to do while there is none).
+    # On load too: a diary kept in this browser is shown again (its store sets its data as it is drawn);
+    # while there is none, nothing runs.
     @app.callback(
         Output("diary-view", "children"),
         Output("diary-changes", "children"),
         Output("diary-twitch", "children"),
         Output("diary-again", "hidden"),
         Input("diary", "data"),
+        prevent_initial_call=True,
     )
     def on_diary(stored):
-        if not stored and not ctx.triggered_id:
-            raise PreventUpdate
         try:
             view = follow_up_view(stored, model)
             changes = change_buttons(stored, model)

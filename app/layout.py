@@ -22,7 +22,27 @@ from .words import words_section
 WAITING = "Your results appear here after your first answer, the warning signs first."
 
 
-def form_section(model, examples) -> html.Section:
+def form_section() -> html.Section:
+    """The full form: its heading and how to answer; its examples, Reset and questions are drawn (by
+    :func:`form_tools` and the callbacks) the first time it is on screen."""
+    return html.Section(
+        [
+            html.H2("All questions", className="h5", id="form-heading"),
+            html.P(
+                "Every question is optional: one left \u201cnot answered\u201d counts as unknown, never as no. "
+                "Arrow keys move between the answers of a question; Space chooses one.",
+                className="small text-body-secondary",
+            ),
+            html.Div(id="questions"),  # drawn the first time the form is on screen
+        ],
+        id="form-section",
+        className="card card-body mb-3",
+        **{"aria-labelledby": "form-heading"},
+    )
+
+
+def form_tools(examples) -> list:
+    """What the form shows above its questions: the example cases and Reset."""
     example_buttons = [
         html.Button(
             example.label,
@@ -34,26 +54,14 @@ def form_section(model, examples) -> html.Section:
         )
         for name, example in examples.items()
     ]
-    return html.Section(
-        [
-            html.H2("All questions", className="h5", id="form-heading"),
-            html.P(
-                "Every question is optional: one left \u201cnot answered\u201d counts as unknown, never as no. "
-                "Arrow keys move between the answers of a question; Space chooses one.",
-                className="small text-body-secondary",
-            ),
-            html.Div(
-                [html.Span("Try an example: ", className="small me-1"), *example_buttons],
-                role="group",
-                **{"aria-label": "Example cases"},
-            ),
-            html.Div(step_button("Reset all answers", "reset", "btn btn-link btn-sm px-0")),
-            html.Div(id="questions"),  # drawn the first time the form is on screen
-        ],
-        id="form-section",
-        className="card card-body mb-3",
-        **{"aria-labelledby": "form-heading"},
-    )
+    return [
+        html.Div(
+            [html.Span("Try an example: ", className="small me-1"), *example_buttons],
+            role="group",
+            **{"aria-label": "Example cases"},
+        ),
+        html.Div(step_button("Reset all answers", "reset", "btn btn-link btn-sm px-0")),
+    ]
 
 
 def interview_section(model) -> html.Section:
@@ -85,7 +93,7 @@ def mode_switch() -> html.Div:
 
 def answer_sections(model, examples) -> list:
     """The ways to answer, in order: the interview (the start) and the full form (one click away)."""
-    return [interview_section(model), form_section(model, examples)]
+    return [interview_section(model), form_section()]
 
 
 def result_sections(model) -> list:
@@ -140,15 +148,16 @@ def build_layout(model, examples) -> html.Div:
     return html.Div(
         [
             dcc.Location(id="url", refresh=False),
+            # The stores start empty (None reads as their empty value: the interview's start, no story
+            # read, nothing focused, the form not wanted): a store given data at first sets it again as it
+            # is drawn, a round of the renderer each.
             dcc.Store(id="case"),  # set from the address on load, when it holds answers
-            dcc.Store(id="interview-state", data=START),
-            dcc.Store(id="from-words", data={}),  # the answers the story gave: {variable: state}
+            dcc.Store(id="interview-state"),
+            dcc.Store(id="from-words"),  # the answers the story gave: {variable: state}
             dcc.Store(id="drawn-case"),  # the case whose bars are on screen: its details follow
-            dcc.Store(id="focused", data=0),
-            dcc.Store(id="form-wanted", data=False),
-            dcc.Store(
-                id="form-focus"
-            ),  # the form answer just chosen, focused again once drawn  # the interview step focus last moved for
+            dcc.Store(id="focused"),  # the interview step focus last moved for
+            dcc.Store(id="form-wanted"),
+            dcc.Store(id="form-focus"),  # the form answer just chosen, focused again once drawn
             html.A("Skip to the questions", href="#answer-panel", className="visually-hidden-focusable"),
             html.Div(
                 html.Div(

@@ -9,7 +9,7 @@
   window.dash_clientside.twitchcause = {
     // After a person's interview step is drawn: focus the new question (or the results when done).
     focus: function (children, interview, focused) {
-      if (!interview || interview.focus === focused) return window.dash_clientside.no_update;
+      if (!interview || interview.focus === (focused || 0)) return window.dash_clientside.no_update;
       window.requestAnimationFrame(function () {
         var target = document.getElementById(interview.done ? "results-heading" : "interview-question");
         if (!target) return;
