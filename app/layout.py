@@ -16,7 +16,7 @@ import twitchcause.model as twitch_model
 from .case import infer_case, next_question, verdict
 from .diary import diary_section
 from .questions import START, interview_view, step_button
-from .views import alert_view, safety_net_view
+from .views import alert_view
 from .words import words_section
 
 WAITING = "Your results appear here after your first answer, the warning signs first."
@@ -96,9 +96,9 @@ def answer_sections(model, examples) -> list:
     return [interview_section(model), form_section()]
 
 
-def result_sections(model) -> list:
-    """The results, in order: what to do and when, the causes, when to see a doctor anyway (the same for
-    every case: drawn once, here), then the details one tap away."""
+def result_sections() -> list:
+    """The results, in order: what to do and when, the causes and when to see a doctor anyway, then the
+    details one tap away."""
     return [
         html.Div(id="result-lead", className="mb-3"),
         html.H3("How likely is each cause?", className="h6"),
@@ -109,7 +109,6 @@ def result_sections(model) -> list:
             className="small text-body-secondary mb-2",
         ),
         html.Div(id="result-causes"),
-        safety_net_view(model),
         html.Details(
             [
                 html.Summary("What would help, and what you can do", className="fw-semibold"),
@@ -130,12 +129,12 @@ def result_sections(model) -> list:
     ]
 
 
-def results_section(model) -> html.Section:
+def results_section() -> html.Section:
     return html.Section(
         [
             html.H2("Your result", className="h5", id="results-heading", tabIndex="-1"),
             html.P(WAITING, className="results-wait text-body-secondary"),
-            html.Div(result_sections(model), className="results-body", **{"aria-live": "polite"}),
+            html.Div(result_sections(), className="results-body", **{"aria-live": "polite"}),
         ],
         id="results",
         className="card card-body mb-3 results-waiting",
@@ -184,7 +183,7 @@ def build_layout(model, examples) -> html.Div:
                                     id="answer-panel",
                                     className="col-lg-5 order-lg-last mode-interview",
                                 ),
-                                html.Div([results_section(model), diary_section(model)], className="col-lg-7"),
+                                html.Div([results_section(), diary_section(model)], className="col-lg-7"),
                             ],
                             className="row",
                         ),

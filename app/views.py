@@ -134,8 +134,11 @@ def what_to_do_view(look: dict):
     return html.Ul([html.Li(text_of(item)) for item in items], className="what-to-do")
 
 
+@functools.cache
 def safety_net_view(model):
-    """The documents' own "see a doctor if" conditions (on every result), their quotes one tap away."""
+    """The documents' own "see a doctor if" conditions (after the causes of every result), their quotes one
+    tap away. The same for every case: built once per model and drawn with the first result (an empty
+    page's first render does not pay for it)."""
     net = model.safety_net
     return html.Div(
         [
@@ -167,7 +170,7 @@ def safety_net_view(model):
 
 def lead_view(v: Verdict, model) -> html.Div:
     """What the results lead with: the level, when, what to do, why and what is still open (the safety net
-    follows the causes: :func:`safety_net_view`, drawn once with the page)."""
+    follows the causes: :func:`safety_net_view`)."""
     look = look_of(v.level, model)
     when = text_of(look.get("time_frame"))
     return html.Div(
@@ -462,7 +465,7 @@ def case_view(case: dict[str, str], model) -> dict:
         "alert": alert_view(v, model),
         # No answer, no results to show (they wait, hidden): the first screen draws only the alert.
         "lead": lead_view(v, model) if case else [],
-        "causes": causes_view(cause_rows(result, model), result, v, model) if case else [],
+        "causes": [*causes_view(cause_rows(result, model), result, v, model), safety_net_view(model)] if case else [],
         "pending": frozenset(v.pending),
         "answered": len(case),
         "case": case,

@@ -26,6 +26,7 @@ from twitchcause.app.views import (
     details_view,
     help_sentences,
     lead_view,
+    safety_net_view,
     summary_view,
     why_sentences,
     why_view,
@@ -313,18 +314,15 @@ def test_the_result_leads_with_what_to_do_and_when(m):
 
 
 def test_every_result_carries_the_safety_net_after_the_causes(m, examples):
-    # Drawn once with the page, whatever the case: the phone reaches the bars first, then "See a doctor if".
-    results = find(build_layout(m, examples), lambda c: getattr(c, "id", None) == "results")[0]
-    shown = texts(results)
+    # The phone reaches the bars first, then "See a doctor if"; the same for every case, built once.
+    net = safety_net_view(m)
     for item in m.safety_net:
-        assert item["condition"] in shown and item["quote"] in shown
-    ids = [
-        getattr(c, "id", None)
-        for c in find(results, lambda c: getattr(c, "id", None) in ("result-causes", "safety-net"))
-    ]
-    assert ids == ["result-causes", "safety-net"]
-    for case in ({}, *(e.evidence for e in examples.values())):
-        assert m.safety_net[0]["condition"] not in texts(case_view(case, m)["lead"])  # said once, not twice
+        assert item["condition"] in texts(net) and item["quote"] in texts(net)
+    for case in (e.evidence for e in examples.values()):
+        view = case_view(case, m)
+        ids = [getattr(part, "id", None) for part in view["causes"]]
+        assert view["causes"][-1] is net and ids.index("causes") < ids.index("safety-net")
+        assert m.safety_net[0]["condition"] not in texts(view["lead"])  # said once, not twice
 
 
 def test_not_sure_about_a_warning_sign_is_read_the_safe_way_and_said(m):
