@@ -13,8 +13,12 @@ from collections.abc import Callable
 from functools import lru_cache
 
 # Answers kept per cache in each worker process: a JSON API answer is 2-8 KB (8 with every
-# question in "next"), a main-callback answer about 5 KB in memory, so at most 20-35 MB each.
+# question in "next"), so at most 35 MB.
 CACHE_SIZE = 4096
+# A page's answer is a tree of Dash components, about 110 KB in memory (a worker grew 108 MB per
+# 1,000 unique cases): its caches keep the cases a person goes back and forth between, the examples
+# and shared links, not every case ever seen (about 30 MB each).
+PAGE_CACHE_SIZE = 256
 
 
 def per_case(function: Callable, maxsize: int = CACHE_SIZE) -> Callable:
