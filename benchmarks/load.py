@@ -1,4 +1,4 @@
-"""The dashboard and the JSON API under load: gunicorn (2 workers, --preload) on 127.0.0.1 and wrk.
+"""The dashboard and the JSON API under load: gunicorn (the project's settings, 2 workers) on 127.0.0.1 and wrk.
 
 The scenarios take turns of 2 seconds against one server (wrk, 8 connections),
 so a change in the machine's other load falls on all of them alike; each
@@ -252,9 +252,10 @@ def gunicorn(port: int):
         sys.executable,
         "-m",
         "gunicorn",
+        "--config",
+        "python:twitchcause.app.gunicorn_conf",  # the project's own settings (gthread workers), as deployed
         "--workers",
         str(WORKERS),
-        "--preload",
         "--bind",
         f"127.0.0.1:{port}",
         "--log-level",
@@ -438,8 +439,8 @@ def main(argv: list[str] | None = None) -> int:
         measure_attack(args.seconds, args.connections)
         return 0
     print(
-        f"gunicorn {WORKERS} workers --preload, wrk {WRK_THREADS} threads, {args.connections} connections, "
-        f"{args.seconds} s per scenario on 127.0.0.1"
+        f"gunicorn {WORKERS} gthread workers (twitchcause.app.gunicorn_conf), wrk {WRK_THREADS} threads, "
+        f"{args.connections} connections, {args.seconds} s per scenario on 127.0.0.1"
     )
     print(summary_line(measure(args.seconds, args.connections)))
     return 0
