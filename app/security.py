@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import io
 import json
+import threading
 
 from dash.exceptions import DependencyException
 from flask import Flask, Response, request
@@ -112,7 +113,7 @@ def harden(app) -> None:
 
     policy = CONTENT_SECURITY_POLICY.format(hashes=" ".join(app.csp_hashes()))
     headers = [*HEADERS.items(), ("Content-Security-Policy", policy)]
-    server.wsgi_app = WithHeaders(BoundedBody(server.wsgi_app), headers)
+    server.wsgi_app = WithHeaders(BoundedBody(OneAtATime(server.wsgi_app)), headers)
     server.register_error_handler(HTTPException, error_response)
     # Dash raises this for a script path it does not serve (a typo, a probe, "..%2f"): not found, not a crash
     server.register_error_handler(DependencyException, lambda error: error_response(NotFound()))
@@ -129,6 +130,28 @@ class WithHeaders:
             return start_response(status, headers + self.headers, exc_info)
 
         return self.wsgi_app(environ, start_with_headers)
+
+
+class OneAtATime:
+    """WSGI middleware letting a process compute one request at a time, once its body is in.
+
+    gunicorn's gthread worker serves many connections at once, so that slow
+    clients cost a thread, not the worker; but a request's work is Python and
+    numpy under the GIL, so two computed side by side only stretch each other
+    (at 8 connections, the p99 of a unique API answer went from 12 to 40 ms).
+    A body within :data:`MAX_BODY_BYTES` is read first, at the client's pace,
+    outside the turn; the response is built inside it and written after it.
+    """
+
+    def __init__(self, wsgi_app):
+        self.wsgi_app, self.turn = wsgi_app, threading.Lock()
+
+    def __call__(self, environ, start_response):
+        length = environ.get("CONTENT_LENGTH") or ""
+        if length.isdigit() and 0 < int(length) <= MAX_BODY_BYTES:
+            environ["wsgi.input"] = io.BytesIO(environ["wsgi.input"].read(int(length)))
+        with self.turn:
+            return self.wsgi_app(environ, start_response)
 
 
 class BoundedBody:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import http.client
+import io
 import json
 import os
 import re
@@ -613,3 +614,55 @@ def test_the_main_callback_computes_a_case_once_whatever_the_order_of_its_answer
     second = post(client, CALLBACK, main_callback_request(app, {"caffeine_intake": "high", "weakness": "no"}))
     assert first.status_code == 200 and first.data == second.data
     assert computed == [{"caffeine_intake": "high", "weakness": "no", "muscle_wasting": "no"}]
+
+
+# -- one computation at a time per worker -------------------------------------------------------------
+def test_a_worker_computes_one_request_at_a_time_and_a_slow_body_waits_outside_its_turn():
+    # gthread workers serve many connections at once; the model's work is CPU under the GIL, so
+    # requests computed side by side only stretch each other's latency. A body still arriving
+    # (a slow client) is read before the turn, so it holds no one up.
+    from twitchcause.app.security import OneAtATime
+
+    running, most, lock = [0], [0], threading.Lock()
+
+    def app(environ, start_response):
+        environ["wsgi.input"].read()
+        with lock:
+            running[0] += 1
+            most[0] = max(most[0], running[0])
+        time.sleep(0.02)
+        with lock:
+            running[0] -= 1
+        start_response("200 OK", [])
+        return [b"ok"]
+
+    class Trickling(io.BytesIO):
+        """A request body whose bytes arrive only once ``arrived`` is set."""
+
+        def __init__(self, arrived):
+            super().__init__(b"{}")
+            self.arrived = arrived
+
+        def read(self, size=-1):
+            self.arrived.wait(5)
+            return super().read(size)
+
+    served = OneAtATime(app)
+
+    def request(body, length):
+        return threading.Thread(target=served, args=({"CONTENT_LENGTH": length, "wsgi.input": body}, print))
+
+    arrived = threading.Event()
+    slow = request(Trickling(arrived), "2")
+    slow.start()
+    time.sleep(0.05)  # the slow client is now sending its body
+    started = time.monotonic()
+    quick = [request(io.BytesIO(b"{}"), "2") for _ in range(4)]
+    for thread in quick:
+        thread.start()
+    for thread in quick:
+        thread.join(5)
+    assert time.monotonic() - started < 2, "the slow body held the others up"
+    arrived.set()
+    slow.join(5)
+    assert most[0] == 1, "two requests computed at once"
