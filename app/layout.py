@@ -91,7 +91,7 @@ def mode_switch() -> html.Div:
     )
 
 
-def answer_sections(model, examples) -> list:
+def answer_sections(model) -> list:
     """The ways to answer, in order: the interview (the start) and the full form (one click away)."""
     return [interview_section(model), form_section()]
 
@@ -179,7 +179,7 @@ def build_layout(model, examples) -> html.Div:
                         html.Div(
                             [
                                 html.Div(
-                                    [words_section(), mode_switch(), *answer_sections(model, examples)],
+                                    [words_section(), mode_switch(), *answer_sections(model)],
                                     id="answer-panel",
                                     className="col-lg-5 order-lg-last mode-interview",
                                 ),
