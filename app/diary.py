@@ -108,6 +108,8 @@ CHECK_IN_ACTIONS = ("diary-save", "diary-again-save")
 # The diary travels with every diary request (the browser keeps it, the server keeps nothing), so it
 # is bounded: over a year of daily check-ins. The server's door is sized to let the largest through.
 BROWSER_CHECK_INS = 400
+UPLOAD = {"type": "diary-upload", "index": 0}  # a pattern id: the callbacks run before it is drawn
+UPLOADS = {"type": "diary-upload", "index": ALL}
 
 
 def is_check_in_request(request) -> bool:
@@ -303,13 +305,14 @@ def diary_section(model) -> html.Section:
             html.Div(
                 [
                     html.Button("Export (download)", id="diary-export", type="button", className=button),
-                    dcc.Upload(
-                        html.Button("Import a diary file", type="button", className=button, tabIndex="-1"),
-                        id="diary-upload",
-                        accept=".json,application/json",
-                        className="d-inline-block",
-                    ),
                     html.Button("Clear this diary", id="diary-clear", type="button", className=button),
+                    html.Details(
+                        [
+                            html.Summary("Import a diary file", id="diary-import-open", className=button),
+                            html.Div(id="diary-import"),  # the file chooser, drawn the first time it is opened
+                        ],
+                        className="diary-import",
+                    ),
                 ],
                 className="d-flex flex-wrap align-items-start",
                 role="group",
@@ -319,6 +322,19 @@ def diary_section(model) -> html.Section:
         id="diary-section",
         className="card card-body mb-3",
         **{"aria-labelledby": "diary-heading"},
+    )
+
+
+def import_view() -> dcc.Upload:
+    """The file chooser that imports a diary. It is drawn only once asked for: a ``dcc.Upload`` on the
+    page loads its own script and draws the whole page a second time as it arrives."""
+    return dcc.Upload(
+        html.Button(
+            "Choose a file or drop it here", type="button", className="btn btn-outline-primary btn-sm", tabIndex="-1"
+        ),
+        id=UPLOAD,
+        accept=".json,application/json",
+        className="diary-upload d-inline-block mb-1",
     )
 
 
@@ -335,19 +351,29 @@ def register_diary_callbacks(app, model) -> None:
         Output("diary", "data"),
         Output("diary-message", "children"),
         Input("diary-request", "data"),
-        Input("diary-upload", "contents"),
+        Input(UPLOADS, "contents"),
         Input("diary-clear", "n_clicks"),
-        State("diary-upload", "filename"),
+        State(UPLOADS, "filename"),
         State("diary", "data"),
         State("case", "data"),
         State("diary-draft", "data"),
         prevent_initial_call=True,
     )
-    def on_diary_event(request, upload, _clear, filename, stored, case, draft):
+    def on_diary_event(request, uploads, _clear, filenames, stored, case, draft):
         draft = {**EMPTY_DRAFT, **(draft or {})}
         case = stored_case(case, model)
-        trigger = ctx.triggered_id
+        trigger = "diary-upload" if ctx.triggered_id == UPLOAD else ctx.triggered_id
+        upload, filename = (uploads[0], filenames[0]) if uploads else (None, None)
         return diary_event(trigger, request, upload, filename, stored, case, draft["changes"], draft["twitch"], model)
+
+    @app.callback(
+        Output("diary-import", "children"),
+        Input("diary-import-open", "n_clicks"),
+        State("diary-import", "children"),
+        prevent_initial_call=True,
+    )
+    def on_import_open(_opened, drawn):
+        return no_update if drawn else import_view()
 
     @app.callback(
         Output("diary-draft", "data"),

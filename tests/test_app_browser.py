@@ -566,7 +566,13 @@ def test_a_diary_over_two_days_names_what_helped_and_survives_export_clear_impor
         assert exported["format"] == "twitchcause-diary" and len(exported["check_ins"]) == 2
         click(browser, browser.find_element(By.ID, "diary-clear"))
         wait_for(browser, lambda d: "No check-in yet" in diary_text(d), "the cleared diary")
-        upload = browser.find_element(By.CSS_SELECTOR, "#diary-upload input[type=file]")
+        assert not browser.find_elements(By.CSS_SELECTOR, ".diary-upload")  # drawn once asked for
+        click(browser, browser.find_element(By.ID, "diary-import-open"))
+        upload = wait_for(
+            browser, lambda d: d.find_elements(By.CSS_SELECTOR, ".diary-upload input[type=file]"), "import"
+        )[0]
+        assert wait_for(browser, lambda d: upload.get_attribute("aria-label"), "its name") == "Import a diary file"
+        screenshot(browser, "desktop-diary-import")
         upload.send_keys(str(next(tmp_path.glob("*.json"))))
         wait_for(browser, lambda d: "It seems to have helped" in text(d, "diary-helped"), "the imported diary")
         assert "Imported 2 check-ins" in diary_text(browser)

@@ -536,6 +536,37 @@ def test_the_page_names_both_ways_to_answer_and_says_it_informs(m, examples):
     assert "One question at a time" in shown and "All questions" in shown
 
 
+# dcc's components whose script arrives only once one is drawn (dash/dcc/async-*.js): one on the page
+# as loaded costs a second request and a second render of the whole page before it is usable.
+LAZY_COMPONENTS = {
+    *("Upload", "Graph", "Dropdown", "Slider", "RangeSlider", "DatePickerSingle", "DatePickerRange", "Markdown"),
+}
+
+
+def component_types(component) -> set[str]:
+    if isinstance(component, (list, tuple)):
+        return set().union(*(component_types(c) for c in component))
+    if not hasattr(component, "_type"):
+        return set()
+    return {component._type} | component_types(getattr(component, "children", None))
+
+
+def test_the_page_as_loaded_draws_no_component_that_brings_its_own_script(m, examples):
+    assert not component_types(build_layout(m, examples)) & LAZY_COMPONENTS
+
+
+def test_the_diary_file_chooser_is_drawn_once_asked_for(dash_app):
+    client = dash_app.server.test_client()
+    [output] = [o for o in dash_app.callback_map if o.startswith("diary-import.")]
+    body = callback_request(dash_app, output, {"diary-import-open.n_clicks": 1}, ["diary-import-open.n_clicks"])
+    response = client.post("/_dash-update-component", json=body)
+    drawn = json.loads(response.data)["response"]["diary-import"]["children"]
+    assert drawn["type"] == "Upload" and drawn["props"]["id"] == {"type": "diary-upload", "index": 0}
+    body = callback_request(dash_app, output, {"diary-import-open.n_clicks": 2, "diary-import.children": drawn}, [])
+    again = client.post("/_dash-update-component", json=body)
+    assert "diary-import" not in json.loads(again.data)["response"]  # drawn once, kept as it is
+
+
 def test_one_renderer_no_html_written_by_script_and_a_short_script(repo_dir):
     app_dir = repo_dir / "app"
     assert not [p for p in app_dir.rglob("*") if p.is_file() and "innerHTML" in p.read_text(errors="ignore")]

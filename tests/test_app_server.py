@@ -215,7 +215,7 @@ def test_the_issues_key_bomb_is_refused_at_the_door(app, client):
 
 def test_the_largest_diary_the_page_keeps_still_passes_the_door(app, client, loaded_model):
     # Every answer at its longest state, every day: a save posts the whole diary, an import the file too.
-    from twitchcause.app.diary import BROWSER_CHECK_INS
+    from twitchcause.app.diary import BROWSER_CHECK_INS, UPLOAD
     from twitchcause.model import diary_format
 
     answers = {name: max(v.states, key=len) for name, v in loaded_model.variables.items()}
@@ -229,8 +229,9 @@ def test_the_largest_diary_the_page_keeps_still_passes_the_door(app, client, loa
     assert response.status_code == 200, response.data[:300]
     assert f"Check-in of {days[-1]} saved" in response.get_data(as_text=True)
     file = "data:application/json;base64," + base64.b64encode(json.dumps(stored, indent=2).encode()).decode()
-    values = {"diary-upload.contents": file, "diary-upload.filename": "diary.json", "diary.data": stored}
-    response = post(client, CALLBACK, callback_request(app, output, values, ["diary-upload.contents"]))
+    upload = json.dumps(UPLOAD, sort_keys=True, separators=(",", ":"))
+    values = {f"{upload}.contents": file, f"{upload}.filename": "diary.json", "diary.data": stored}
+    response = post(client, CALLBACK, callback_request(app, output, values, [f"{upload}.contents"], [UPLOAD]))
     assert response.status_code == 200, response.data[:300]
     assert f"Imported {len(check_ins)} check-ins" in response.get_data(as_text=True)
 

@@ -51,7 +51,7 @@
 
   // The diary's file input (drawn by dcc.Upload, which takes no label) is named for screen readers.
   new MutationObserver(function () {
-    var input = document.querySelector("#diary-upload input[type=file]:not([aria-label])");
+    var input = document.querySelector(".diary-upload input[type=file]:not([aria-label])");
     if (input) input.setAttribute("aria-label", "Import a diary file");
   }).observe(document.documentElement, { childList: true, subtree: true });
 
