@@ -23,6 +23,7 @@ from twitchcause.model.followup import DiaryError
 
 from .case import Verdict, cause_name, shown_verdict, stored_case
 from .labels import percent, percent_range
+from .security import MAX_BODY_BYTES, OTHER_REQUEST_BYTES
 from .state import NOT_SURE
 from .views import heading_view, pending_text, reasons_view
 
@@ -110,6 +111,14 @@ CHECK_IN_ACTIONS = ("diary-save", "diary-again-save")
 BROWSER_CHECK_INS = 400
 UPLOAD = {"type": "diary-upload", "index": 0}  # a pattern id: the callbacks run before it is drawn
 UPLOADS = {"type": "diary-upload", "index": ALL}
+IMPORT_LIMIT = {"type": "diary-import-limit", "index": 0}  # what the page can post, drawn with the chooser
+IMPORT_LIMITS = {"type": "diary-import-limit", "index": ALL}
+# A file the server's door would refuse (413, which the page cannot show) is refused in the browser, in words.
+TOO_LARGE = (
+    "Not imported: {file} is larger than this page can send beside the diary it keeps (at most "
+    f"{BROWSER_CHECK_INS:,} check-ins); on the command line, twitchcause diary import takes up to "
+    f"{diary_format.MAX_CHECK_INS:,}."
+)
 
 
 def is_check_in_request(request) -> bool:
@@ -124,7 +133,7 @@ def diary_event(trigger, request, upload, filename, stored, case, changes, twitc
     try:
         if trigger == "diary-clear":
             return None, "The diary is cleared from this browser."
-        if trigger == "diary-upload":
+        if trigger == "diary-file":
             if not upload:
                 raise PreventUpdate
             diary = imported(upload, model)
@@ -138,7 +147,7 @@ def diary_event(trigger, request, upload, filename, stored, case, changes, twitc
             diary = with_check_in(stored, new, model)
             return diary, f"Check-in of {request['date']} saved in this browser."
     except DiaryError as exc:
-        prefix = f"{filename}: " if trigger == "diary-upload" and filename else ""
+        prefix = f"{filename}: " if trigger == "diary-file" and filename else ""
         return no_update, f"Not saved: {prefix}{exc}"
     raise PreventUpdate
 
@@ -254,6 +263,7 @@ def diary_section(model) -> html.Section:
         [
             dcc.Store(id="diary", storage_type="local", data=None),
             dcc.Store(id="diary-request"),
+            dcc.Store(id="diary-file"),  # {contents, filename}: an imported file the page can send
             dcc.Store(id="diary-draft"),  # the changes and the twitch chosen for the next check-in (None: none yet)
             dcc.Download(id="diary-download"),
             html.H2("Your diary over days", className="h5", id="diary-heading"),
@@ -325,17 +335,25 @@ def diary_section(model) -> html.Section:
     )
 
 
-def import_view() -> dcc.Upload:
-    """The file chooser that imports a diary. It is drawn only once asked for: a ``dcc.Upload`` on the
-    page loads its own script and draws the whole page a second time as it arrives."""
-    return dcc.Upload(
-        html.Button(
-            "Choose a file or drop it here", type="button", className="btn btn-outline-primary btn-sm", tabIndex="-1"
+def import_view() -> list:
+    """The file chooser that imports a diary, and the most the page can send. It is drawn only once asked
+    for: a ``dcc.Upload`` on the page loads its own script and draws the whole page a second time as it
+    arrives."""
+    return [
+        dcc.Upload(
+            html.Button(
+                "Choose a file or drop it here",
+                type="button",
+                className="btn btn-outline-primary btn-sm",
+                tabIndex="-1",
+            ),
+            id=UPLOAD,
+            accept=".json,application/json",
+            className="diary-upload d-inline-block mb-1",
         ),
-        id=UPLOAD,
-        accept=".json,application/json",
-        className="diary-upload d-inline-block mb-1",
-    )
+        # The file's base64 and the kept diary travel together; the rest of the request is under OTHER_REQUEST_BYTES.
+        dcc.Store(id=IMPORT_LIMIT, data={"bytes": MAX_BODY_BYTES - OTHER_REQUEST_BYTES, "message": TOO_LARGE}),
+    ]
 
 
 def register_diary_callbacks(app, model) -> None:
@@ -351,20 +369,33 @@ def register_diary_callbacks(app, model) -> None:
         Output("diary", "data"),
         Output("diary-message", "children"),
         Input("diary-request", "data"),
-        Input(UPLOADS, "contents"),
+        Input("diary-file", "data"),
         Input("diary-clear", "n_clicks"),
-        State(UPLOADS, "filename"),
         State("diary", "data"),
         State("case", "data"),
         State("diary-draft", "data"),
         prevent_initial_call=True,
     )
-    def on_diary_event(request, uploads, _clear, filenames, stored, case, draft):
+    def on_diary_event(request, file, _clear, stored, case, draft):
         draft = {**EMPTY_DRAFT, **(draft or {})}
         case = stored_case(case, model)
-        trigger = "diary-upload" if ctx.triggered_id == UPLOAD else ctx.triggered_id
-        upload, filename = (uploads[0], filenames[0]) if uploads else (None, None)
-        return diary_event(trigger, request, upload, filename, stored, case, draft["changes"], draft["twitch"], model)
+        file = file if isinstance(file, dict) else {}
+        upload, filename = file.get("contents"), file.get("filename")
+        filename = filename if isinstance(filename, str) else None
+        return diary_event(
+            ctx.triggered_id, request, upload, filename, stored, case, draft["changes"], draft["twitch"], model
+        )
+
+    app.clientside_callback(
+        ClientsideFunction("twitchcause", "diaryFile"),
+        Output("diary-file", "data"),
+        Output("diary-message", "children", allow_duplicate=True),
+        Input(UPLOADS, "contents"),
+        State(UPLOADS, "filename"),
+        State(IMPORT_LIMITS, "data"),
+        State("diary", "data"),
+        prevent_initial_call=True,
+    )
 
     @app.callback(
         Output("diary-import", "children"),

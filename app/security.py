@@ -33,6 +33,7 @@ from werkzeug.routing import Map, Rule
 # browser keeps, each at most app.diary.BROWSER_CHECK_INS check-ins (about 380 KB with every
 # answer, 890 KB together); any other is under 10 KB, and a JSON API case under 2 KB.
 MAX_BODY_BYTES = 1024 * 1024
+OTHER_REQUEST_BYTES = 10 * 1024  # the rest of any page request, beside an imported file and the kept diary
 # No list or object a callback receives has more entries than this (the page's
 # longest is a full diary's check-ins, then the 32 questions' answers).
 MAX_ENTRIES = 512

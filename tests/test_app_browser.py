@@ -583,3 +583,18 @@ def test_a_diary_over_two_days_names_what_helped_and_survives_export_clear_impor
     finally:
         browser.execute_cdp_cmd("Page.removeScriptToEvaluateOnNewDocument", {"identifier": clock})
         browser.execute_script("localStorage.clear()")
+
+
+def test_a_diary_file_too_large_for_the_page_is_refused_in_one_line_and_the_diary_kept(browser, base_url, tmp_path):
+    # Past the server's door (1 MiB a request) the post would be refused 413, which the page cannot show.
+    big = tmp_path / "huge-diary.json"
+    big.write_text(json.dumps({"format": "twitchcause-diary", "padding": "x" * 1_100_000}))
+    open_page(browser, base_url)
+    browser.execute_script("localStorage.clear()")
+    click(browser, browser.find_element(By.ID, "diary-import-open"))
+    upload = wait_for(browser, lambda d: d.find_elements(By.CSS_SELECTOR, ".diary-upload input[type=file]"), "import")
+    upload[0].send_keys(str(big))
+    wait_for(browser, lambda d: "Not imported" in text(d, "diary-message"), "the one-line refusal")
+    said = text(browser, "diary-message")
+    assert "huge-diary.json" in said and "twitchcause diary import" in said
+    assert "No check-in yet" in diary_text(browser)

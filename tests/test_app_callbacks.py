@@ -18,6 +18,7 @@ from twitchcause.app.case import case_from_link, infer_case, split_case, stored_
 from twitchcause.app.examples import load_examples
 from twitchcause.app.labels import percent_range
 from twitchcause.app.layout import build_layout
+from twitchcause.app.security import MAX_BODY_BYTES, OTHER_REQUEST_BYTES
 from twitchcause.app.server import create_app
 from twitchcause.app.state import MAX_QUERY_LENGTH, MAX_SHOWN_CHARACTERS, NOT_SURE, parse_query, to_query
 from twitchcause.app.views import (
@@ -561,7 +562,11 @@ def test_the_diary_file_chooser_is_drawn_once_asked_for(dash_app):
     body = callback_request(dash_app, output, {"diary-import-open.n_clicks": 1}, ["diary-import-open.n_clicks"])
     response = client.post("/_dash-update-component", json=body)
     drawn = json.loads(response.data)["response"]["diary-import"]["children"]
-    assert drawn["type"] == "Upload" and drawn["props"]["id"] == {"type": "diary-upload", "index": 0}
+    chooser, limit = drawn
+    assert chooser["type"] == "Upload" and chooser["props"]["id"] == {"type": "diary-upload", "index": 0}
+    # With it, what the page can send: a larger file is refused in the browser, in words, naming the file.
+    assert limit["props"]["data"]["bytes"] == MAX_BODY_BYTES - OTHER_REQUEST_BYTES
+    assert "{file}" in limit["props"]["data"]["message"]
     body = callback_request(dash_app, output, {"diary-import-open.n_clicks": 2, "diary-import.children": drawn}, [])
     again = client.post("/_dash-update-component", json=body)
     assert "diary-import" not in json.loads(again.data)["response"]  # drawn once, kept as it is

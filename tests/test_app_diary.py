@@ -87,7 +87,7 @@ def test_the_result_names_what_helped_and_keeps_the_latest_level(loaded_model, t
     ],
 )
 def test_a_bad_file_gets_one_line_and_keeps_the_diary(loaded_model, two_days, bad, message):
-    diary, said = diary_event("diary-upload", None, upload(bad), "bad.json", two_days, {}, [], None, loaded_model)
+    diary, said = diary_event("diary-file", None, upload(bad), "bad.json", two_days, {}, [], None, loaded_model)
     assert diary is no_update and message in said and "\n" not in said and said.startswith("Not saved: bad.json: ")
 
 

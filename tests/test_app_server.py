@@ -215,23 +215,25 @@ def test_the_issues_key_bomb_is_refused_at_the_door(app, client):
 
 def test_the_largest_diary_the_page_keeps_still_passes_the_door(app, client, loaded_model):
     # Every answer at its longest state, every day: a save posts the whole diary, an import the file too.
-    from twitchcause.app.diary import BROWSER_CHECK_INS, UPLOAD
+    from twitchcause.app.diary import BROWSER_CHECK_INS
+    from twitchcause.app.security import OTHER_REQUEST_BYTES
     from twitchcause.model import diary_format
 
     answers = {name: max(v.states, key=len) for name, v in loaded_model.variables.items()}
     days = [(date(2026, 1, 1) + timedelta(days=i)).isoformat() for i in range(BROWSER_CHECK_INS)]
     check_ins = [{"date": d, "answers": answers, "changes": []} for d in days[:-1]]
     stored = diary_format.exported("my twitching diary", check_ins)
-    [output] = [o for o in app.callback_map if "diary-message.children" in o]
+    [output] = [o for o, spec in app.callback_map.items() if "diary-message.children" in o and "callback" in spec]
     request = {"action": "diary-save", "date": days[-1]}
     values = {"diary-request.data": request, "diary.data": stored, "case.data": answers}
     response = post(client, CALLBACK, callback_request(app, output, values, ["diary-request.data"]))
     assert response.status_code == 200, response.data[:300]
     assert f"Check-in of {days[-1]} saved" in response.get_data(as_text=True)
     file = "data:application/json;base64," + base64.b64encode(json.dumps(stored, indent=2).encode()).decode()
-    upload = json.dumps(UPLOAD, sort_keys=True, separators=(",", ":"))
-    values = {f"{upload}.contents": file, f"{upload}.filename": "diary.json", "diary.data": stored}
-    response = post(client, CALLBACK, callback_request(app, output, values, [f"{upload}.contents"], [UPLOAD]))
+    values = {"diary-file.data": {"contents": file, "filename": "diary.json"}, "diary.data": stored}
+    # The page sends it (its check: the file's data URL and the kept diary's JSON within the limit)...
+    assert len(file) + len(json.dumps(stored, separators=(",", ":"))) <= MAX_BODY_BYTES - OTHER_REQUEST_BYTES
+    response = post(client, CALLBACK, callback_request(app, output, values, ["diary-file.data"]))  # ...and it passes
     assert response.status_code == 200, response.data[:300]
     assert f"Imported {len(check_ins)} check-ins" in response.get_data(as_text=True)
 

@@ -1,7 +1,8 @@
-// twitchcause in the browser: what Dash's components cannot do by themselves. Five clientside
+// twitchcause in the browser: what Dash's components cannot do by themselves. Six clientside
 // callbacks (focus after an interview step, focus kept on a form answer drawn again, asking for the
-// form once it is on screen, the print dialogue, a diary check-in's date) and the arrow keys, which move between a
-// question's answers without choosing one. Everything shown is a Dash component built in Python.
+// form once it is on screen, the print dialogue, a diary check-in's date, a diary file held back
+// when the server could not take it) and the arrow keys, which move between a question's answers
+// without choosing one. Everything shown is a Dash component built in Python.
 (function () {
   "use strict";
 
@@ -31,6 +32,16 @@
     formWanted: function (panelClass, wanted) {
       if (wanted) return window.dash_clientside.no_update;
       return / mode-form/.test(panelClass) ? true : window.dash_clientside.no_update;
+    },
+    // A diary file goes to the server only if the request would pass its door (413 is silent here).
+    diaryFile: function (contents, filenames, limits, stored) {
+      var file = contents && contents[0];
+      if (!file || !limits.length) return [window.dash_clientside.no_update, window.dash_clientside.no_update];
+      var name = filenames[0] || "the file";
+      if (file.length + JSON.stringify(stored || null).length > limits[0].bytes) {
+        return [window.dash_clientside.no_update, limits[0].message.replace("{file}", name)];
+      }
+      return [{ contents: file, filename: name }, window.dash_clientside.no_update];
     },
     print: function () {
       window.print();
