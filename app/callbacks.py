@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from dash import ALL, ClientsideFunction, Input, Output, State, ctx, no_update
 from dash.exceptions import PreventUpdate
 
-from .cache import PAGE_CACHE_SIZE, per_case
+from .cache import PAGE_CACHE_SIZE, per_case, per_case_page
 from .case import case_from_link, next_question, stored_case
 from .diary import register_diary_callbacks
 from .examples import load_examples
@@ -146,7 +146,7 @@ def register_callbacks(app, model, examples=None) -> None:
     examples = examples if examples is not None else load_examples(model)
 
     # One answer per case and worker, kept: a case seen before costs no model work.
-    view_of = per_case(lambda evidence: case_view(evidence, model), PAGE_CACHE_SIZE)
+    view_of = per_case_page(lambda evidence: case_view(evidence, model))
     ask = per_case(lambda evidence: next_question(evidence, model), PAGE_CACHE_SIZE)
 
     # Whatever a person does, and the address on load and on back/forward (its own writes come
@@ -260,7 +260,7 @@ def register_callbacks(app, model, examples=None) -> None:
         prevent_initial_call=True,
     )
 
-    details_of = per_case(lambda evidence: details_view(evidence, model), PAGE_CACHE_SIZE)
+    details_of = per_case_page(lambda evidence: details_view(evidence, model))
 
     @app.callback(
         Output({"type": "why", "cause": ALL}, "children"),

@@ -18,6 +18,7 @@ Every setting can be overridden on the command line (``--bind 0.0.0.0:8050``) or
 ``GUNICORN_CMD_ARGS``.
 """
 
+import gc
 import os
 
 WORKERS_PER_CORE = 1  # the model's work is numpy under the GIL: one process per core uses the cores
@@ -31,3 +32,12 @@ threads = THREADS_PER_WORKER
 preload_app = True  # compile the model once, before forking
 timeout = REQUEST_TIMEOUT_SECONDS
 keepalive = 5  # seconds an idle kept-alive connection stays open
+
+
+def when_ready(server):
+    """The app is loaded (``preload_app``) and no worker is forked yet: what it built (the model, Dash's
+    registry, the page) is moved out of the garbage collector's reach, so no worker's
+    full collection walks it again (and the workers keep sharing those pages with the master). With
+    the page's caches kept as JSON text (:func:`app.cache.per_case_page`), 1,200 unique page answers
+    in one process spent 0.14 s collecting, the longest collection 1 ms; with neither, 2.3 s and 256 ms."""
+    gc.freeze()

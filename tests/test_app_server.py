@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import gc
 import http.client
 import io
 import json
@@ -24,7 +25,7 @@ from hypothesis import strategies as st
 from werkzeug.serving import make_server
 
 from benchmarks.load import CASE_STORE, callback_request, key_bomb, main_callback, main_callback_request, outputs_of
-from twitchcause.app import state
+from twitchcause.app import gunicorn_conf, state
 from twitchcause.app.api import HEALTH_PATH, INFER_PATH
 from twitchcause.app.openapi import OPENAPI_PATH
 from twitchcause.app.security import MAX_BODY_BYTES, MAX_ENTRIES, ROBOTS_TXT
@@ -669,3 +670,11 @@ def test_a_worker_computes_one_request_at_a_time_and_a_slow_body_waits_outside_i
     arrived.set()
     slow.join(5)
     assert most[0] == 1, "two requests computed at once"
+
+
+def test_gunicorn_forks_workers_with_the_loaded_app_out_of_the_collectors_reach():
+    try:
+        gunicorn_conf.when_ready(None)
+        assert gc.get_freeze_count() > 0  # the app's objects, never walked again by a worker's collection
+    finally:
+        gc.unfreeze()
