@@ -13,7 +13,7 @@ import json
 from collections.abc import Callable
 from functools import lru_cache
 
-from dash.development.base_component import Component
+from plotly.utils import PlotlyJSONEncoder
 
 # Answers kept per cache in each worker process: a JSON API answer is 2-8 KB (8 with every
 # question in "next"), so at most 35 MB.
@@ -43,19 +43,11 @@ def per_case(function: Callable, maxsize: int = CACHE_SIZE) -> Callable:
     return answer
 
 
-def as_sent(value):
-    """``value`` with every Dash component in it as Dash sends it: plain dicts and lists (sets as sorted lists)."""
-    if isinstance(value, Component):
-        sent = value.to_plotly_json()
-        sent["props"] = {name: as_sent(prop) for name, prop in sent["props"].items()}
-        return sent
-    if isinstance(value, dict):
-        return {key: as_sent(item) for key, item in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [as_sent(item) for item in value]
-    if isinstance(value, (set, frozenset)):
-        return sorted(value)
-    return value
+class PageEncoder(PlotlyJSONEncoder):
+    """The encoder Dash sends components with, and sets as sorted lists (a page answer's open questions)."""
+
+    def default(self, obj):
+        return sorted(obj) if isinstance(obj, (set, frozenset)) else super().default(obj)
 
 
 def per_case_page(function: Callable, maxsize: int = PAGE_CACHE_SIZE) -> Callable:
@@ -73,7 +65,7 @@ def per_case_page(function: Callable, maxsize: int = PAGE_CACHE_SIZE) -> Callabl
     >>> page({"a": "x"})
     {'shown': {'props': {'children': 'x'}, 'type': 'P', 'namespace': 'dash_html_components'}, 'open': ['a', 'b']}
     """
-    kept = per_case(lambda evidence: json.dumps(as_sent(function(evidence)), separators=(",", ":")), maxsize)
+    kept = per_case(lambda evidence: json.dumps(function(evidence), cls=PageEncoder, separators=(",", ":")), maxsize)
 
     def answer(evidence: dict):
         return json.loads(kept(evidence))
