@@ -83,11 +83,11 @@ def again_check_in(check_ins: list[dict], changes, twitch, date: str, model) -> 
     return {"date": date, "answers": answers, "changes": changes, "twitch": twitch}
 
 
-def decode_upload(contents: str) -> bytes:
-    """The bytes of a ``dcc.Upload`` data URL."""
+def decode_upload(contents) -> bytes:
+    """The bytes of a ``dcc.Upload`` data URL (the browser may send anything)."""
     try:
         return base64.b64decode(contents.split(",", 1)[1], validate=True)
-    except (IndexError, ValueError, binascii.Error):
+    except (AttributeError, IndexError, ValueError, binascii.Error):
         raise DiaryError("the file could not be read") from None
 
 

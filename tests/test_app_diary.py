@@ -129,3 +129,9 @@ def test_a_full_browser_diary_takes_no_further_check_in_and_says_what_to_do(load
     over = diary_format.exported("me", [saved_check_in(FIRST, d) for d in days])
     with pytest.raises(DiaryError, match=f"at most {BROWSER_CHECK_INS} check-ins"):
         imported(upload(over), loaded_model)
+
+
+@pytest.mark.parametrize("contents", [5, ["data:,x"], {"a": 1}, True])
+def test_a_file_the_browser_did_not_read_as_text_gets_one_line_and_keeps_the_diary(loaded_model, two_days, contents):
+    diary, said = diary_event("diary-file", None, contents, "bad.json", two_days, {}, [], None, loaded_model)
+    assert diary is no_update and said == "Not saved: bad.json: the file could not be read"
